@@ -1,0 +1,1 @@
+//! Embedded UMA authorization server and resource server (under construction).

@@ -1,0 +1,1 @@
+//! Blocking UMA 2.0 client over ureq 3 (under construction).
