@@ -97,6 +97,15 @@ fn unquoted_empty_value_is_lax() {
 }
 
 #[test]
+fn lax_unquoted_value_respects_quotes() {
+    let c = parse(br#"Foo title=Login "a,b" now, x=1"#);
+    assert_eq!(c.len(), 1);
+    assert!(c[0].lax);
+    assert_eq!(c[0].param("title"), Some(r#"Login "a,b" now"#));
+    assert_eq!(c[0].param("x"), Some("1"));
+}
+
+#[test]
 fn param_only_first_line_is_dropped() {
     let c = parse_field_values([&b"as_uri=\"https://a\""[..], &b"UMA ticket=t"[..]]);
     assert_eq!(c.len(), 1);

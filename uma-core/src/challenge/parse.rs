@@ -317,13 +317,10 @@ fn param(
         if t_end > i && at_element_end(s, t_end) {
             (Cow::Borrowed(&s[i..t_end]), t_end)
         } else {
-            // Lax: an unquoted non-token value (EOEPCA `as_uri=https://…`, vector 4) runs to
-            // the next comma.
+            // Lax: an unquoted non-token value (EOEPCA `as_uri=https://…`, vector 4) is the
+            // raw rest of the element, up to the next comma outside quotes (§8.3 step 3a).
             ch.lax = true;
-            let mut end = i;
-            while end < s.len() && s[end] != b',' {
-                end += 1;
-            }
+            let end = skip_element(s, i);
             let mut v_end = end;
             while v_end > i && is_ows(s[v_end - 1]) {
                 v_end -= 1;
