@@ -334,7 +334,7 @@ fn gluu_table_4_3() {
     // A ticket in the URL that differs from the ticket member is redacted as a parameter.
     let e = rejected(
         403,
-        r#"{"error":"need_info","ticket":"a","redirect_user":"https://as/x?id=1&ticket=OTHER&y=2"}"#,
+        r#"{"error":"need_info","ticket":"ticket-a","redirect_user":"https://as/x?id=1&ticket=OTHER&y=2"}"#,
     );
     let debug = format!("{e:?}");
     assert!(

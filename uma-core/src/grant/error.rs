@@ -347,10 +347,12 @@ fn collect_secrets(object: &Map<String, Value>) -> Vec<String> {
     out
 }
 
+/// Replaces occurrences of the body's credential values. Values shorter than 6 bytes are left alone: they
+/// are not real credentials and would mangle ordinary words.
 fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        if out.contains(secret.as_str()) {
+        if secret.len() >= 6 && out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), "[redacted]");
         }
     }
@@ -381,7 +383,7 @@ pub(super) fn redacted_json_excerpt(object: &Map<String, Value>, secrets: &[Stri
                     .map(|v| redact(v, depth + 1, secrets))
                     .collect(),
             ),
-            Value::String(s) => Value::String(scrub(s, secrets)),
+            Value::String(s) => Value::String(redact_ticket_param(&scrub(s, secrets))),
             other => other.clone(),
         }
     }
