@@ -117,9 +117,12 @@ pub struct RequiredClaim {
 
 /// A typed token-endpoint error (RFC 6749 §5.2 body with UMA extensions).
 ///
-/// `Display` is `token endpoint answered <status> <code>: <description>`. No field holds a credential in
-/// clear: the ticket is a [`Ticket`], and `body_excerpt` has credential members replaced by `[redacted]`.
-#[derive(Clone, Debug)]
+/// `Display` is `token endpoint answered <status> <code>: <description>`. No credential shows in `Display`
+/// or `Debug`: the ticket is a [`Ticket`]; `body_excerpt` has credential members replaced by `[redacted]` and
+/// their values scrubbed from every other string; `Debug` prints `redirect_user` with its ticket redacted
+/// (Gluu puts the new ticket in that URL). The `redirect_user` field itself is the URL as sent: it is meant
+/// for the browser.
+#[derive(Clone)]
 pub struct UmaError {
     /// What to do about it.
     pub outcome: Outcome,
@@ -141,6 +144,47 @@ pub struct UmaError {
     pub interval: Option<u64>,
     /// The body, credentials redacted, at most 512 bytes.
     pub body_excerpt: String,
+}
+
+impl fmt::Debug for UmaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redirect_user = self.redirect_user.as_deref().map(|url| {
+            let secrets: Vec<String> = self.ticket.iter().map(|t| t.secret().to_owned()).collect();
+            redact_ticket_param(&scrub(url, &secrets))
+        });
+        f.debug_struct("UmaError")
+            .field("outcome", &self.outcome)
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("description", &self.description)
+            .field("error_uri", &self.error_uri)
+            .field("ticket", &self.ticket)
+            .field("required_claims", &self.required_claims)
+            .field("redirect_user", &redirect_user)
+            .field("interval", &self.interval)
+            .field("body_excerpt", &self.body_excerpt)
+            .finish()
+    }
+}
+
+/// Replaces the value of every `ticket=` query parameter in a URL-ish string.
+fn redact_ticket_param(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(pos) = rest.find("ticket=") {
+        let boundary = pos == 0 || matches!(rest.as_bytes()[pos - 1], b'?' | b'&');
+        let (head, tail) = rest.split_at(pos + "ticket=".len());
+        out.push_str(head);
+        if boundary {
+            let end = tail.find(['&', '#']).unwrap_or(tail.len());
+            out.push_str("[redacted]");
+            rest = &tail[end..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl fmt::Display for UmaError {
@@ -224,7 +268,7 @@ pub(super) fn from_error_object(status: u16, object: &Map<String, Value>) -> Opt
         required_claims,
         redirect_user,
         interval,
-        body_excerpt: redacted_json_excerpt(object),
+        body_excerpt: redacted_json_excerpt(object, &secrets),
     })
 }
 
@@ -303,19 +347,22 @@ fn collect_secrets(object: &Map<String, Value>) -> Vec<String> {
     out
 }
 
+/// Replaces occurrences of the body's credential values. Values shorter than 6 bytes are left alone: they
+/// are not real credentials and would mangle ordinary words.
 fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        if out.contains(secret.as_str()) {
+        if secret.len() >= 6 && out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), "[redacted]");
         }
     }
     out
 }
 
-/// The JSON body with credential members replaced, compact, truncated on a char boundary.
-pub(super) fn redacted_json_excerpt(object: &Map<String, Value>) -> String {
-    fn redact(value: &Value, depth: usize) -> Value {
+/// The JSON body with credential members replaced and their values scrubbed from every other string,
+/// compact, truncated on a char boundary.
+pub(super) fn redacted_json_excerpt(object: &Map<String, Value>, secrets: &[String]) -> String {
+    fn redact(value: &Value, depth: usize, secrets: &[String]) -> Value {
         match value {
             _ if depth > 16 => Value::String("[…]".into()),
             Value::Object(map) => Value::Object(
@@ -324,19 +371,23 @@ pub(super) fn redacted_json_excerpt(object: &Map<String, Value>) -> String {
                         let v = if SECRET_MEMBERS.contains(&k.as_str()) {
                             Value::String("[redacted]".into())
                         } else {
-                            redact(v, depth + 1)
+                            redact(v, depth + 1, secrets)
                         };
                         (k.clone(), v)
                     })
                     .collect(),
             ),
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| redact(v, depth + 1)).collect())
-            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| redact(v, depth + 1, secrets))
+                    .collect(),
+            ),
+            Value::String(s) => Value::String(redact_ticket_param(&scrub(s, secrets))),
             other => other.clone(),
         }
     }
-    let redacted = redact(&Value::Object(object.clone()), 0);
+    let redacted = redact(&Value::Object(object.clone()), 0, secrets);
     truncate(redacted.to_string(), EXCERPT_BYTES)
 }
 
