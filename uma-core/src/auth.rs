@@ -183,20 +183,29 @@ impl FormRequest {
         form_encode(&self.params)
     }
 
-    /// Builds the POST to `url` with `Accept: application/json`.
-    pub fn into_request(self, url: &url::Url) -> http::Request<Vec<u8>> {
-        let body = self.encode().into_bytes();
-        let mut builder = http::Request::post(url.as_str())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(auth) = self.authorization {
-            builder = builder.header(http::header::AUTHORIZATION, auth);
+    /// Builds the POST to `url` with `Accept: application/json`. Fails on a URL that `http::Uri` refuses
+    /// (endpoint URLs come from the network).
+    pub fn into_request(
+        self,
+        url: &url::Url,
+    ) -> Result<http::Request<Vec<u8>>, http::uri::InvalidUri> {
+        let uri = http::Uri::try_from(url.as_str())?;
+        let mut request = http::Request::new(self.encode().into_bytes());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(authorization) = self.authorization {
+            headers.insert(http::header::AUTHORIZATION, authorization);
         }
-        // A `Url` is always a valid request target and the header values were validated on creation.
-        builder.body(body).expect("form request parts are valid")
+        Ok(request)
     }
 }
 

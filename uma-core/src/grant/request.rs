@@ -321,25 +321,5 @@ fn finish(
     for (name, value) in extra {
         form.push(name, value);
     }
-    // Checked here rather than trusting `FormRequest::into_request`, whose URL conversion would panic on a
-    // URL that `http::Uri` refuses; endpoint URLs come from the network.
-    let uri = http::Uri::try_from(url.as_str()).map_err(|_| BuildError::InvalidUrl)?;
-    let authorization = form.authorization.take();
-    let body = form.encode().into_bytes();
-    let mut request = http::Request::new(body);
-    *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = uri;
-    let headers = request.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    headers.insert(
-        http::header::ACCEPT,
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Some(authorization) = authorization {
-        headers.insert(http::header::AUTHORIZATION, authorization);
-    }
-    Ok(request)
+    form.into_request(url).map_err(|_| BuildError::InvalidUrl)
 }

@@ -1,0 +1,231 @@
+//! The long-lived [`Client`]: configuration plus every cache, shared by all requests.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::cache::{
+    ExchangeKey, ExchangeResult, Identity, InFlight, MetadataEntry, Party, PctStore, RptEntry,
+    RptSet, Stats,
+};
+use crate::config::Config;
+use crate::discovery::{AsMetadata, Issuer};
+use crate::error::Error;
+
+/// One UMA client: configuration and caches (metadata per issuer, RPTs per resource-server origin and
+/// requesting party, PCTs, the requesting parties' own tokens) and the bookkeeping that lets a herd of
+/// requests share one exchange.
+///
+/// Plain data with no I/O and no clock: adapters keep it behind a lock that is never held across I/O,
+/// and pass `now` into every call.
+#[derive(Debug)]
+pub struct Client {
+    pub(crate) config: Config,
+    metadata: HashMap<Issuer, MetadataEntry>,
+    pub(crate) rpts: HashMap<(String, Party), RptSet>,
+    pub(crate) pcts: PctStore,
+    pub(crate) identities: HashMap<Party, Identity>,
+    in_flight: HashMap<ExchangeKey, InFlight>,
+    results: HashMap<ExchangeKey, ExchangeResult>,
+    generation: u64,
+    finished: Vec<ExchangeKey>,
+    next_flow: u64,
+    next_rpt: u64,
+    pub(crate) stats: Stats,
+}
+
+/// The answer to "may I run the exchange for this key?".
+pub(crate) enum Claim {
+    Granted,
+    Busy { until: Instant, seen: u64 },
+}
+
+/// How an exchange that a parked flow waited on has ended.
+pub(crate) enum Landing {
+    /// Still running; wait until `until` at most.
+    Running(Instant),
+    /// Finished well, or its runner vanished: try again.
+    Settled,
+    /// Finished with this error.
+    Failed(Error),
+}
+
+impl Client {
+    /// A client with this configuration and empty caches.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            metadata: HashMap::new(),
+            rpts: HashMap::new(),
+            pcts: HashMap::new(),
+            identities: HashMap::new(),
+            in_flight: HashMap::new(),
+            results: HashMap::new(),
+            generation: 0,
+            finished: Vec::new(),
+            next_flow: 1,
+            next_rpt: 1,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters of what the client has sent.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Sets (or replaces) a requesting party's own access token, e.g. one obtained with any OAuth2 library.
+    pub fn set_identity(&mut self, party: Party, identity: Identity) {
+        self.identities.insert(party, identity);
+    }
+
+    /// A requesting party's own access token, if held.
+    pub fn identity(&self, party: &Party) -> Option<&Identity> {
+        self.identities.get(party)
+    }
+
+    /// Forgets a requesting party's token.
+    pub fn clear_identity(&mut self, party: &Party) {
+        self.identities.remove(party);
+    }
+
+    /// Validated metadata cached for an issuer (expired entries included).
+    pub fn metadata(&self, issuer: &Issuer) -> Option<&AsMetadata> {
+        self.metadata.get(issuer).map(|e| &e.metadata)
+    }
+
+    /// Number of RPTs held, over all origins and parties.
+    pub fn rpt_count(&self) -> usize {
+        self.rpts.values().map(|s| s.entries.len()).sum()
+    }
+
+    /// Drops every cached RPT and PCT (e.g. on logout).
+    pub fn forget_tokens(&mut self) {
+        self.rpts.clear();
+        self.pcts.clear();
+    }
+
+    /// Keys whose exchange has just ended. Adapters drain this after each call into a flow and wake the
+    /// requests parked on those keys.
+    pub fn poll_finished_exchange(&mut self) -> Option<ExchangeKey> {
+        self.finished.pop()
+    }
+
+    // ---- crate-internal bookkeeping -------------------------------------------------------------
+
+    pub(crate) fn new_flow_id(&mut self) -> u64 {
+        let id = self.next_flow;
+        self.next_flow += 1;
+        id
+    }
+
+    pub(crate) fn new_rpt_id(&mut self) -> u64 {
+        let id = self.next_rpt;
+        self.next_rpt += 1;
+        id
+    }
+
+    pub(crate) fn fresh_metadata(&self, issuer: &Issuer, now: Instant) -> Option<&AsMetadata> {
+        self.metadata
+            .get(issuer)
+            .filter(|e| now < e.expires_at)
+            .map(|e| &e.metadata)
+    }
+
+    pub(crate) fn store_metadata(&mut self, metadata: AsMetadata, now: Instant) {
+        let expires_at = now + self.config.metadata_ttl;
+        self.metadata.insert(
+            metadata.issuer.clone(),
+            MetadataEntry {
+                metadata,
+                expires_at,
+            },
+        );
+    }
+
+    pub(crate) fn insert_rpt(
+        &mut self,
+        origin: &str,
+        party: &Party,
+        entry: RptEntry,
+        replaces: Option<u64>,
+    ) {
+        let max = self.config.max_rpts_per_origin;
+        self.rpts
+            .entry((origin.to_owned(), party.clone()))
+            .or_default()
+            .insert(entry, replaces, max);
+    }
+
+    pub(crate) fn rpt_set(&self, origin: &str, party: &Party) -> Option<&RptSet> {
+        self.rpts.get(&(origin.to_owned(), party.clone()))
+    }
+
+    pub(crate) fn rpt_set_mut(&mut self, origin: &str, party: &Party) -> Option<&mut RptSet> {
+        self.rpts.get_mut(&(origin.to_owned(), party.clone()))
+    }
+
+    /// Claims the exchange for `key` for `flow`, unless another flow is running it.
+    pub(crate) fn claim(&mut self, key: &ExchangeKey, flow: u64, now: Instant) -> Claim {
+        if let Some(running) = self.in_flight.get(key) {
+            if running.flow != flow && now < running.until {
+                let seen = self.results.get(key).map_or(0, |r| r.generation);
+                return Claim::Busy {
+                    until: running.until,
+                    seen,
+                };
+            }
+        }
+        let until = now + self.config.exchange_timeout;
+        self.in_flight.insert(key.clone(), InFlight { flow, until });
+        Claim::Granted
+    }
+
+    /// Pushes the deadline of a claim this flow holds (long polls).
+    pub(crate) fn extend_claim(&mut self, key: &ExchangeKey, flow: u64, until: Instant) {
+        if let Some(running) = self.in_flight.get_mut(key) {
+            if running.flow == flow {
+                running.until = until;
+            }
+        }
+    }
+
+    /// Ends this flow's exchange for `key`; `failure` is handed to the flows that waited on it.
+    pub(crate) fn release(&mut self, key: &ExchangeKey, flow: u64, failure: Option<Error>) {
+        if self.in_flight.get(key).is_some_and(|r| r.flow == flow) {
+            self.in_flight.remove(key);
+            self.generation += 1;
+            self.results.insert(
+                key.clone(),
+                ExchangeResult {
+                    generation: self.generation,
+                    failure,
+                },
+            );
+            self.finished.push(key.clone());
+        }
+    }
+
+    /// What became of the exchange a flow parked on after seeing generation `seen`.
+    pub(crate) fn landing(&mut self, key: &ExchangeKey, seen: u64, now: Instant) -> Landing {
+        if let Some(result) = self.results.get(key).filter(|r| r.generation > seen) {
+            return match &result.failure {
+                Some(error) => Landing::Failed(error.clone()),
+                None => Landing::Settled,
+            };
+        }
+        match self.in_flight.get(key) {
+            Some(running) if now < running.until => Landing::Running(running.until),
+            Some(_) => {
+                // Its runner vanished without releasing (a dropped future): let the waiter take over.
+                self.in_flight.remove(key);
+                Landing::Settled
+            }
+            None => Landing::Settled,
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! The authorization-server side of a flow: discovery, the ticket grant and its answers, refreshes.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind, State,
+    Step,
+};
+use crate::cache::{ExchangeKey, RptEntry};
+use crate::client::Client;
+use crate::discovery::{self, Issuer};
+use crate::error::Error;
+use crate::grant::{self, Outcome, TokenError, TokenResponse, UmaError, UmaGrant};
+use crate::secret::AccessToken;
+
+type Out = Step<http::Response<Vec<u8>>>;
+
+impl Flow {
+    /// Runs `then` once `issuer`'s metadata is known, discovering it first (one discovery per herd).
+    /// With `claim_first`, the exchange key of `then` is claimed (or waited on) before anything else.
+    pub(crate) fn ensure_metadata_then(
+        &mut self,
+        client: &mut Client,
+        issuer: Issuer,
+        then: AfterDiscovery,
+        now: Instant,
+        claim_first: bool,
+    ) -> Out {
+        if claim_first {
+            let key = match &then {
+                AfterDiscovery::Grant(g) => g.key.clone(),
+                AfterDiscovery::Refresh { key, .. } => key.clone(),
+            };
+            if let Some(step) = self.claim_or_park(client, &key, AfterPark::Resend, now) {
+                return step;
+            }
+        }
+        if client.fresh_metadata(&issuer, now).is_some() {
+            return self.proceed(client, then, now);
+        }
+        let key = ExchangeKey::Discovery(issuer.clone());
+        if let Some(step) = self.claim_or_park(client, &key, AfterPark::Continue(then.clone()), now)
+        {
+            return step;
+        }
+        let request = discovery::discovery_request(&issuer);
+        let id = self.next_id();
+        self.state = State::Discovery { id, issuer, then };
+        client.stats.discovery_requests += 1;
+        Step::Send(Outgoing {
+            id: RequestId(id),
+            kind: RequestKind::Discovery,
+            request,
+        })
+    }
+
+    fn proceed(&mut self, client: &mut Client, then: AfterDiscovery, now: Instant) -> Out {
+        match then {
+            AfterDiscovery::Grant(grant) => self.send_grant(client, grant, now),
+            AfterDiscovery::Refresh { key, target } => self.send_refresh(client, key, target, now),
+        }
+    }
+
+    pub(crate) fn on_discovery(
+        &mut self,
+        client: &mut Client,
+        issuer: Issuer,
+        then: AfterDiscovery,
+        response: http::Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out {
+        match discovery::parse_metadata(&issuer, &response, &client.config.endpoint_policy) {
+            Ok(metadata) => {
+                client.store_metadata(metadata, now);
+                self.release(client, &ExchangeKey::Discovery(issuer), None);
+                self.proceed(client, then, now)
+            }
+            Err(error) => self.fail(
+                client,
+                Error::Discovery {
+                    issuer: issuer.as_str().to_owned(),
+                    error,
+                },
+            ),
+        }
+    }
+
+    /// The requesting party's token for `issuer`: never hand one authorization server's token to another.
+    fn bearer_for(&self, client: &Client, issuer: &Issuer) -> Option<AccessToken> {
+        client
+            .identities
+            .get(&self.party)
+            .filter(|i| i.issuer.as_ref().is_none_or(|own| own == issuer))
+            .map(|i| i.access_token.clone())
+    }
+
+    /// POSTs the uma-ticket grant (UMAG §3.3.1).
+    pub(crate) fn send_grant(&mut self, client: &mut Client, grant: Grant, now: Instant) -> Out {
+        let issuer = grant.issuer.clone();
+        let Some(server) = client.config.server(&issuer).cloned() else {
+            return self.fail(
+                client,
+                Error::UntrustedAuthorizationServer {
+                    as_uri: issuer.as_str().to_owned(),
+                },
+            );
+        };
+        let Some(token_endpoint) = client.metadata(&issuer).map(|m| m.token_endpoint.clone())
+        else {
+            return self.ensure_metadata_then(
+                client,
+                issuer,
+                AfterDiscovery::Grant(grant),
+                now,
+                false,
+            );
+        };
+        let pct = grant
+            .use_pct
+            .then(|| {
+                client
+                    .pcts
+                    .get(&(issuer.clone(), self.party.clone()))
+                    .cloned()
+            })
+            .flatten();
+        let claim = if grant.push_claim {
+            server.claim.clone()
+        } else {
+            None
+        };
+        let scope = if grant.use_scope {
+            server.scope.clone()
+        } else {
+            None
+        };
+        let mut extra = client.config.rpt_params.clone();
+        extra.extend(server.rpt_params.iter().cloned());
+        let bearer = self.bearer_for(client, &issuer);
+        let request = grant::uma_grant_request(
+            &token_endpoint,
+            &server.credentials,
+            bearer.as_ref(),
+            &UmaGrant {
+                ticket: Some(&grant.ticket),
+                rpt: grant.rpt.as_ref().map(|r| &r.token),
+                pct: pct.as_ref(),
+                claim: claim.as_ref(),
+                scope: scope.as_deref(),
+                extra: &extra,
+            },
+        );
+        let request = match request {
+            Ok(request) => request,
+            Err(e) => return self.fail(client, Error::Build(e)),
+        };
+        client.extend_claim(&grant.key, self.id, now + client.config.exchange_timeout);
+        let id = self.next_id();
+        self.state = State::Token { id, grant };
+        client.stats.token_requests += 1;
+        Step::Send(Outgoing {
+            id: RequestId(id),
+            kind: RequestKind::Token,
+            request,
+        })
+    }
+
+    /// Reads the token endpoint's answer to a ticket grant (uma-protocol.md §4.4).
+    pub(crate) fn on_token(
+        &mut self,
+        client: &mut Client,
+        mut grant: Grant,
+        response: http::Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out {
+        let issuer_name = grant.issuer.as_str().to_owned();
+        let error = match grant::parse_token_response(&response) {
+            Ok(token) => return self.store_rpt(client, grant, token, now),
+            Err(TokenError::Malformed { status, reason }) => {
+                return self.fail(
+                    client,
+                    Error::MalformedTokenResponse {
+                        issuer: issuer_name,
+                        status,
+                        reason,
+                    },
+                );
+            }
+            Err(TokenError::Rejected(error)) => Box::new(error),
+        };
+        match error.outcome {
+            Outcome::NeedInfo => {
+                let Some(ticket) = self.rotated_ticket(&grant, &error) else {
+                    return self.fail(
+                        client,
+                        Error::TicketNotRotated {
+                            issuer: issuer_name,
+                        },
+                    );
+                };
+                let can_push = !grant.push_claim
+                    && self.counters.need_info_rounds < client.config.max_need_info_rounds
+                    && client
+                        .config
+                        .server(&grant.issuer)
+                        .is_some_and(|s| s.claim.is_some());
+                if !can_push {
+                    return self.fail(
+                        client,
+                        Error::NeedInfo {
+                            issuer: issuer_name,
+                            error,
+                        },
+                    );
+                }
+                self.counters.need_info_rounds += 1;
+                grant.ticket = ticket;
+                grant.push_claim = true;
+                self.send_grant(client, grant, now)
+            }
+            Outcome::RequestSubmitted => self.on_request_submitted(client, grant, error, now),
+            Outcome::Denied => self.fail(
+                client,
+                Error::Denied {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
+            Outcome::DeadTicket if !self.counters.fresh_challenge_used => {
+                // One fresh challenge within the same flow; the exchange stays ours (uma-protocol.md §4.1).
+                self.counters.fresh_challenge_used = true;
+                self.send_resource_with(client, now, None, Some(grant))
+            }
+            Outcome::DeadTicket => self.fail(
+                client,
+                Error::DeadTicket {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
+            Outcome::InvalidRpt if grant.rpt.is_some() && !self.counters.retried_without_rpt => {
+                self.counters.retried_without_rpt = true;
+                self.drop_sent_rpt(client);
+                grant.rpt = None;
+                self.send_grant(client, grant, now)
+            }
+            Outcome::InvalidPct if grant.use_pct && !self.counters.retried_without_pct => {
+                self.counters.retried_without_pct = true;
+                client
+                    .pcts
+                    .remove(&(grant.issuer.clone(), self.party.clone()));
+                grant.use_pct = false;
+                self.send_grant(client, grant, now)
+            }
+            Outcome::InvalidScope
+                if grant.use_scope
+                    && !self.counters.retried_without_scope
+                    && client
+                        .config
+                        .server(&grant.issuer)
+                        .is_some_and(|s| s.scope.is_some()) =>
+            {
+                self.counters.retried_without_scope = true;
+                grant.use_scope = false;
+                self.send_grant(client, grant, now)
+            }
+            Outcome::ClientAuthFailed => self.fail(
+                client,
+                Error::ClientAuthentication {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
+            _ => self.fail(
+                client,
+                Error::TokenEndpoint {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
+        }
+    }
+
+    /// The new ticket of a `need_info` / `request_submitted`, which must differ from the one sent (UMAG §5.5).
+    fn rotated_ticket(&self, grant: &Grant, error: &UmaError) -> Option<crate::secret::Ticket> {
+        error
+            .ticket
+            .clone()
+            .filter(|t| !t.same_as(&grant.ticket) && !t.is_empty())
+    }
+
+    fn on_request_submitted(
+        &mut self,
+        client: &mut Client,
+        mut grant: Grant,
+        error: Box<UmaError>,
+        now: Instant,
+    ) -> Out {
+        let issuer = grant.issuer.as_str().to_owned();
+        if error.ticket.is_none() {
+            // Keycloak: `access_denied` / `request_submitted` without a ticket. The owner may have been asked,
+            // but there is nothing to poll with: report it as a denial that says so (uma-protocol.md §4.2).
+            return self.fail(client, Error::Denied { issuer, error });
+        }
+        let Some(ticket) = self.rotated_ticket(&grant, &error) else {
+            return self.fail(client, Error::TicketNotRotated { issuer });
+        };
+        let policy = client.config.poll;
+        let first = *self.counters.first_poll_at.get_or_insert(now);
+        if self.counters.polls >= policy.max_polls
+            || now.saturating_duration_since(first) >= policy.max_wait
+        {
+            let polls = self.counters.polls;
+            return self.fail(
+                client,
+                Error::ApprovalPending {
+                    issuer,
+                    polls,
+                    error,
+                },
+            );
+        }
+        self.counters.polls += 1;
+        let interval = error
+            .interval
+            .map(Duration::from_secs)
+            .unwrap_or(policy.default_interval)
+            .clamp(policy.min_interval, policy.max_interval);
+        let until = now + interval;
+        client.extend_claim(&grant.key, self.id, until + client.config.exchange_timeout);
+        grant.ticket = ticket;
+        self.state = State::Sleeping { until, grant };
+        Step::Wait { until }
+    }
+
+    /// Caches a new RPT, honouring `upgraded` (UMAG §3.3.5, uma-protocol.md §6), then retries with it.
+    fn store_rpt(
+        &mut self,
+        client: &mut Client,
+        grant: Grant,
+        token: TokenResponse,
+        now: Instant,
+    ) -> Out {
+        let replaces = grant
+            .rpt
+            .as_ref()
+            .filter(|sent| token.upgraded || sent.token.same_as(&token.access_token))
+            .map(|sent| sent.entry);
+        let id = client.new_rpt_id();
+        let entry = RptEntry {
+            id,
+            issuer: grant.issuer.clone(),
+            token: token.access_token,
+            refresh_token: token.refresh_token,
+            obtained_at: now,
+            expires_at: token.expires_in.map(|s| now + Duration::from_secs(s)),
+        };
+        let origin = self.origin.clone();
+        client.insert_rpt(&origin, &self.party, entry, replaces);
+        if let Some(pct) = token.pct {
+            client
+                .pcts
+                .insert((grant.issuer.clone(), self.party.clone()), pct);
+        }
+        self.release(client, &grant.key, None);
+        self.send_resource(client, now, Some(id))
+    }
+
+    /// Refreshes the requesting party's own token when it is about to expire, once per request.
+    pub(crate) fn maybe_refresh_identity(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+    ) -> Option<Out> {
+        if self.counters.refreshed_identity {
+            return None;
+        }
+        let identity = client.identities.get(&self.party)?;
+        if identity.refresh_token.is_none() || !identity.due_for_refresh(now) {
+            return None;
+        }
+        let issuer = identity.issuer.clone()?;
+        client.config.server(&issuer)?;
+        self.counters.refreshed_identity = true;
+        let key = ExchangeKey::Identity(self.party.clone());
+        let then = AfterDiscovery::Refresh {
+            key,
+            target: RefreshTarget::Identity {
+                issuer: issuer.clone(),
+            },
+        };
+        Some(self.ensure_metadata_then(client, issuer, then, now, true))
+    }
+
+    fn send_refresh(
+        &mut self,
+        client: &mut Client,
+        key: ExchangeKey,
+        target: RefreshTarget,
+        now: Instant,
+    ) -> Out {
+        let (issuer, refresh_token) = match &target {
+            RefreshTarget::Rpt { entry, issuer } => (
+                issuer.clone(),
+                client
+                    .rpt_set(&self.origin, &self.party)
+                    .and_then(|s| s.get(*entry))
+                    .and_then(|e| e.refresh_token.clone()),
+            ),
+            RefreshTarget::Identity { issuer } => (
+                issuer.clone(),
+                client
+                    .identities
+                    .get(&self.party)
+                    .and_then(|i| i.refresh_token.clone()),
+            ),
+        };
+        let server = client.config.server(&issuer).cloned();
+        let endpoint = client.metadata(&issuer).map(|m| m.token_endpoint.clone());
+        let (Some(refresh_token), Some(server), Some(endpoint)) = (refresh_token, server, endpoint)
+        else {
+            self.release(client, &key, None);
+            return self.send_resource(client, now, None);
+        };
+        let request =
+            match grant::refresh_request(&endpoint, &server.credentials, &refresh_token, None) {
+                Ok(request) => request,
+                Err(e) => return self.fail(client, Error::Build(e)),
+            };
+        let id = self.next_id();
+        self.state = State::Refresh { id, key, target };
+        client.stats.token_requests += 1;
+        Step::Send(Outgoing {
+            id: RequestId(id),
+            kind: RequestKind::Token,
+            request,
+        })
+    }
+
+    /// A refresh that fails is not fatal: the RPT is dropped and the resource server's next challenge
+    /// starts a new ticket flow (uma-protocol.md §7.1).
+    pub(crate) fn on_refresh(
+        &mut self,
+        client: &mut Client,
+        key: ExchangeKey,
+        target: RefreshTarget,
+        response: http::Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out {
+        let parsed = grant::parse_token_response(&response).ok();
+        let mut prefer = None;
+        match target {
+            RefreshTarget::Rpt { entry, .. } => {
+                let origin = self.origin.clone();
+                if let Some(set) = client.rpt_set_mut(&origin, &self.party) {
+                    match parsed {
+                        Some(token) => {
+                            if let Some(e) = set.get_mut(entry) {
+                                e.token = token.access_token;
+                                e.refresh_token = token.refresh_token.or(e.refresh_token.take());
+                                e.obtained_at = now;
+                                e.expires_at =
+                                    token.expires_in.map(|s| now + Duration::from_secs(s));
+                                prefer = Some(entry);
+                            }
+                        }
+                        None => set.remove(entry),
+                    }
+                }
+            }
+            RefreshTarget::Identity { .. } => {
+                if let Some(identity) = client.identities.get_mut(&self.party) {
+                    match parsed {
+                        Some(token) => {
+                            identity.access_token = token.access_token;
+                            identity.refresh_token =
+                                token.refresh_token.or(identity.refresh_token.take());
+                            identity.obtained_at = now;
+                            identity.expires_at =
+                                token.expires_in.map(|s| now + Duration::from_secs(s));
+                            if token.id_token.is_some() {
+                                identity.id_token = token.id_token;
+                            }
+                        }
+                        None => identity.refresh_token = None,
+                    }
+                }
+            }
+        }
+        self.release(client, &key, None);
+        self.send_resource(client, now, prefer)
+    }
+}

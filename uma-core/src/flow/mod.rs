@@ -1,0 +1,453 @@
+//! [`Flow`]: one application request, driven through the UMA dance.
+//!
+//! ```text
+//!             ┌──────────────── 2xx/3xx/4xx without UMA challenge ───────────────► Done(response)
+//!  start ──► Resource ──401/403 UMA──► [trusted as_uri?] ──no──► Failed(Untrusted, response)
+//!             ▲   │                         │yes
+//!             │   │                         ▼
+//!             │   │         (other flow exchanging?) ──yes──► Park ──landed──► Resource
+//!             │   │                         │no
+//!             │   │                         ▼
+//!             │   │         Discovery (unless cached) ──► Token (uma-ticket grant)
+//!             │   │                                          │ ok: store RPT (upgrade/replace)
+//!             └───┴──────────── retry with the RPT ◄─────────┘
+//!                  need_info → push claim once · request_submitted → Wait, poll · dead ticket → one fresh
+//!                  challenge · denial → Failed(Denied) · every loop bounded
+//! ```
+
+mod exchange;
+mod resource;
+
+use std::time::Instant;
+
+use http::{HeaderMap, Method, Uri, Version};
+
+use crate::cache::{ExchangeKey, Party};
+use crate::client::Client;
+use crate::discovery::Issuer;
+use crate::error::{Error, Failure};
+use crate::secret::{AccessToken, Ticket};
+
+/// Identifies one HTTP exchange a machine asked for; hand it back with the response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestId(pub(crate) u64);
+
+/// What an emitted request is for. Adapters use it for limits: authorization-server answers are read with
+/// a size limit; resource answers are the application's business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// The application's request (or its retry) to the resource server.
+    Resource,
+    /// `GET {issuer}/.well-known/uma2-configuration`.
+    Discovery,
+    /// A token-endpoint POST: ticket grant, refresh or login.
+    Token,
+}
+
+impl RequestKind {
+    /// Whether the request goes to an authorization server.
+    pub fn is_authorization_server(self) -> bool {
+        !matches!(self, RequestKind::Resource)
+    }
+}
+
+/// An HTTP request to send. Send it as it is: never follow redirects (the flow handles resource-server
+/// redirects itself, and authorization-server redirects are never followed, `uma-protocol.md` §11.3).
+#[derive(Debug)]
+pub struct Outgoing {
+    /// Hand this back with the response.
+    pub id: RequestId,
+    /// What the request is for.
+    pub kind: RequestKind,
+    /// The request.
+    pub request: http::Request<Vec<u8>>,
+}
+
+/// What a machine wants next.
+#[derive(Debug)]
+#[must_use = "a step must be acted on"]
+pub enum Step<T> {
+    /// Send this request and pass the response to `handle_response`.
+    Send(Outgoing),
+    /// Sleep until `until`, then call `resume` (`request_submitted` polling).
+    Wait {
+        /// When to resume.
+        until: Instant,
+    },
+    /// Another request is running the exchange for `key`: wait until the client reports `key` through
+    /// [`Client::poll_finished_exchange`], or until `until`, then call `resume`.
+    Park {
+        /// The exchange waited on.
+        key: ExchangeKey,
+        /// Resume at the latest then.
+        until: Instant,
+    },
+    /// Finished.
+    Done(T),
+    /// Failed, with the last resource response where there was one.
+    Failed(Failure),
+}
+
+/// The stepping interface every machine offers, so adapters write one driver loop:
+///
+/// ```text
+/// let mut step = machine.start(&mut client, now);
+/// loop {
+///     step = match step {
+///         Step::Send(out)         => { let r = send(out.request)?; machine.handle_response(&mut client, out.id, r, now) }
+///         Step::Wait { until }    => { sleep_until(until); machine.resume(&mut client, now) }
+///         Step::Park { key, until } => { wait_for(key, until); machine.resume(&mut client, now) }
+///         Step::Done(value)       => return Ok(value),
+///         Step::Failed(failure)   => return Err(failure),
+///     };
+///     // after each call: while let Some(key) = client.poll_finished_exchange() { wake(key) }
+/// }
+/// ```
+/// If the driver stops early (transport error, timeout, cancellation), it must call `abort` so that
+/// requests waiting on this one's exchange stop waiting.
+pub trait Machine {
+    /// What a successful run yields.
+    type Output;
+    /// The first step.
+    fn start(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output>;
+    /// Feeds the response to the request `id`.
+    fn handle_response(
+        &mut self,
+        client: &mut Client,
+        id: RequestId,
+        response: http::Response<Vec<u8>>,
+        now: Instant,
+    ) -> Step<Self::Output>;
+    /// Continues after a `Wait` or `Park`.
+    fn resume(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output>;
+    /// Gives up: releases every exchange this machine holds. Idempotent.
+    fn abort(&mut self, client: &mut Client);
+}
+
+/// The application's request, kept so that it can be replayed byte for byte.
+#[derive(Clone)]
+pub(crate) struct StoredRequest {
+    pub method: Method,
+    pub uri: Uri,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// The RPT a resource request carried.
+#[derive(Clone, Debug)]
+pub(crate) struct SentRpt {
+    pub entry: u64,
+    pub issuer: Issuer,
+    pub token: AccessToken,
+}
+
+/// One ticket exchange in progress.
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    pub issuer: Issuer,
+    pub key: ExchangeKey,
+    pub ticket: Ticket,
+    pub rpt: Option<SentRpt>,
+    pub push_claim: bool,
+    pub use_pct: bool,
+    pub use_scope: bool,
+}
+
+/// Whose token a refresh renews.
+#[derive(Clone, Debug)]
+pub(crate) enum RefreshTarget {
+    Rpt { entry: u64, issuer: Issuer },
+    Identity { issuer: Issuer },
+}
+
+/// What to do once metadata is known.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per flow, moved rarely
+pub(crate) enum AfterDiscovery {
+    Grant(Grant),
+    Refresh {
+        key: ExchangeKey,
+        target: RefreshTarget,
+    },
+}
+
+/// What to do when a parked flow may go on.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per flow, moved rarely
+pub(crate) enum AfterPark {
+    Resend,
+    Continue(AfterDiscovery),
+}
+
+#[derive(Debug)]
+pub(crate) enum State {
+    Idle,
+    Resource {
+        id: u64,
+        refetch: Option<Grant>,
+    },
+    Discovery {
+        id: u64,
+        issuer: Issuer,
+        then: AfterDiscovery,
+    },
+    Token {
+        id: u64,
+        grant: Grant,
+    },
+    Refresh {
+        id: u64,
+        key: ExchangeKey,
+        target: RefreshTarget,
+    },
+    Sleeping {
+        until: Instant,
+        grant: Grant,
+    },
+    Parked {
+        key: ExchangeKey,
+        seen: u64,
+        then: AfterPark,
+    },
+    Done,
+}
+
+/// Per-request counters; every loop is bounded by one of them.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub flows: u32,
+    pub parks: u32,
+    pub redirects: u32,
+    pub need_info_rounds: u32,
+    pub polls: u32,
+    pub first_poll_at: Option<Instant>,
+    pub fresh_challenge_used: bool,
+    pub retried_without_rpt: bool,
+    pub retried_without_pct: bool,
+    pub retried_without_scope: bool,
+    pub dropped_rejected_rpt: bool,
+    pub refreshed_after_rejection: bool,
+    pub refreshed_before_send: bool,
+    pub refreshed_identity: bool,
+}
+
+/// One application request driven through the UMA flow. Create it with [`Flow::new`], then drive it
+/// through the [`Machine`] interface.
+///
+/// The request body is held in memory and replayed byte for byte on every retry.
+pub struct Flow {
+    pub(crate) id: u64,
+    pub(crate) party: Party,
+    pub(crate) request: StoredRequest,
+    pub(crate) origin: String,
+    pub(crate) state: State,
+    pub(crate) next_request: u64,
+    pub(crate) counters: Counters,
+    pub(crate) held: Vec<ExchangeKey>,
+    pub(crate) last_response: Option<http::Response<Vec<u8>>>,
+    pub(crate) sent_rpt: Option<SentRpt>,
+    pub(crate) invalid: Option<String>,
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow")
+            .field("id", &self.id)
+            .field("method", &self.request.method)
+            .field("origin", &self.origin)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Flow {
+    /// A flow for `request` on behalf of the default requesting party. The URI must be absolute.
+    pub fn new(request: http::Request<Vec<u8>>) -> Self {
+        Self::for_party(request, Party::default())
+    }
+
+    /// A flow for `request` on behalf of `party`.
+    pub fn for_party(request: http::Request<Vec<u8>>, party: Party) -> Self {
+        let (parts, body) = request.into_parts();
+        let origin = origin_of(&parts.uri);
+        let invalid = match &origin {
+            Some(_) => None,
+            None => Some(format!(
+                "the request URI `{}` is not an absolute http(s) URI",
+                parts.uri
+            )),
+        };
+        Self {
+            id: 0,
+            party,
+            origin: origin.unwrap_or_default(),
+            request: StoredRequest {
+                method: parts.method,
+                uri: parts.uri,
+                version: parts.version,
+                headers: parts.headers,
+                body,
+            },
+            state: State::Idle,
+            next_request: 0,
+            counters: Counters::default(),
+            held: Vec::new(),
+            last_response: None,
+            sent_rpt: None,
+            invalid,
+        }
+    }
+
+    /// The resource-server origin (`scheme://host:port`) this flow currently targets.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// UMA flows (ticket exchanges) run so far.
+    pub fn flows_used(&self) -> u32 {
+        self.counters.flows
+    }
+
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    /// Ends the flow with `error`, releasing every exchange it holds.
+    pub(crate) fn fail(
+        &mut self,
+        client: &mut Client,
+        error: Error,
+    ) -> Step<http::Response<Vec<u8>>> {
+        let shared = shareable(&error).then(|| Error::Shared(Box::new(error.root().clone())));
+        for key in std::mem::take(&mut self.held) {
+            client.release(&key, self.id, shared.clone());
+        }
+        self.state = State::Done;
+        Step::Failed(Failure {
+            error,
+            response: self.last_response.take(),
+        })
+    }
+
+    pub(crate) fn hold(&mut self, key: &ExchangeKey) {
+        if !self.held.contains(key) {
+            self.held.push(key.clone());
+        }
+    }
+
+    pub(crate) fn release(
+        &mut self,
+        client: &mut Client,
+        key: &ExchangeKey,
+        failure: Option<Error>,
+    ) {
+        self.held.retain(|k| k != key);
+        client.release(key, self.id, failure);
+    }
+}
+
+/// Errors that the flows waiting on the same exchange would meet too. Ticket-specific ones are not shared:
+/// the waiters hold tickets of their own.
+fn shareable(error: &Error) -> bool {
+    !matches!(
+        error.root(),
+        Error::DeadTicket { .. }
+            | Error::TicketNotRotated { .. }
+            | Error::MaxFlowsReached { .. }
+            | Error::TooManyRedirects { .. }
+    )
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URI, lower-cased, with the port only when not default.
+pub(crate) fn origin_of(uri: &Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = uri.host()?.to_ascii_lowercase();
+    let default = if scheme == "https" { 443 } else { 80 };
+    Some(match uri.port_u16() {
+        Some(port) if port != default => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+impl Machine for Flow {
+    type Output = http::Response<Vec<u8>>;
+
+    fn start(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output> {
+        if let Some(reason) = self.invalid.take() {
+            return self.fail(client, Error::InvalidRequest(reason));
+        }
+        self.id = client.new_flow_id();
+        self.send_resource(client, now, None)
+    }
+
+    fn handle_response(
+        &mut self,
+        client: &mut Client,
+        id: RequestId,
+        response: http::Response<Vec<u8>>,
+        now: Instant,
+    ) -> Step<Self::Output> {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Resource {
+                id: expected,
+                refetch,
+            } if expected == id.0 => self.on_resource(client, response, refetch, now),
+            State::Discovery {
+                id: expected,
+                issuer,
+                then,
+            } if expected == id.0 => self.on_discovery(client, issuer, then, response, now),
+            State::Token {
+                id: expected,
+                grant,
+            } if expected == id.0 => self.on_token(client, grant, response, now),
+            State::Refresh {
+                id: expected,
+                key,
+                target,
+            } if expected == id.0 => self.on_refresh(client, key, target, response, now),
+            other => {
+                self.state = other;
+                self.fail(
+                    client,
+                    Error::InvalidRequest(
+                        "a response arrived for a request this flow is not awaiting".into(),
+                    ),
+                )
+            }
+        }
+    }
+
+    fn resume(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output> {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Sleeping { until, grant } if now < until => {
+                self.state = State::Sleeping { until, grant };
+                Step::Wait { until }
+            }
+            State::Sleeping { grant, .. } => self.send_grant(client, grant, now),
+            State::Parked {
+                key, seen, then, ..
+            } => self.on_unpark(client, key, seen, then, now),
+            other => {
+                self.state = other;
+                self.fail(
+                    client,
+                    Error::InvalidRequest("resume called while the flow awaits a response".into()),
+                )
+            }
+        }
+    }
+
+    fn abort(&mut self, client: &mut Client) {
+        for key in std::mem::take(&mut self.held) {
+            client.release(&key, self.id, None);
+        }
+        self.state = State::Done;
+    }
+}

@@ -1,0 +1,507 @@
+//! The resource-server side of a flow: sending (and replaying) the application's request, reading its
+//! answer, choosing a trusted authorization server, redirects, and waiting on other flows.
+
+use std::time::Instant;
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::{
+    AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind,
+    SentRpt, State, Step,
+};
+use crate::auth::bearer_authorization;
+use crate::cache::ExchangeKey;
+use crate::challenge::{self, UmaChallenge};
+use crate::client::{Claim, Client, Landing};
+use crate::config::ClaimPushing;
+use crate::discovery::Issuer;
+use crate::error::Error;
+use crate::secret::Ticket;
+
+type Out = Step<http::Response<Vec<u8>>>;
+
+/// Headers that must not follow a redirect to another origin.
+const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::COOKIE,
+    header::PROXY_AUTHORIZATION,
+];
+
+impl Flow {
+    /// Sends (or replays) the application's request with the best credential for its origin.
+    /// `prefer` names the RPT entry just obtained, so the retry uses it whatever the path hints say.
+    pub(crate) fn send_resource(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        prefer: Option<u64>,
+    ) -> Out {
+        self.send_resource_with(client, now, prefer, None)
+    }
+
+    pub(crate) fn send_resource_with(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        prefer: Option<u64>,
+        refetch: Option<Grant>,
+    ) -> Out {
+        let path = self.request.uri.path().to_owned();
+        let party = self.party.clone();
+        let origin = self.origin.clone();
+
+        // The requesting party's own token first: it may be needed to present at the resource server.
+        if let Some(step) = self.maybe_refresh_identity(client, now) {
+            return step;
+        }
+
+        let mut chosen = client
+            .rpt_set(&origin, &party)
+            .and_then(|set| match prefer {
+                Some(id) => set.get(id).or_else(|| set.choose(&path)),
+                None => set.choose(&path),
+            });
+        if let Some(entry) = chosen.filter(|e| e.due_for_refresh(now)) {
+            let (id, issuer, can_refresh, expired) = (
+                entry.id,
+                entry.issuer.clone(),
+                entry.refresh_token.is_some(),
+                entry.expired(now),
+            );
+            if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
+                self.counters.refreshed_before_send = true;
+                let key = ExchangeKey::Rpt {
+                    issuer: issuer.clone(),
+                    origin: origin.clone(),
+                    party: party.clone(),
+                };
+                return self.ensure_metadata_then(
+                    client,
+                    issuer.clone(),
+                    AfterDiscovery::Refresh {
+                        key,
+                        target: RefreshTarget::Rpt { entry: id, issuer },
+                    },
+                    now,
+                    true,
+                );
+            }
+            if expired {
+                // Expired and not refreshable: the resource server would only refuse it.
+                if let Some(set) = client.rpt_set_mut(&origin, &party) {
+                    set.remove(id);
+                }
+                chosen = client
+                    .rpt_set(&origin, &party)
+                    .and_then(|set| set.choose(&path));
+            } else {
+                chosen = client.rpt_set(&origin, &party).and_then(|set| set.get(id));
+            }
+        }
+        self.sent_rpt = chosen.map(|e| SentRpt {
+            entry: e.id,
+            issuer: e.issuer.clone(),
+            token: e.token.clone(),
+        });
+
+        let mut builder = http::Request::builder()
+            .method(self.request.method.clone())
+            .uri(self.request.uri.clone())
+            .version(self.request.version);
+        let mut headers = self.request.headers.clone();
+        for (name, value) in &client.config.default_headers {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some(sent) = &self.sent_rpt {
+            match bearer_authorization(sent.token.secret()) {
+                Ok(value) => {
+                    headers.insert(header::AUTHORIZATION, value);
+                }
+                Err(_) => {
+                    // A token that cannot be a header value is useless: forget it and go without.
+                    let id = sent.entry;
+                    if let Some(set) = client.rpt_set_mut(&origin, &party) {
+                        set.remove(id);
+                    }
+                    self.sent_rpt = None;
+                }
+            }
+        }
+        if self.sent_rpt.is_none() && !headers.contains_key(header::AUTHORIZATION) {
+            if let Some(identity) = client.identities.get(&party) {
+                if client.config.access_token_goes_to(&origin) {
+                    if let Ok(value) = bearer_authorization(identity.access_token.secret()) {
+                        headers.insert(header::AUTHORIZATION, value);
+                    }
+                }
+            }
+        }
+        if let Some(h) = builder.headers_mut() {
+            *h = headers;
+        }
+        let request = match builder.body(self.request.body.clone()) {
+            Ok(request) => request,
+            Err(e) => return self.fail(client, Error::InvalidRequest(e.to_string())),
+        };
+        let id = self.next_id();
+        self.state = State::Resource { id, refetch };
+        client.stats.resource_requests += 1;
+        Step::Send(Outgoing {
+            id: RequestId(id),
+            kind: RequestKind::Resource,
+            request,
+        })
+    }
+
+    /// Reads the resource server's answer.
+    pub(crate) fn on_resource(
+        &mut self,
+        client: &mut Client,
+        response: http::Response<Vec<u8>>,
+        refetch: Option<Grant>,
+        now: Instant,
+    ) -> Out {
+        let status = response.status();
+        if status.is_redirection() && client.config.max_redirects > 0 {
+            if let Some(location) = response.headers().get(header::LOCATION).cloned() {
+                self.last_response = Some(response);
+                return self.follow_redirect(client, status, &location, refetch, now);
+            }
+        }
+        if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+            return self.finish(client, response, refetch);
+        }
+        let candidates = challenge::uma_candidates(
+            status,
+            response.headers(),
+            response.body(),
+            client.config.strictness,
+        );
+        self.last_response = Some(response);
+        let candidates = match candidates {
+            Ok(c) => c,
+            Err(e) => return self.fail(client, Error::Challenge(e)),
+        };
+        if candidates.is_empty() {
+            if self.rpt_rejected_without_challenge() {
+                // RFC 6750 `invalid_token` without a UMA challenge: this RPT is not usable here. Drop it and
+                // ask again without a token to get a challenge (uma-protocol.md §4.5).
+                self.counters.dropped_rejected_rpt = true;
+                self.drop_sent_rpt(client);
+                return self.send_resource_with(client, now, None, refetch);
+            }
+            let response = self.last_response.take().expect("kept just above");
+            return self.finish(client, response, refetch);
+        }
+        let (issuer, ticket) = match self.choose_server(client, &candidates) {
+            Ok(found) => found,
+            Err(error) => return self.fail(client, error),
+        };
+
+        if let Some(mut grant) = refetch {
+            // The fresh challenge after a dead ticket: same flow, same held exchange (uma-protocol.md §4.1).
+            if grant.issuer == issuer {
+                grant.ticket = ticket;
+                grant.rpt = self.sent_rpt.clone().filter(|r| r.issuer == issuer);
+                return self.send_grant(client, grant, now);
+            }
+            self.release(client, &grant.key, None);
+        }
+
+        // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
+        if let Some(sent) = self.sent_rpt.clone() {
+            if !self.counters.refreshed_after_rejection && sent.issuer == issuer {
+                let refreshable = client
+                    .rpt_set(&self.origin, &self.party)
+                    .and_then(|s| s.get(sent.entry))
+                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now));
+                if refreshable {
+                    self.counters.refreshed_after_rejection = true;
+                    let key = self.rpt_key(&issuer);
+                    let target = RefreshTarget::Rpt {
+                        entry: sent.entry,
+                        issuer: issuer.clone(),
+                    };
+                    return self.ensure_metadata_then(
+                        client,
+                        issuer,
+                        AfterDiscovery::Refresh { key, target },
+                        now,
+                        true,
+                    );
+                }
+            }
+        }
+
+        if self.counters.flows >= client.config.max_flows {
+            let flows = self.counters.flows;
+            return self.fail(client, Error::MaxFlowsReached { flows });
+        }
+        let key = self.rpt_key(&issuer);
+        if let Some(step) = self.claim_or_park(client, &key, AfterPark::Resend, now) {
+            return step;
+        }
+        self.counters.flows += 1;
+        let push_claim = client.config.claim_pushing == ClaimPushing::Always
+            && client
+                .config
+                .server(&issuer)
+                .is_some_and(|s| s.claim.is_some());
+        let grant = Grant {
+            issuer: issuer.clone(),
+            key,
+            ticket,
+            rpt: self.sent_rpt.clone().filter(|r| r.issuer == issuer),
+            push_claim,
+            use_pct: true,
+            use_scope: true,
+        };
+        self.ensure_metadata_then(client, issuer, AfterDiscovery::Grant(grant), now, false)
+    }
+
+    /// The final answer: remember which RPT worked for this path.
+    fn finish(
+        &mut self,
+        client: &mut Client,
+        response: http::Response<Vec<u8>>,
+        refetch: Option<Grant>,
+    ) -> Out {
+        if let Some(grant) = refetch {
+            self.release(client, &grant.key, None);
+        }
+        if let Some(sent) = &self.sent_rpt {
+            if !matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) {
+                let path = self.request.uri.path().to_owned();
+                if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                    set.remember_path(&path, sent.entry);
+                }
+            }
+        }
+        for key in std::mem::take(&mut self.held) {
+            client.release(&key, self.id, None);
+        }
+        self.state = State::Done;
+        Step::Done(response)
+    }
+
+    fn rpt_rejected_without_challenge(&self) -> bool {
+        let Some(response) = &self.last_response else {
+            return false;
+        };
+        self.sent_rpt.is_some()
+            && !self.counters.dropped_rejected_rpt
+            && response.status() == StatusCode::UNAUTHORIZED
+            && challenge::parse_headers(response.headers())
+                .iter()
+                .any(|c| c.scheme == "bearer" && c.param("error") == Some("invalid_token"))
+    }
+
+    pub(crate) fn drop_sent_rpt(&mut self, client: &mut Client) {
+        if let Some(sent) = self.sent_rpt.take() {
+            if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                set.remove(sent.entry);
+            }
+        }
+    }
+
+    pub(crate) fn rpt_key(&self, issuer: &Issuer) -> ExchangeKey {
+        ExchangeKey::Rpt {
+            issuer: issuer.clone(),
+            origin: self.origin.clone(),
+            party: self.party.clone(),
+        }
+    }
+
+    /// Picks the first challenge whose authorization server the user trusts for this origin
+    /// (uma-protocol.md §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
+    fn choose_server(
+        &self,
+        client: &Client,
+        candidates: &[UmaChallenge],
+    ) -> Result<(Issuer, Ticket), Error> {
+        let config = &client.config;
+        let mut refusal = None;
+        for candidate in candidates {
+            let issuer = match &candidate.as_uri {
+                Some(as_uri) => match Issuer::parse(as_uri) {
+                    Ok(issuer) => issuer,
+                    Err(_) => {
+                        refusal.get_or_insert(Error::UntrustedAuthorizationServer {
+                            as_uri: as_uri.clone(),
+                        });
+                        continue;
+                    }
+                },
+                None => {
+                    let configured = config
+                        .issuer_for_origin
+                        .iter()
+                        .find(|(origin, _)| origin.trim_end_matches('/') == self.origin)
+                        .map(|(_, issuer)| issuer.clone())
+                        .or_else(|| {
+                            config
+                                .authorization_servers
+                                .first()
+                                .map(|s| s.issuer.clone())
+                        });
+                    match configured {
+                        Some(issuer) => issuer,
+                        None => {
+                            refusal.get_or_insert(Error::NoAuthorizationServer);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let trusted = config
+                .server(&issuer)
+                .is_some_and(|s| s.serves_origin(&self.origin));
+            if !trusted {
+                refusal.get_or_insert(Error::UntrustedAuthorizationServer {
+                    as_uri: issuer.as_str().to_owned(),
+                });
+                continue;
+            }
+            if !issuer.is_https() && !config.endpoint_policy.allow_insecure_http {
+                refusal.get_or_insert(Error::InsecureAuthorizationServer {
+                    as_uri: issuer.as_str().to_owned(),
+                });
+                continue;
+            }
+            return Ok((issuer, candidate.ticket.clone()));
+        }
+        Err(refusal.unwrap_or(Error::NoAuthorizationServer))
+    }
+
+    /// Claims `key`, or parks behind the flow that holds it. `None` means claimed.
+    pub(crate) fn claim_or_park(
+        &mut self,
+        client: &mut Client,
+        key: &ExchangeKey,
+        then: AfterPark,
+        now: Instant,
+    ) -> Option<Out> {
+        match client.claim(key, self.id, now) {
+            Claim::Granted => {
+                self.hold(key);
+                None
+            }
+            Claim::Busy { until, seen } if self.counters.parks < client.config.max_parks => {
+                self.counters.parks += 1;
+                client.stats.parked += 1;
+                self.state = State::Parked {
+                    key: key.clone(),
+                    seen,
+                    then,
+                };
+                Some(Step::Park {
+                    key: key.clone(),
+                    until,
+                })
+            }
+            // Waited often enough: run our own exchange rather than starve (bounded by max_flows).
+            Claim::Busy { .. } => None,
+        }
+    }
+
+    pub(crate) fn on_unpark(
+        &mut self,
+        client: &mut Client,
+        key: ExchangeKey,
+        seen: u64,
+        then: AfterPark,
+        now: Instant,
+    ) -> Out {
+        match client.landing(&key, seen, now) {
+            Landing::Running(deadline) => {
+                self.state = State::Parked {
+                    key: key.clone(),
+                    seen,
+                    then,
+                };
+                Step::Park {
+                    key,
+                    until: deadline,
+                }
+            }
+            Landing::Failed(error) => self.fail(client, error),
+            Landing::Settled => match then {
+                AfterPark::Resend => self.send_resource(client, now, None),
+                AfterPark::Continue(after) => {
+                    let issuer = match &after {
+                        AfterDiscovery::Grant(g) => g.issuer.clone(),
+                        AfterDiscovery::Refresh {
+                            target: RefreshTarget::Rpt { issuer, .. },
+                            ..
+                        }
+                        | AfterDiscovery::Refresh {
+                            target: RefreshTarget::Identity { issuer },
+                            ..
+                        } => issuer.clone(),
+                    };
+                    self.ensure_metadata_then(client, issuer, after, now, false)
+                }
+            },
+        }
+    }
+
+    /// Follows a resource-server redirect. Another origin never gets `Authorization`, cookies or an RPT.
+    fn follow_redirect(
+        &mut self,
+        client: &mut Client,
+        status: StatusCode,
+        location: &HeaderValue,
+        refetch: Option<Grant>,
+        now: Instant,
+    ) -> Out {
+        if let Some(grant) = refetch {
+            self.release(client, &grant.key, None);
+        }
+        if self.counters.redirects >= client.config.max_redirects {
+            let max = client.config.max_redirects;
+            return self.fail(client, Error::TooManyRedirects { max });
+        }
+        self.counters.redirects += 1;
+        let target = location
+            .to_str()
+            .ok()
+            .and_then(|loc| {
+                url::Url::parse(&self.request.uri.to_string())
+                    .ok()?
+                    .join(loc)
+                    .ok()
+            })
+            .and_then(|u| u.as_str().parse::<http::Uri>().ok());
+        let Some(uri) = target else {
+            let response = self.last_response.take().expect("kept by the caller");
+            return self.finish(client, response, None);
+        };
+        let Some(origin) = super::origin_of(&uri) else {
+            let response = self.last_response.take().expect("kept by the caller");
+            return self.finish(client, response, None);
+        };
+        if origin != self.origin {
+            for name in CREDENTIAL_HEADERS {
+                self.request.headers.remove(name);
+            }
+        }
+        // RFC 9110 §15.4: 303 always, and 301/302 for POST in practice, become a GET without a body.
+        let to_get = status == StatusCode::SEE_OTHER
+            || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                && self.request.method == http::Method::POST);
+        if to_get && self.request.method != http::Method::HEAD {
+            self.request.method = http::Method::GET;
+            self.request.body.clear();
+            self.request.headers.remove(header::CONTENT_LENGTH);
+            self.request.headers.remove(header::CONTENT_TYPE);
+        }
+        self.request.uri = uri;
+        self.origin = origin;
+        self.send_resource(client, now, None)
+    }
+}
