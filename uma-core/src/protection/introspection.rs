@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::ProtectionError;
-use super::wire::{check_status, lenient, parse_json};
+use super::wire::{check_status, lenient, parse_object};
 use crate::auth::{ClientAuthMethod, ClientCredentials, FormRequest, bearer_authorization};
 use crate::secret::AccessToken;
 
@@ -263,7 +263,7 @@ pub fn parse_introspection_response(
     response: &http::Response<Vec<u8>>,
 ) -> Result<Introspection, ProtectionError> {
     check_status(response, &[StatusCode::OK], OPERATION)?;
-    let raw: RawIntrospection = parse_json(response.body(), OPERATION)?;
+    let raw: RawIntrospection = parse_object(response.body(), OPERATION)?;
     let invalid = |reason: &str| ProtectionError::InvalidBody {
         operation: OPERATION,
         reason: reason.to_owned(),
@@ -276,6 +276,9 @@ pub fn parse_introspection_response(
         Some(Value::Array(items)) => items
             .into_iter()
             .map(|item| {
+                if !item.is_object() {
+                    return Err(invalid("a permission is not an object"));
+                }
                 let p: RawPermission = serde_json::from_value(item)
                     .map_err(|_| invalid("a permission is not an object"))?;
                 Ok(IntrospectedPermission {

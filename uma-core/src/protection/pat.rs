@@ -10,7 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::ProtectionError;
-use super::wire::{check_status, parse_json};
+use super::wire::{check_status, parse_object};
 use crate::auth::{ClientCredentials, FormRequest};
 use crate::secret::AccessToken;
 
@@ -77,7 +77,7 @@ pub fn parse_pat_response(
         scope: Option<String>,
     }
     check_status(response, &[StatusCode::OK], OPERATION)?;
-    let raw: Raw = parse_json(response.body(), OPERATION)?;
+    let raw: Raw = parse_object(response.body(), OPERATION)?;
     let invalid = |reason: &str| ProtectionError::InvalidBody {
         operation: OPERATION,
         reason: reason.to_owned(),

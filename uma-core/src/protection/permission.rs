@@ -8,7 +8,7 @@ use url::Url;
 
 use super::Dialect;
 use super::error::ProtectionError;
-use super::wire::{self, check_status, parse_json, to_json};
+use super::wire::{self, check_status, parse_object, to_json};
 use crate::secret::{AccessToken, Ticket};
 
 const OPERATION: &str = "permission endpoint";
@@ -100,7 +100,7 @@ pub fn parse_permission_response(
         ticket: String,
     }
     check_status(response, &[StatusCode::CREATED, StatusCode::OK], OPERATION)?;
-    let raw: Raw = parse_json(response.body(), OPERATION)?;
+    let raw: Raw = parse_object(response.body(), OPERATION)?;
     if raw.ticket.is_empty() {
         return Err(ProtectionError::InvalidBody {
             operation: OPERATION,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::ProtectionError;
-use super::wire::{check_status, lenient, parse_json, to_json};
+use super::wire::{check_status, lenient, parse_object, to_json};
 use crate::auth::{ClientAuthMethod, ClientCredentials, bearer_authorization};
 use crate::secret::{AccessToken, ClientSecret};
 
@@ -79,17 +79,27 @@ impl ClientRegistration {
     }
 
     fn to_body(&self) -> Result<Vec<u8>, ProtectionError> {
-        let mut value = serde_json::to_value(self).map_err(|_| {
+        #[derive(Serialize)]
+        struct Outgoing<'a> {
+            #[serde(flatten)]
+            registration: &'a ClientRegistration,
+            #[serde(flatten)]
+            extra: Map<String, Value>,
+        }
+        // Typed fields win on a clash: a leftover is sent only if its typed field is unset.
+        let typed = serde_json::to_value(self).map_err(|_| {
             ProtectionError::InvalidInput("the client metadata cannot be serialised")
         })?;
-        if let Value::Object(map) = &mut value {
-            for (k, v) in &self.extra {
-                if !map.contains_key(k) {
-                    map.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        to_json(&value)
+        let extra = self
+            .extra
+            .iter()
+            .filter(|(k, _)| typed.get(k.as_str()).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        to_json(&Outgoing {
+            registration: self,
+            extra,
+        })
     }
 }
 
@@ -190,7 +200,7 @@ pub fn parse_registration_response(
     response: &http::Response<Vec<u8>>,
 ) -> Result<RegisteredClient, ProtectionError> {
     check_status(response, &[StatusCode::CREATED, StatusCode::OK], OPERATION)?;
-    let raw: RawRegistered = parse_json(response.body(), OPERATION)?;
+    let raw: RawRegistered = parse_object(response.body(), OPERATION)?;
     if raw.client_id.is_empty() {
         return Err(ProtectionError::InvalidBody {
             operation: OPERATION,

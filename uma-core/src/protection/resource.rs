@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::ProtectionError;
-use super::wire::{self, check_status, lenient, parse_json, resource_url, to_json};
+use super::wire::{self, check_status, lenient, parse_json, parse_object, resource_url, to_json};
 use crate::secret::AccessToken;
 
 const OPERATION: &str = "resource registration endpoint";
@@ -27,6 +27,7 @@ pub struct ResourceDescription {
     #[serde(skip_serializing)]
     pub id: Option<String>,
     /// Scopes the resource supports (REQUIRED by UMAF; Gluu accepts `scope_expression` instead).
+    #[serde(skip_serializing)]
     pub resource_scopes: Vec<String>,
     /// Human-readable name (Keycloak: unique per owner).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,31 +87,59 @@ impl ResourceDescription {
     }
 
     fn to_body(&self) -> Result<Vec<u8>, ProtectionError> {
-        let mut value = serde_json::to_value(self)
-            .map_err(|_| ProtectionError::InvalidInput("the resource cannot be serialised"))?;
-        if let Value::Object(map) = &mut value {
+        // Typed fields win over same-named leftovers in `extra`; response-only members and the
+        // aliases the typed fields were read from are never echoed back.
+        const RESERVED: [&str; 5] = [
+            "_id",
+            "user_access_policy_uri",
+            "scopes",
+            "uri",
+            "resource_scopes",
+        ];
+        let extra: Map<String, Value> = self
+            .extra
+            .iter()
+            .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && !Self::is_typed_member(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        to_json(&Outgoing {
             // `resource_scopes` is always sent (UMAF §3.1), except empty beside a Gluu
             // `scope_expression`, which replaces it (`uma-protocol.md` §9.2).
-            if self.resource_scopes.is_empty() && self.scope_expression.is_some() {
-                map.remove("resource_scopes");
-            }
-            // Typed fields win over same-named leftovers; response-only members and the aliases the
-            // typed fields were read from are never echoed back.
-            for (key, v) in &self.extra {
-                let reserved = [
-                    "_id",
-                    "user_access_policy_uri",
-                    "scopes",
-                    "uri",
-                    "resource_scopes",
-                ];
-                if !reserved.contains(&key.as_str()) && !map.contains_key(key) {
-                    map.insert(key.clone(), v.clone());
-                }
-            }
-        }
-        to_json(&value)
+            resource_scopes: (!self.resource_scopes.is_empty() || self.scope_expression.is_none())
+                .then_some(&self.resource_scopes),
+            description: self,
+            extra,
+        })
     }
+
+    fn is_typed_member(key: &str) -> bool {
+        [
+            "name",
+            "description",
+            "icon_uri",
+            "type",
+            "uris",
+            "owner",
+            "ownerManagedAccess",
+            "displayName",
+            "attributes",
+            "scope_expression",
+            "iat",
+            "exp",
+        ]
+        .contains(&key)
+    }
+}
+
+/// The JSON sent on create and update, in a stable, readable member order.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_scopes: Option<&'a Vec<String>>,
+    #[serde(flatten)]
+    description: &'a ResourceDescription,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 /// The wire shape read from servers, folded into [`ResourceDescription`].
@@ -364,7 +393,7 @@ pub fn parse_create_resource_response(
     let resource: ResourceDescription = if response.body().iter().all(u8::is_ascii_whitespace) {
         ResourceDescription::default()
     } else {
-        parse_json(response.body(), OPERATION)?
+        parse_object(response.body(), OPERATION)?
     };
     let id = resource
         .id
@@ -415,7 +444,7 @@ pub fn parse_read_resource_response(
     response: &http::Response<Vec<u8>>,
 ) -> Result<ResourceDescription, ProtectionError> {
     check_status(response, &[StatusCode::OK], OPERATION)?;
-    parse_json(response.body(), OPERATION)
+    parse_object(response.body(), OPERATION)
 }
 
 /// The outcome of an update.
@@ -439,7 +468,7 @@ pub fn parse_update_resource_response(
     if response.body().iter().all(u8::is_ascii_whitespace) {
         return Ok(UpdatedResource::default());
     }
-    let resource: ResourceDescription = parse_json(response.body(), OPERATION)?;
+    let resource: ResourceDescription = parse_object(response.body(), OPERATION)?;
     Ok(UpdatedResource {
         id: resource.id,
         user_access_policy_uri: resource.user_access_policy_uri,

@@ -118,6 +118,25 @@ pub(crate) fn error_response(status: StatusCode, body: &[u8]) -> ErrorResponse {
     }
 }
 
+/// Parses a JSON object body. Serde would read a struct from an array too (`[true]` as
+/// `{"active":true}`); a server never means that, so anything but an object is refused.
+pub(crate) fn parse_object<T: DeserializeOwned>(
+    body: &[u8],
+    operation: &'static str,
+) -> Result<T, ProtectionError> {
+    let value: serde_json::Value = parse_json(body, operation)?;
+    if !value.is_object() {
+        return Err(ProtectionError::InvalidBody {
+            operation,
+            reason: "the body is not a JSON object".to_owned(),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| ProtectionError::InvalidBody {
+        operation,
+        reason: redact_json_error(&e),
+    })
+}
+
 /// Parses a JSON success body.
 pub(crate) fn parse_json<T: DeserializeOwned>(
     body: &[u8],
