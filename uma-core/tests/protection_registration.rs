@@ -1,9 +1,10 @@
 //! Dynamic client registration (RFC 7591).
 
 use uma_core::auth::ClientAuthMethod;
+use uma_core::grant::UMA_TICKET_GRANT;
 use uma_core::protection::{
-    ClientRegistration, ErrorCode, ProtectionError, UMA_TICKET_GRANT_TYPE,
-    parse_registration_response, registration_request,
+    ClientRegistration, ErrorCode, ProtectionError, parse_registration_response,
+    registration_request,
 };
 use uma_core::secret::AccessToken;
 
@@ -56,7 +57,7 @@ fn full_request_with_initial_access_token() {
         grant_types: vec![
             "client_credentials".into(),
             "password".into(),
-            UMA_TICKET_GRANT_TYPE.into(),
+            UMA_TICKET_GRANT.into(),
         ],
         response_types: vec!["code".into(), "token".into(), "id_token".into()],
         token_endpoint_auth_method: Some("client_secret_post".into()),

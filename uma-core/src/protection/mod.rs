@@ -16,6 +16,7 @@
 //! | Permission ticket | [`permission_request`] | [`parse_permission_response`] |
 //! | Introspection | [`introspection_request`] | [`parse_introspection_response`], then [`Introspection::allows`] |
 //! | Client registration | [`registration_request`] | [`parse_registration_response`] |
+//! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
 //!
 //! Servers differ (`uma-protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
 //! creation without `Location` and updates with 204, and introspects with client credentials and
@@ -47,6 +48,7 @@
 mod error;
 mod introspection;
 mod pat;
+mod pep;
 mod permission;
 mod registration;
 mod resource;
@@ -58,12 +60,12 @@ pub use introspection::{
     parse_introspection_response,
 };
 pub use pat::{PatCache, PatResponse, PatState, parse_pat_response, pat_request, renewal_skew};
+pub use pep::{Pep, PepError};
 pub use permission::{
     PermissionBody, PermissionRequest, parse_permission_response, permission_request,
 };
 pub use registration::{
-    ClientRegistration, RegisteredClient, UMA_TICKET_GRANT_TYPE, parse_registration_response,
-    registration_request,
+    ClientRegistration, RegisteredClient, parse_registration_response, registration_request,
 };
 pub use resource::{
     CreatedResource, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,

@@ -8,12 +8,10 @@ use url::Url;
 use super::error::ProtectionError;
 use super::wire::{check_status, lenient, parse_object, to_json};
 use crate::auth::{ClientAuthMethod, ClientCredentials, bearer_authorization};
+use crate::grant::UMA_TICKET_GRANT;
 use crate::secret::{AccessToken, ClientSecret};
 
 const OPERATION: &str = "client registration endpoint";
-
-/// The UMA grant type (UMAG §3.3.1), to list in `grant_types`.
-pub const UMA_TICKET_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 
 /// Client metadata to register (RFC 7591 §2). Empty lists and unset fields are not sent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -28,7 +26,7 @@ pub struct ClientRegistration {
     /// claims gathering (UMAG §2, §3.3.2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims_redirect_uris: Vec<String>,
-    /// `grant_types`, e.g. `client_credentials` and [`UMA_TICKET_GRANT_TYPE`].
+    /// `grant_types`, e.g. `client_credentials` and [`UMA_TICKET_GRANT`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grant_types: Vec<String>,
     /// `response_types`.
@@ -69,10 +67,7 @@ impl ClientRegistration {
     pub fn uma_client(name: impl Into<String>) -> Self {
         Self {
             client_name: Some(name.into()),
-            grant_types: vec![
-                "client_credentials".to_owned(),
-                UMA_TICKET_GRANT_TYPE.to_owned(),
-            ],
+            grant_types: vec!["client_credentials".to_owned(), UMA_TICKET_GRANT.to_owned()],
             token_endpoint_auth_method: Some("client_secret_basic".to_owned()),
             ..Self::default()
         }
