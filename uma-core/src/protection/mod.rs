@@ -1,0 +1,95 @@
+//! The protection API: the resource server's side of UMA, sans-IO.
+//!
+//! A resource server (RS) is an OAuth client of the authorization server (AS). With a protection API
+//! access token (PAT) it registers resources, asks for permission tickets and introspects RPTs
+//! (Federated Authorization for UMA 2.0, "UMAF"; `uma-protocol.md` §9). It may also register itself, or a
+//! UMA client, with OAuth dynamic client registration (RFC 7591).
+//!
+//! Every operation is a pair of pure functions: a builder returning the `http::Request<Vec<u8>>` to
+//! send, and a parser taking the `http::Response<Vec<u8>>` that came back. Nothing here does I/O or reads
+//! a clock: time-dependent helpers take `now` as an argument.
+//!
+//! | Operation | Builder | Parser |
+//! |---|---|---|
+//! | PAT | [`pat_request`] | [`parse_pat_response`], then [`PatCache`] |
+//! | Resource registration | [`create_resource_request`], [`read_resource_request`], [`update_resource_request`], [`delete_resource_request`], [`list_resources_request`] | [`parse_create_resource_response`], [`parse_read_resource_response`], [`parse_update_resource_response`], [`parse_delete_resource_response`], [`parse_list_resources_response`] |
+//! | Permission ticket | [`permission_request`] | [`parse_permission_response`] |
+//! | Introspection | [`introspection_request`] | [`parse_introspection_response`], then [`Introspection::allows`] |
+//! | Client registration | [`registration_request`] | [`parse_registration_response`] |
+//! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
+//!
+//! Servers differ (`uma-protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
+//! creation without `Location` and updates with 204, and introspects with client credentials and
+//! `token_type_hint=requesting_party_token`; Gluu wants `scope=uma_protection` on the PAT request. Where the
+//! wire differs, the choice is an explicit argument (see [`Dialect`]), never a guess.
+//!
+//! ```
+//! use uma_core::protection::{self, PermissionBody, PermissionRequest, Dialect};
+//! use uma_core::secret::AccessToken;
+//!
+//! let endpoint = url::Url::parse("https://kc.example.org/realms/demo/authz/protection/permission")?;
+//! let pat = AccessToken::new("pat-value");
+//! let body = PermissionBody::for_dialect(
+//!     Dialect::Keycloak,
+//!     vec![PermissionRequest::new("photo-album", ["view"])],
+//! )?;
+//! let request = protection::permission_request(&endpoint, &pat, &body)?;
+//! assert_eq!(request.body(), br#"[{"resource_id":"photo-album","resource_scopes":["view"]}]"#);
+//!
+//! // ... send it, then:
+//! let response = http::Response::builder()
+//!     .status(201)
+//!     .body(br#"{"ticket":"016f84e8"}"#.to_vec())?;
+//! let ticket = protection::parse_permission_response(&response)?;
+//! assert_eq!(ticket.secret(), "016f84e8");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod introspection;
+mod pat;
+mod pep;
+mod permission;
+mod registration;
+mod resource;
+mod wire;
+
+pub use error::{ErrorCode, ErrorResponse, ProtectionError};
+pub use introspection::{
+    IntrospectedPermission, Introspection, IntrospectionAuth, TokenTypeHint, introspection_request,
+    parse_introspection_response,
+};
+pub use pat::{PatCache, PatResponse, PatState, parse_pat_response, pat_request, renewal_skew};
+pub use pep::{Pep, PepError};
+pub use permission::{
+    PermissionBody, PermissionRequest, parse_permission_response, permission_request,
+};
+pub use registration::{
+    ClientRegistration, RegisteredClient, parse_registration_response, registration_request,
+};
+pub use resource::{
+    CreatedResource, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,
+    create_resource_request, delete_resource_request, list_resources_request,
+    parse_create_resource_response, parse_delete_resource_response, parse_list_resources_response,
+    parse_read_resource_response, parse_update_resource_response, read_resource_request,
+    update_resource_request,
+};
+
+/// The largest response body the parsers accept, in bytes.
+///
+/// Adapters should stop reading at this size too (`design.md` §3); a parser handed a longer body
+/// returns [`ProtectionError::BodyTooLarge`] instead of parsing it.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Which server's wire conventions to follow where they differ from the specification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Federated Authorization for UMA 2.0 as written.
+    #[default]
+    Uma,
+    /// Keycloak's protection API (`uma-protocol.md` §9, KC-PROT).
+    Keycloak,
+    /// Gluu oxAuth, as used by EOEPCA.
+    Gluu,
+}
