@@ -87,7 +87,8 @@ pub fn introspection_request(
             client.apply(None, &mut form)?;
         }
     }
-    Ok(form.into_request(endpoint))
+    form.into_request(endpoint)
+        .map_err(|_| ProtectionError::InvalidInput("the endpoint URL is not a valid request URI"))
 }
 
 /// An introspection answer.

@@ -48,7 +48,9 @@ pub fn pat_request(
     // A PAT is the RS's own token: authenticating with somebody else's bearer token makes no sense,
     // and `apply` reports that as `MissingAccessToken`.
     client.apply(None, &mut form)?;
-    Ok(form.into_request(token_endpoint))
+    form.into_request(token_endpoint).map_err(|_| {
+        ProtectionError::InvalidInput("the token endpoint URL is not a valid request URI")
+    })
 }
 
 /// A successful PAT response (RFC 6749 §5.1), reduced to what the RS needs.
