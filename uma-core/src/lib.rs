@@ -88,6 +88,7 @@ pub mod grant;
 mod login;
 pub mod protection;
 pub mod secret;
+pub mod trace;
 
 pub use cache::{ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
