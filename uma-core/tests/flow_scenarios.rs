@@ -688,3 +688,38 @@ fn relative_uri_is_an_invalid_request() {
     assert!(matches!(f.error, Error::InvalidRequest(_)));
     assert!(d.sent.is_empty());
 }
+
+#[test]
+fn cross_origin_redirect_carries_neither_the_access_token_nor_a_cached_rpt() {
+    let mut cfg = config();
+    cfg.max_redirects = 2;
+    let mut client = uma_core::Client::new(cfg);
+    client.set_identity(
+        uma_core::Party::default(),
+        uma_core::Identity::from_token(
+            uma_core::secret::AccessToken::new("user-at"),
+            std::time::Instant::now(),
+        ),
+    );
+    let mut d = Driver::new(client);
+    let other = "https://other.example.com";
+    // An RPT cached for the other origin must not be sent to it via a redirect either.
+    let step = d.run(
+        http::Request::get(format!("{other}/x"))
+            .body(Vec::new())
+            .unwrap(),
+        vec![challenge("t1"), metadata(), token("rpt-other"), ok("{}")],
+    );
+    assert_eq!(done_status(&step), 200);
+    d.sent.clear();
+    let redirect = response(302, &[("location", "https://other.example.com/x")], "");
+    let step = d.run(get("/a"), vec![redirect, ok("{}")]);
+    assert_eq!(done_status(&step), 200);
+    assert_eq!(
+        d.sent,
+        vec![
+            format!("Resource GET {RS}/a auth=Bearer user-at"),
+            format!("Resource GET {other}/x")
+        ]
+    );
+}

@@ -231,6 +231,8 @@ pub(crate) struct Counters {
     pub refreshed_after_rejection: bool,
     pub refreshed_before_send: bool,
     pub refreshed_identity: bool,
+    /// A redirect took the request to another origin: only credentials minted there and then may follow.
+    pub crossed_origin: bool,
 }
 
 /// One application request driven through the UMA flow. Create it with [`Flow::new`], then drive it

@@ -20,6 +20,25 @@ use crate::secret::Ticket;
 
 type Out = Step<http::Response<Vec<u8>>>;
 
+/// The RPT to present: `prefer` if it exists, else the one that last worked for `path` (never a cached
+/// one after a cross-origin redirect).
+fn pick_rpt<'c>(
+    client: &'c Client,
+    origin: &str,
+    party: &crate::cache::Party,
+    path: &str,
+    crossed: bool,
+    prefer: Option<u64>,
+) -> Option<&'c crate::cache::RptEntry> {
+    let set = client.rpt_set(origin, party)?;
+    let fresh = prefer.and_then(|id| set.get(id));
+    if crossed {
+        fresh
+    } else {
+        fresh.or_else(|| set.choose(path))
+    }
+}
+
 /// Headers that must not follow a redirect to another origin.
 const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [
     header::AUTHORIZATION,
@@ -55,13 +74,16 @@ impl Flow {
             return step;
         }
 
-        let mut chosen = client
-            .rpt_set(&origin, &party)
-            .and_then(|set| match prefer {
-                Some(id) => set.get(id).or_else(|| set.choose(&path)),
-                None => set.choose(&path),
-            });
-        if let Some(entry) = chosen.filter(|e| e.due_for_refresh(now)) {
+        // After a cross-origin redirect only an RPT obtained within this request may be sent.
+        let crossed = self.counters.crossed_origin;
+        let pick = |client: &Client, prefer: Option<u64>| {
+            pick_rpt(client, &origin, &party, &path, crossed, prefer).map(|e| e.id)
+        };
+        let mut chosen = pick(client, prefer);
+        let due = chosen
+            .and_then(|id| client.rpt_set(&origin, &party)?.get(id))
+            .filter(|e| e.due_for_refresh(now));
+        if let Some(entry) = due {
             let (id, issuer, can_refresh, expired) = (
                 entry.id,
                 entry.issuer.clone(),
@@ -91,13 +113,12 @@ impl Flow {
                 if let Some(set) = client.rpt_set_mut(&origin, &party) {
                     set.remove(id);
                 }
-                chosen = client
-                    .rpt_set(&origin, &party)
-                    .and_then(|set| set.choose(&path));
+                chosen = pick(client, None);
             } else {
-                chosen = client.rpt_set(&origin, &party).and_then(|set| set.get(id));
+                chosen = pick(client, Some(id));
             }
         }
+        let chosen = chosen.and_then(|id| client.rpt_set(&origin, &party)?.get(id));
         self.sent_rpt = chosen.map(|e| SentRpt {
             entry: e.id,
             issuer: e.issuer.clone(),
@@ -129,7 +150,7 @@ impl Flow {
                 }
             }
         }
-        if self.sent_rpt.is_none() && !headers.contains_key(header::AUTHORIZATION) {
+        if self.sent_rpt.is_none() && !crossed && !headers.contains_key(header::AUTHORIZATION) {
             if let Some(identity) = client.identities.get(&party) {
                 if client.config.access_token_goes_to(&origin) {
                     if let Ok(value) = bearer_authorization(identity.access_token.secret()) {
@@ -486,6 +507,7 @@ impl Flow {
             return self.finish(client, response, None);
         };
         if origin != self.origin {
+            self.counters.crossed_origin = true;
             for name in CREDENTIAL_HEADERS {
                 self.request.headers.remove(name);
             }
