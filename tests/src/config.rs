@@ -57,8 +57,8 @@ pub enum ChallengeStyle {
     TwoLines,
 }
 
-/// A registered OAuth client.
-#[derive(Debug, Clone)]
+/// A registered OAuth client (its `Debug` output hides the secret).
+#[derive(Clone)]
 pub struct ClientReg {
     /// The `client_id`.
     pub client_id: String,
@@ -69,6 +69,17 @@ pub struct ClientReg {
     pub protection: bool,
     /// Registered claims redirect URIs; empty accepts any (UMAG §3.3.2).
     pub claims_redirect_uris: Vec<String>,
+}
+
+impl std::fmt::Debug for ClientReg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientReg")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("protection", &self.protection)
+            .field("claims_redirect_uris", &self.claims_redirect_uris)
+            .finish()
+    }
 }
 
 impl ClientReg {
@@ -101,8 +112,8 @@ impl ClientReg {
     }
 }
 
-/// A requesting party (end user) known to the AS.
-#[derive(Debug, Clone)]
+/// A requesting party (end user) known to the AS (its `Debug` output hides the password).
+#[derive(Clone)]
 pub struct UserReg {
     /// Login name; also the `sub` of its tokens.
     pub username: String,
@@ -112,6 +123,16 @@ pub struct UserReg {
     pub denied_scopes: Vec<String>,
     /// Claims carried by the user's ID token, e.g. `("email", "alice@example.org")`.
     pub claims: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for UserReg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserReg")
+            .field("username", &self.username)
+            .field("denied_scopes", &self.denied_scopes)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserReg {

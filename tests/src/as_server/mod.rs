@@ -6,6 +6,7 @@ mod extras;
 mod protection;
 mod token;
 mod uma;
+mod uma_inputs;
 
 use http::Response;
 use serde_json::{Value, json};
