@@ -1,0 +1,181 @@
+//! The token endpoint: `client_credentials`, `password`, `refresh_token`, and dispatch of the UMA
+//! grant to [`super::uma`].
+
+use http::Response;
+use serde_json::{Value, json};
+
+use super::client_auth::{Caller, authenticate};
+use super::uma;
+use crate::config::UMA_GRANT;
+use crate::http::{KitBody, json, oauth_error};
+use crate::routing::Req;
+use crate::state::{RefreshInfo, Shared, Subject, secs};
+
+/// `POST token_endpoint`.
+pub fn token_endpoint(shared: &Shared, req: &Req) -> Response<KitBody> {
+    if req.method != "POST" {
+        return oauth_error(405, "invalid_request", Some("POST only"));
+    }
+    let grant = req.form("grant_type");
+    // oxAuth enters the UMA path whenever `ticket` is present, then rejects the grant type with
+    // the wrong code (uma-protocol.md §3.1).
+    if shared.is_gluu() && req.form("ticket").is_some() && grant != Some(UMA_GRANT) {
+        return oauth_error(400, "invalid_resource_id", Some("Invalid grant type"));
+    }
+    match grant {
+        Some(UMA_GRANT) => uma::grant(shared, req),
+        Some("client_credentials") => client_credentials(shared, req),
+        Some("password") => password(shared, req),
+        Some("refresh_token") => refresh(shared, req),
+        Some(_) => oauth_error(400, "unsupported_grant_type", None),
+        None => oauth_error(400, "invalid_request", Some("grant_type is required")),
+    }
+}
+
+fn token_type(shared: &Shared) -> &'static str {
+    // Keycloak's non-UMA token responses say `bearer` (uma-protocol.md §3.3, §9.1).
+    if shared.is_keycloak() {
+        "bearer"
+    } else {
+        "Bearer"
+    }
+}
+
+fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
+    let client = match authenticate(shared, req, false) {
+        Ok(Caller::Client(c)) => c,
+        Ok(Caller::User(_)) => return oauth_error(400, "unauthorized_client", None),
+        Err(resp) => return resp,
+    };
+    if client.secret.is_none() {
+        return oauth_error(
+            400,
+            "unauthorized_client",
+            Some("public clients cannot use client_credentials"),
+        );
+    }
+    let scope = req.form("scope").unwrap_or_default().to_string();
+    // Gluu: a PAT must be requested with scope uma_protection (uma-protocol.md §9.1).
+    let protection =
+        client.protection && (!shared.is_gluu() || scope.split(' ').any(|s| s == "uma_protection"));
+    let token = shared.issue_access_token(
+        Subject::Client(client.client_id.clone()),
+        &client.client_id,
+        protection,
+    );
+    let mut body = json!({
+        "access_token": token,
+        "token_type": token_type(shared),
+        "expires_in": secs(shared.cfg.access_token_lifetime),
+        "scope": if protection && scope.is_empty() { "uma_protection".to_string() } else { scope },
+    });
+    if shared.is_keycloak() {
+        body["refresh_expires_in"] = json!(0);
+        body["not-before-policy"] = json!(0);
+    }
+    json(200, &body)
+}
+
+fn user_token_response(
+    shared: &Shared,
+    username: &str,
+    client_id: &str,
+    scope: &str,
+) -> Response<KitBody> {
+    let token = shared.issue_access_token(Subject::User(username.to_string()), client_id, false);
+    let mut body = json!({
+        "access_token": token,
+        "token_type": token_type(shared),
+        "expires_in": secs(shared.cfg.access_token_lifetime),
+    });
+    if !scope.is_empty() {
+        body["scope"] = Value::String(scope.to_string());
+    }
+    if shared.cfg.refresh_tokens {
+        body["refresh_token"] = Value::String(shared.issue_refresh(RefreshInfo::User {
+            username: username.to_string(),
+            client_id: client_id.to_string(),
+        }));
+    }
+    if scope.split(' ').any(|s| s == "openid") {
+        body["id_token"] = Value::String(shared.id_token_for(username));
+    }
+    json(200, &body)
+}
+
+fn password(shared: &Shared, req: &Req) -> Response<KitBody> {
+    let client = match authenticate(shared, req, false) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let user = req.form("username").unwrap_or_default();
+    let pass = req.form("password").unwrap_or_default();
+    let known = shared
+        .cfg
+        .users
+        .iter()
+        .any(|u| u.username == user && u.password == pass);
+    if !known {
+        return oauth_error(400, "invalid_grant", Some("Invalid user credentials"));
+    }
+    user_token_response(
+        shared,
+        user,
+        client.client_id(),
+        req.form("scope").unwrap_or_default(),
+    )
+}
+
+fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
+    let caller = match authenticate(shared, req, false) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let Some(rt) = req.form("refresh_token") else {
+        return oauth_error(400, "invalid_request", Some("refresh_token is required"));
+    };
+    let info = shared.inner().refresh.get(rt).cloned();
+    let Some(info) = info else {
+        return oauth_error(400, "invalid_grant", Some("Invalid refresh token"));
+    };
+    let owner = match &info {
+        RefreshInfo::Rpt { client_id, .. } | RefreshInfo::User { client_id, .. } => client_id,
+    };
+    if owner != caller.client_id() {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            Some("Token client and authorized client don't match"),
+        );
+    }
+    // Refresh tokens rotate (RFC 6749 §6: the client replaces it with the new one).
+    shared.inner().refresh.remove(rt);
+    match info {
+        RefreshInfo::User {
+            username,
+            client_id,
+        } => user_token_response(shared, &username, &client_id, ""),
+        RefreshInfo::Rpt {
+            perms,
+            client_id,
+            subject,
+        } => {
+            // UMAG §3.6: no re-assessment; permissions carry over.
+            let (rpt, _) = shared.issue_rpt(perms.clone(), &client_id, subject.clone());
+            let new_rt = shared.issue_refresh(RefreshInfo::Rpt {
+                perms,
+                client_id,
+                subject,
+            });
+            let mut body = json!({
+                "access_token": rpt,
+                "token_type": "Bearer",
+                "refresh_token": new_rt,
+            });
+            if let Some(l) = shared.cfg.rpt_lifetime {
+                body["expires_in"] = json!(secs(l));
+            }
+            json(200, &body)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Fault injection: per-endpoint misbehaviour switched on and off while the servers run.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::log::Endpoint;
+
+/// A way for an endpoint to misbehave. Faults apply after the request was read and logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Answer this status with a small HTML body (e.g. 500, 502, 503).
+    Status(u16),
+    /// Answer 200 with `Content-Type: text/html` and an HTML login page.
+    Html,
+    /// Answer 200 with `Content-Type: application/json` and bytes that are neither JSON nor UTF-8.
+    Garbage,
+    /// Answer 200 JSON-looking body of this many bytes with a `Content-Length`, streamed in
+    /// chunks (never held in memory).
+    Oversized(usize),
+    /// Like `Oversized` but chunked, without a `Content-Length`.
+    OversizedChunked(usize),
+    /// Close the connection without answering.
+    DropConnection,
+    /// Answer `307 Temporary Redirect` to this absolute URL (307 keeps the method and body, so a
+    /// client that follows it re-sends its credentials there).
+    RedirectTo(String),
+    /// Never answer (the connection stays open until the client gives up or the kit stops).
+    NeverAnswer,
+}
+
+#[derive(Debug, Clone)]
+struct Armed {
+    fault: Fault,
+    /// `None` = until cleared; `Some(n)` = the next n requests only.
+    remaining: Option<u32>,
+}
+
+/// The armed faults, one per endpoint.
+#[derive(Debug, Default)]
+pub struct FaultTable {
+    armed: Mutex<HashMap<Endpoint, Armed>>,
+}
+
+impl FaultTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Endpoint, Armed>> {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Arms (or with `None` clears) a fault on `target` until cleared.
+    pub fn set(&self, target: Endpoint, fault: Option<Fault>) {
+        let mut armed = self.lock();
+        match fault {
+            Some(fault) => {
+                armed.insert(
+                    target,
+                    Armed {
+                        fault,
+                        remaining: None,
+                    },
+                );
+            }
+            None => {
+                armed.remove(&target);
+            }
+        }
+    }
+
+    /// Arms a fault for the next `times` requests to `target` only.
+    pub fn set_times(&self, target: Endpoint, fault: Fault, times: u32) {
+        let mut armed = self.lock();
+        if times == 0 {
+            armed.remove(&target);
+        } else {
+            armed.insert(
+                target,
+                Armed {
+                    fault,
+                    remaining: Some(times),
+                },
+            );
+        }
+    }
+
+    /// The fault for this request to `target`, consuming one use of a counted fault.
+    pub fn take(&self, target: Endpoint) -> Option<Fault> {
+        let mut armed = self.lock();
+        let entry = armed.get_mut(&target)?;
+        let fault = entry.fault.clone();
+        if let Some(n) = entry.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                armed.remove(&target);
+            }
+        }
+        Some(fault)
+    }
+}

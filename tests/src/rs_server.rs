@@ -1,0 +1,131 @@
+//! The resource server: resources by path prefix, scopes per method, RPT validation against the
+//! AS state, and challenges in the configured style (uma-protocol.md §2.3, §8.4).
+
+use http::Response;
+use serde_json::json;
+
+use crate::config::{ChallengeStyle, ResourceDef};
+use crate::http::{KitBody, append_header, empty, json, status_body};
+use crate::routing::Req;
+use crate::state::Shared;
+
+/// Longest registered path prefix, matched on whole segments.
+fn find<'a>(shared: &'a Shared, path: &str) -> Option<&'a ResourceDef> {
+    shared
+        .cfg
+        .resources
+        .iter()
+        .filter(|r| {
+            let p = r.path.trim_end_matches('/');
+            path == p || path.starts_with(&format!("{p}/")) || p.is_empty()
+        })
+        .max_by_key(|r| r.path.len())
+}
+
+/// Handles an RS request.
+pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
+    let Some(res) = find(shared, &req.path) else {
+        return json(404, &json!({"error": "not_found"}));
+    };
+    let Some(scope) = res.scope_for(&req.method) else {
+        return json(405, &json!({"error": "method_not_allowed"}));
+    };
+    let knobs = shared.knobs();
+    let bearer = req.bearer();
+    if !knobs.rs_always_401 {
+        if let Some(token) = bearer {
+            if shared.rs_accepts(token, &res.id, scope) {
+                return success(req, res, scope);
+            }
+        }
+    }
+    if knobs.ticket_only_with_bearer && bearer.is_none() {
+        // Keycloak's enforcer only creates a ticket for bearer-authorised requests (§2.3).
+        let mut resp = empty(401);
+        append_header(
+            &mut resp,
+            "www-authenticate",
+            &format!("Bearer realm=\"{}\"", shared.cfg.realm),
+        );
+        return resp;
+    }
+    let Some(ticket) = shared.ticket_for_resource(&res.id, scope) else {
+        return empty(403);
+    };
+    let as_uri = knobs.challenge_as_uri.unwrap_or_else(|| shared.issuer());
+    challenge(
+        shared.cfg.challenge_style,
+        &shared.cfg.realm,
+        &as_uri,
+        &ticket,
+    )
+}
+
+fn success(req: &Req, res: &ResourceDef, scope: &str) -> Response<KitBody> {
+    if res.path.trim_end_matches('/').ends_with("/echo") {
+        return json(
+            200,
+            &json!({"len": req.body_len, "sha256": req.body_sha256}),
+        );
+    }
+    json(
+        200,
+        &json!({
+            "resource": res.name,
+            "resource_id": res.id,
+            "scope": scope,
+            "method": req.method,
+            "path": req.path,
+        }),
+    )
+}
+
+/// A challenge response in `style` (uma-protocol.md §8.4 rows).
+pub fn challenge(
+    style: ChallengeStyle,
+    realm: &str,
+    as_uri: &str,
+    ticket: &str,
+) -> Response<KitBody> {
+    let mut resp = empty(401);
+    let spec = format!("UMA realm=\"{realm}\", as_uri=\"{as_uri}\", ticket=\"{ticket}\"");
+    match style {
+        ChallengeStyle::SpecQuoted => append_header(&mut resp, "www-authenticate", &spec),
+        ChallengeStyle::Keycloak => append_header(
+            &mut resp,
+            "www-authenticate",
+            &format!("UMA realm=\"{realm}\",as_uri=\"{as_uri}\",ticket=\"{ticket}\""),
+        ),
+        ChallengeStyle::EoepcaUnquoted => append_header(
+            &mut resp,
+            "www-authenticate",
+            &format!("UMA realm={realm},as_uri={as_uri},ticket={ticket}"),
+        ),
+        ChallengeStyle::BearerNoAsUri => append_header(
+            &mut resp,
+            "www-authenticate",
+            &format!("Bearer realm=\"{realm}\", ticket=\"{ticket}\""),
+        ),
+        ChallengeStyle::Uma1Body403 => {
+            resp = status_body(
+                403,
+                Some("application/json"),
+                KitBody::bytes(json!({ "ticket": ticket }).to_string()),
+            );
+            append_header(
+                &mut resp,
+                "www-authenticate",
+                &format!("UMA realm=\"{realm}\", as_uri=\"{as_uri}\""),
+            );
+        }
+        ChallengeStyle::TwoLines => {
+            append_header(
+                &mut resp,
+                "www-authenticate",
+                &format!("Bearer realm=\"{realm}\""),
+            );
+            append_header(&mut resp, "www-authenticate", &spec);
+        }
+    }
+    resp
+}

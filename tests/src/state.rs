@@ -1,0 +1,530 @@
+//! State shared by the AS, the RS and the `Kit` handle: tokens, tickets, RPTs, PCTs, resources,
+//! runtime knobs, the request log and the fault table.
+//!
+//! Every lock here is a `std::sync::Mutex` held only for a few map operations; handlers never
+//! await while holding one, so 1,000 concurrent connections do not serialise on I/O.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::config::{ClientReg, Dialect, KitConfig, RequiredClaim};
+use crate::faults::FaultTable;
+use crate::log::RequestLog;
+use crate::tokens::{Minter, now_unix};
+
+/// Permissions: resource id → granted scopes.
+pub type Perms = BTreeMap<String, BTreeSet<String>>;
+
+/// Paths of the AS endpoints for the configured dialect (uma-protocol.md §9.5).
+#[derive(Debug, Clone)]
+pub struct AsPaths {
+    /// Issuer path below the AS origin (`""` or `/realms/{realm}`).
+    pub issuer: String,
+    /// Discovery document.
+    pub discovery: String,
+    /// Extra discovery path (Gluu's `/oxauth/restv1/uma2-configuration`).
+    pub discovery_alt: Option<String>,
+    /// Token endpoint.
+    pub token: String,
+    /// Permission endpoint.
+    pub permission: String,
+    /// Resource registration endpoint.
+    pub rreg: String,
+    /// Introspection endpoint.
+    pub introspection: String,
+    /// Claims interaction endpoint (none for Keycloak).
+    pub claims: Option<String>,
+    /// Dynamic client registration endpoint.
+    pub registration: String,
+}
+
+impl AsPaths {
+    /// The map for `dialect`.
+    pub fn for_dialect(dialect: &Dialect) -> Self {
+        let wk = "/.well-known/uma2-configuration";
+        match dialect {
+            Dialect::Spec => AsPaths {
+                issuer: String::new(),
+                discovery: wk.to_string(),
+                discovery_alt: None,
+                token: "/token".to_string(),
+                permission: "/perm".to_string(),
+                rreg: "/rreg".to_string(),
+                introspection: "/introspect".to_string(),
+                claims: Some("/rqp_claims".to_string()),
+                registration: "/register".to_string(),
+            },
+            Dialect::Keycloak { realm } => {
+                let kc = format!("/realms/{realm}");
+                AsPaths {
+                    discovery: format!("{kc}{wk}"),
+                    discovery_alt: None,
+                    token: format!("{kc}/protocol/openid-connect/token"),
+                    permission: format!("{kc}/authz/protection/permission"),
+                    rreg: format!("{kc}/authz/protection/resource_set"),
+                    introspection: format!("{kc}/protocol/openid-connect/token/introspect"),
+                    claims: None,
+                    registration: format!("{kc}/clients-registrations/openid-connect"),
+                    issuer: kc,
+                }
+            }
+            Dialect::Gluu => {
+                let gl = "/oxauth/restv1";
+                AsPaths {
+                    issuer: String::new(),
+                    discovery: wk.to_string(),
+                    discovery_alt: Some(format!("{gl}/uma2-configuration")),
+                    token: format!("{gl}/token"),
+                    permission: format!("{gl}/host/rsrc_pr"),
+                    rreg: format!("{gl}/host/rsrc/resource_set"),
+                    introspection: format!("{gl}/rpt/status"),
+                    claims: Some(format!("{gl}/uma/gather_claims")),
+                    registration: format!("{gl}/register"),
+                }
+            }
+        }
+    }
+}
+
+/// Base URLs of the three servers.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// AS origin, e.g. `http://127.0.0.1:41234`.
+    pub as_base: String,
+    /// RS origin.
+    pub rs_base: String,
+    /// Hostile AS origin.
+    pub hostile_base: String,
+}
+
+/// Who a token or RPT was issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A requesting party (end user).
+    User(String),
+    /// The client itself (client credentials, or no identity pushed).
+    Client(String),
+}
+
+impl Subject {
+    /// The `sub` value.
+    pub fn sub(&self) -> &str {
+        match self {
+            Subject::User(u) | Subject::Client(u) => u,
+        }
+    }
+}
+
+/// An OAuth access token (user token or PAT).
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    /// Whose token.
+    pub subject: Subject,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Whether it is a PAT.
+    pub protection: bool,
+    /// Expiry.
+    pub expires: Instant,
+}
+
+/// A permission ticket kept server-side (spec and Gluu; Keycloak tickets are self-contained).
+#[derive(Debug, Clone)]
+pub struct TicketInfo {
+    /// Requested permissions.
+    pub perms: Perms,
+    /// Expiry.
+    pub expires: Instant,
+    /// Identity established at the claims interaction endpoint, carried across rotation.
+    pub gathered_user: Option<String>,
+}
+
+/// An issued RPT.
+#[derive(Debug, Clone)]
+pub struct RptInfo {
+    /// Granted permissions.
+    pub perms: Perms,
+    /// Expiry (`None`: never).
+    pub expires: Option<Instant>,
+    /// `exp` as Unix seconds (for introspection).
+    pub exp_unix: Option<u64>,
+    /// `iat` as Unix seconds.
+    pub iat_unix: u64,
+    /// Successful RS uses left (`None`: unlimited).
+    pub uses_left: Option<u32>,
+    /// Requesting client.
+    pub client_id: String,
+    /// Requesting party.
+    pub subject: Subject,
+}
+
+impl RptInfo {
+    /// Whether the RPT is still within its lifetime.
+    pub fn active(&self) -> bool {
+        self.expires.is_none_or(|e| Instant::now() < e)
+    }
+}
+
+/// What a refresh token refreshes.
+#[derive(Debug, Clone)]
+pub enum RefreshInfo {
+    /// An RPT: permissions carry over without re-evaluation (UMAG §3.6).
+    Rpt {
+        /// Permissions of the RPT.
+        perms: Perms,
+        /// Client the RPT was issued to.
+        client_id: String,
+        /// Requesting party.
+        subject: Subject,
+    },
+    /// A user access token.
+    User {
+        /// The user.
+        username: String,
+        /// The client.
+        client_id: String,
+    },
+}
+
+/// A persisted claims token.
+#[derive(Debug, Clone)]
+pub struct PctInfo {
+    /// The requesting party.
+    pub username: String,
+}
+
+/// A resource registered at the AS.
+#[derive(Debug, Clone)]
+pub struct StoredResource {
+    /// `_id`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Other members as registered (`type`, `icon_uri`, `uris`, `description`, …).
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// Runtime knobs (see the `Kit` methods that set them).
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    /// Owner approval after N polls.
+    pub approve_after_polls: Option<u32>,
+    /// Claim that must be pushed.
+    pub required_claim: Option<RequiredClaim>,
+    /// `as_uri` the RS puts in challenges instead of the issuer.
+    pub challenge_as_uri: Option<String>,
+    /// `issuer` the discovery document claims instead of the real one.
+    pub discovery_issuer: Option<String>,
+    /// `token_endpoint` the discovery document advertises instead of the real one.
+    pub discovery_token_endpoint: Option<String>,
+    /// RS answers every request with a fresh challenge.
+    pub rs_always_401: bool,
+    /// Keycloak-style: no ticket unless the RS request carried a Bearer token.
+    pub ticket_only_with_bearer: bool,
+    /// Override of the RPT use limit.
+    pub rpt_use_limit: Option<u32>,
+}
+
+/// Mutable protocol state.
+#[derive(Debug, Default)]
+pub struct Inner {
+    /// Access tokens and PATs.
+    pub tokens: HashMap<String, TokenInfo>,
+    /// RPTs.
+    pub rpts: HashMap<String, RptInfo>,
+    /// Refresh tokens.
+    pub refresh: HashMap<String, RefreshInfo>,
+    /// Live server-side tickets.
+    pub tickets: HashMap<String, TicketInfo>,
+    /// PCTs.
+    pub pcts: HashMap<String, PctInfo>,
+    /// Owner-approval polls per (party, permissions).
+    pub approval_polls: HashMap<String, u32>,
+    /// Registered resources by `_id`.
+    pub resources: BTreeMap<String, StoredResource>,
+    /// Registered clients (configured plus dynamically registered).
+    pub clients: Vec<ClientReg>,
+}
+
+/// Everything the servers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration the kit started with.
+    pub cfg: KitConfig,
+    /// Server origins.
+    pub urls: Urls,
+    /// AS endpoint paths.
+    pub paths: AsPaths,
+    /// Token generator.
+    pub minter: Minter,
+    /// Request log.
+    pub log: RequestLog,
+    /// Armed faults.
+    pub faults: FaultTable,
+    inner: Mutex<Inner>,
+    knobs: Mutex<Knobs>,
+}
+
+impl Shared {
+    /// Builds the state: resources and clients from `cfg`, knobs from its policy.
+    pub fn new(cfg: KitConfig, urls: Urls) -> Self {
+        let paths = AsPaths::for_dialect(&cfg.dialect);
+        let mut inner = Inner {
+            clients: cfg.clients.clone(),
+            ..Inner::default()
+        };
+        for r in &cfg.resources {
+            inner.resources.insert(
+                r.id.clone(),
+                StoredResource {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    scopes: r.scopes(),
+                    extra: serde_json::Map::from_iter([(
+                        "uris".to_string(),
+                        json!([r.path.clone()]),
+                    )]),
+                },
+            );
+        }
+        let knobs = Knobs {
+            approve_after_polls: cfg.policy.approve_after_polls,
+            required_claim: cfg.policy.required_claim.clone(),
+            ticket_only_with_bearer: cfg.ticket_only_with_bearer,
+            rpt_use_limit: cfg.rpt_use_limit,
+            ..Knobs::default()
+        };
+        Shared {
+            cfg,
+            urls,
+            paths,
+            minter: Minter::new(),
+            log: RequestLog::default(),
+            faults: FaultTable::default(),
+            inner: Mutex::new(inner),
+            knobs: Mutex::new(knobs),
+        }
+    }
+
+    /// The protocol state (short critical sections only).
+    pub fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A snapshot of the knobs.
+    pub fn knobs(&self) -> Knobs {
+        self.knobs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes the knobs.
+    pub fn update_knobs(&self, f: impl FnOnce(&mut Knobs)) {
+        f(&mut self.knobs.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The issuer, e.g. `http://127.0.0.1:1234/realms/demo`.
+    pub fn issuer(&self) -> String {
+        format!("{}{}", self.urls.as_base, self.paths.issuer)
+    }
+
+    /// Whether this is the Keycloak dialect.
+    pub fn is_keycloak(&self) -> bool {
+        matches!(self.cfg.dialect, Dialect::Keycloak { .. })
+    }
+
+    /// Whether this is the Gluu dialect.
+    pub fn is_gluu(&self) -> bool {
+        self.cfg.dialect == Dialect::Gluu
+    }
+
+    /// A registered client by id.
+    pub fn client(&self, client_id: &str) -> Option<ClientReg> {
+        self.inner()
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
+    }
+
+    /// Mints a permission ticket for `perms` in the dialect's format: Keycloak a self-contained
+    /// JWT-shaped token (reusable until `exp`), Gluu a UUID, spec an opaque string.
+    pub fn mint_ticket(&self, perms: &Perms, gathered_user: Option<String>) -> String {
+        let lifetime = self.cfg.ticket_lifetime;
+        if self.is_keycloak() {
+            let permissions: Vec<Value> = perms
+                .iter()
+                .map(|(id, scopes)| json!({"rsid": id, "scopes": scopes}))
+                .collect();
+            let now = now_unix();
+            return self.minter.sign(&json!({
+                "jti": self.minter.opaque(""),
+                "iat": now,
+                "exp": now + lifetime.as_secs().max(1),
+                "aud": self.issuer(),
+                "azp": self.cfg.resource_server_client,
+                "permissions": permissions,
+            }));
+        }
+        let ticket = if self.is_gluu() {
+            self.minter.uuid()
+        } else {
+            self.minter.opaque("tkt-")
+        };
+        self.inner().tickets.insert(
+            ticket.clone(),
+            TicketInfo {
+                perms: perms.clone(),
+                expires: Instant::now() + lifetime,
+                gathered_user,
+            },
+        );
+        ticket
+    }
+
+    /// Issues an access token (user token or PAT) and records it.
+    pub fn issue_access_token(
+        &self,
+        subject: Subject,
+        client_id: &str,
+        protection: bool,
+    ) -> String {
+        let lifetime = self.cfg.access_token_lifetime;
+        let token = if self.is_keycloak() {
+            let now = now_unix();
+            self.minter.sign(&json!({
+                "jti": self.minter.opaque(""),
+                "iss": self.issuer(),
+                "sub": subject.sub(),
+                "azp": client_id,
+                "typ": "Bearer",
+                "iat": now,
+                "exp": now + lifetime.as_secs(),
+            }))
+        } else {
+            self.minter.opaque("at-")
+        };
+        self.inner().tokens.insert(
+            token.clone(),
+            TokenInfo {
+                subject,
+                client_id: client_id.to_string(),
+                protection,
+                expires: Instant::now() + lifetime,
+            },
+        );
+        token
+    }
+
+    /// A live access token.
+    pub fn lookup_token(&self, token: &str) -> Option<TokenInfo> {
+        self.inner()
+            .tokens
+            .get(token)
+            .filter(|t| Instant::now() < t.expires)
+            .cloned()
+    }
+
+    /// Issues an RPT with `perms` and records it.
+    pub fn issue_rpt(&self, perms: Perms, client_id: &str, subject: Subject) -> (String, RptInfo) {
+        let now = now_unix();
+        let lifetime = self.cfg.rpt_lifetime;
+        let exp_unix = lifetime.map(|l| now + l.as_secs().max(1));
+        let token = if self.is_keycloak() {
+            let permissions: Vec<Value> = perms
+                .iter()
+                .map(|(id, scopes)| json!({"rsid": id, "scopes": scopes}))
+                .collect();
+            self.minter.sign(&json!({
+                "jti": self.minter.opaque(""),
+                "iss": self.issuer(),
+                "sub": subject.sub(),
+                "azp": client_id,
+                "aud": self.cfg.resource_server_client,
+                "iat": now,
+                "exp": exp_unix,
+                "authorization": {"permissions": permissions},
+            }))
+        } else {
+            self.minter.opaque("rpt-")
+        };
+        let info = RptInfo {
+            perms,
+            expires: lifetime.map(|l| Instant::now() + l),
+            exp_unix,
+            iat_unix: now,
+            uses_left: self.knobs().rpt_use_limit,
+            client_id: client_id.to_string(),
+            subject,
+        };
+        self.inner().rpts.insert(token.clone(), info.clone());
+        (token, info)
+    }
+
+    /// Issues a refresh token.
+    pub fn issue_refresh(&self, info: RefreshInfo) -> String {
+        let token = self.minter.opaque("rt-");
+        self.inner().refresh.insert(token.clone(), info);
+        token
+    }
+
+    /// The RS check: is `rpt` live, within its use limit and granting `scope` on `resource`?
+    /// A successful check consumes one use.
+    pub fn rs_accepts(&self, rpt: &str, resource: &str, scope: &str) -> bool {
+        let mut inner = self.inner();
+        let Some(info) = inner.rpts.get_mut(rpt) else {
+            return false;
+        };
+        if !info.active() || info.uses_left == Some(0) {
+            return false;
+        }
+        let granted = info
+            .perms
+            .get(resource)
+            .is_some_and(|scopes| scopes.contains(scope));
+        if granted {
+            if let Some(n) = info.uses_left.as_mut() {
+                *n -= 1;
+            }
+        }
+        granted
+    }
+
+    /// A JWT-shaped ID token for `username`, signed by this kit (the AS accepts it as an
+    /// IDToken-format claim token). Unknown users get a token with just `sub`.
+    pub fn id_token_for(&self, username: &str) -> String {
+        let now = now_unix();
+        let mut claims = json!({
+            "iss": self.issuer(),
+            "sub": username,
+            "aud": "app",
+            "iat": now,
+            "exp": now + 3600,
+            "preferred_username": username,
+        });
+        if let Some(user) = self.cfg.users.iter().find(|u| u.username == username) {
+            for (k, v) in &user.claims {
+                claims[k.as_str()] = Value::String(v.clone());
+            }
+        }
+        self.minter.sign(&claims)
+    }
+
+    /// Mints a ticket for all scopes of `resource_id`, or `None` if unknown.
+    pub fn ticket_for_resource(&self, resource_id: &str, scope: &str) -> Option<String> {
+        let known = self.inner().resources.contains_key(resource_id);
+        known.then(|| {
+            let perms =
+                Perms::from([(resource_id.to_string(), BTreeSet::from([scope.to_string()]))]);
+            self.mint_ticket(&perms, None)
+        })
+    }
+}
+
+/// Seconds left until `when`, for `expires_in`.
+pub fn secs(d: Duration) -> u64 {
+    d.as_secs().max(1)
+}
