@@ -44,6 +44,13 @@ pub fn refresh_skew(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(60))
 }
 
+/// `now + expires_in`, with absurd lifetimes (from a hostile or broken server) capped at ten years so the
+/// addition cannot overflow.
+pub(crate) fn expiry(now: Instant, expires_in: Option<u64>) -> Option<Instant> {
+    const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+    expires_in.and_then(|s| now.checked_add(Duration::from_secs(s.min(TEN_YEARS))))
+}
+
 /// One cached RPT.
 #[derive(Clone, Debug)]
 pub(crate) struct RptEntry {
@@ -193,11 +200,19 @@ pub(crate) struct InFlight {
     pub until: Instant,
 }
 
+/// A failure handed to the flows that waited on an exchange. `request` limits it to waiters for the same
+/// request (`METHOD path`): a denial of `/a` says nothing about `/b` under the same key.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedFailure {
+    pub error: crate::error::Error,
+    pub request: Option<String>,
+}
+
 /// How the last exchange for a key ended, for the flows that waited on it.
 #[derive(Clone, Debug)]
 pub(crate) struct ExchangeResult {
     pub generation: u64,
-    pub failure: Option<crate::error::Error>,
+    pub failure: Option<SharedFailure>,
 }
 
 /// Counters of what the client sent, by kind. Useful for round-trip budgets and `--stats`.

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cache::{
     ExchangeKey, ExchangeResult, Identity, InFlight, MetadataEntry, Party, PctStore, RptEntry,
-    RptSet, Stats,
+    RptSet, SharedFailure, Stats,
 };
 use crate::config::Config;
 use crate::discovery::{AsMetadata, Issuer};
@@ -195,7 +195,7 @@ impl Client {
     }
 
     /// Ends this flow's exchange for `key`; `failure` is handed to the flows that waited on it.
-    pub(crate) fn release(&mut self, key: &ExchangeKey, flow: u64, failure: Option<Error>) {
+    pub(crate) fn release(&mut self, key: &ExchangeKey, flow: u64, failure: Option<SharedFailure>) {
         if self.in_flight.get(key).is_some_and(|r| r.flow == flow) {
             self.in_flight.remove(key);
             self.generation += 1;
@@ -210,12 +210,21 @@ impl Client {
         }
     }
 
-    /// What became of the exchange a flow parked on after seeing generation `seen`.
-    pub(crate) fn landing(&mut self, key: &ExchangeKey, seen: u64, now: Instant) -> Landing {
+    /// What became of the exchange a flow parked on after seeing generation `seen`, for a waiter running
+    /// `request` (`METHOD path`).
+    pub(crate) fn landing(
+        &mut self,
+        key: &ExchangeKey,
+        seen: u64,
+        request: &str,
+        now: Instant,
+    ) -> Landing {
         if let Some(result) = self.results.get(key).filter(|r| r.generation > seen) {
             return match &result.failure {
-                Some(error) => Landing::Failed(error.clone()),
-                None => Landing::Settled,
+                Some(shared) if shared.request.as_deref().is_none_or(|r| r == request) => {
+                    Landing::Failed(shared.error.clone())
+                }
+                _ => Landing::Settled,
             };
         }
         match self.in_flight.get(key) {

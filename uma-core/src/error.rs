@@ -51,7 +51,7 @@ pub enum Error {
     },
     /// The authorization server needs claims the client could not push: send the requesting party to
     /// `error.redirect_user` (or the claims interaction endpoint) with `error.ticket`.
-    #[error("{issuer} needs more information about the requesting party{}", .error.redirect_user.as_deref().map(|u| format!(" (interaction at {u})")).unwrap_or_default())]
+    #[error("{issuer} needs more information about the requesting party{}", .error.redirect_user_redacted().map(|u| format!(" (interaction at {u})")).unwrap_or_default())]
     NeedInfo {
         /// The issuer.
         issuer: String,

@@ -1,7 +1,7 @@
 //! [`Login`]: obtaining the requesting party's own access token with an initial OAuth grant, so the
 //! first protected request is one call away.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::cache::{Identity, Party};
 use crate::client::Client;
@@ -181,7 +181,7 @@ impl Machine for Login {
                             Identity {
                                 access_token: token.access_token,
                                 refresh_token: token.refresh_token,
-                                expires_at: token.expires_in.map(|s| now + Duration::from_secs(s)),
+                                expires_at: crate::cache::expiry(now, token.expires_in),
                                 obtained_at: now,
                                 issuer: Some(self.issuer.clone()),
                                 id_token: token.id_token,

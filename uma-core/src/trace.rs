@@ -46,7 +46,12 @@ impl ExchangeEvent {
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(' ').next().unwrap_or("").to_owned());
+            // Only the scheme word; a value without one is all credential.
+            .map(|v| {
+                v.split_once(' ')
+                    .map_or("credential", |(scheme, _)| scheme)
+                    .to_owned()
+            });
         Self {
             kind: out.kind,
             method: request.method().to_string(),

@@ -6,7 +6,7 @@ use super::{
     AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind, State,
     Step,
 };
-use crate::cache::{ExchangeKey, RptEntry};
+use crate::cache::{ExchangeKey, RptEntry, expiry};
 use crate::client::Client;
 use crate::discovery::{self, Issuer};
 use crate::error::Error;
@@ -72,7 +72,7 @@ impl Flow {
         match discovery::parse_metadata(&issuer, &response, &client.config.endpoint_policy) {
             Ok(metadata) => {
                 client.store_metadata(metadata, now);
-                self.release(client, &ExchangeKey::Discovery(issuer), None);
+                self.release(client, &ExchangeKey::Discovery(issuer));
                 self.proceed(client, then, now)
             }
             Err(error) => self.fail(
@@ -190,6 +190,17 @@ impl Flow {
         };
         match error.outcome {
             Outcome::NeedInfo => {
+                if error.ticket.is_none() {
+                    // Gluu's invalid_claim_token*, or a need_info without the ticket it must carry: the
+                    // pushed claim is the problem, and there is nothing to continue with.
+                    return self.fail(
+                        client,
+                        Error::NeedInfo {
+                            issuer: issuer_name,
+                            error,
+                        },
+                    );
+                }
                 let Some(ticket) = self.rotated_ticket(&grant, &error) else {
                     return self.fail(
                         client,
@@ -244,7 +255,13 @@ impl Flow {
                 grant.rpt = None;
                 self.send_grant(client, grant, now)
             }
-            Outcome::InvalidPct if grant.use_pct && !self.counters.retried_without_pct => {
+            Outcome::InvalidPct
+                if grant.use_pct
+                    && !self.counters.retried_without_pct
+                    && client
+                        .pcts
+                        .contains_key(&(grant.issuer.clone(), self.party.clone())) =>
+            {
                 self.counters.retried_without_pct = true;
                 client
                     .pcts
@@ -307,8 +324,17 @@ impl Flow {
         };
         let policy = client.config.poll;
         let first = *self.counters.first_poll_at.get_or_insert(now);
+        // Wait at least what the server asks (UMAG §3.3.6); if that is beyond our bounds, stop now rather
+        // than poll early or overrun the deadline.
+        let interval = error
+            .interval
+            .map(Duration::from_secs)
+            .unwrap_or(policy.default_interval)
+            .max(policy.min_interval);
+        let waited = now.saturating_duration_since(first);
         if self.counters.polls >= policy.max_polls
-            || now.saturating_duration_since(first) >= policy.max_wait
+            || interval > policy.max_interval
+            || waited + interval > policy.max_wait
         {
             let polls = self.counters.polls;
             return self.fail(
@@ -321,11 +347,6 @@ impl Flow {
             );
         }
         self.counters.polls += 1;
-        let interval = error
-            .interval
-            .map(Duration::from_secs)
-            .unwrap_or(policy.default_interval)
-            .clamp(policy.min_interval, policy.max_interval);
         let until = now + interval;
         client.extend_claim(&grant.key, self.id, until + client.config.exchange_timeout);
         grant.ticket = ticket;
@@ -353,7 +374,7 @@ impl Flow {
             token: token.access_token,
             refresh_token: token.refresh_token,
             obtained_at: now,
-            expires_at: token.expires_in.map(|s| now + Duration::from_secs(s)),
+            expires_at: expiry(now, token.expires_in),
         };
         let origin = self.origin.clone();
         client.insert_rpt(&origin, &self.party, entry, replaces);
@@ -362,7 +383,7 @@ impl Flow {
                 .pcts
                 .insert((grant.issuer.clone(), self.party.clone()), pct);
         }
-        self.release(client, &grant.key, None);
+        self.release(client, &grant.key);
         self.send_resource(client, now, Some(id))
     }
 
@@ -419,7 +440,7 @@ impl Flow {
         let endpoint = client.metadata(&issuer).map(|m| m.token_endpoint.clone());
         let (Some(refresh_token), Some(server), Some(endpoint)) = (refresh_token, server, endpoint)
         else {
-            self.release(client, &key, None);
+            self.release(client, &key);
             return self.send_resource(client, now, None);
         };
         let request =
@@ -459,8 +480,7 @@ impl Flow {
                                 e.token = token.access_token;
                                 e.refresh_token = token.refresh_token.or(e.refresh_token.take());
                                 e.obtained_at = now;
-                                e.expires_at =
-                                    token.expires_in.map(|s| now + Duration::from_secs(s));
+                                e.expires_at = expiry(now, token.expires_in);
                                 prefer = Some(entry);
                             }
                         }
@@ -476,8 +496,7 @@ impl Flow {
                             identity.refresh_token =
                                 token.refresh_token.or(identity.refresh_token.take());
                             identity.obtained_at = now;
-                            identity.expires_at =
-                                token.expires_in.map(|s| now + Duration::from_secs(s));
+                            identity.expires_at = expiry(now, token.expires_in);
                             if token.id_token.is_some() {
                                 identity.id_token = token.id_token;
                             }
@@ -487,7 +506,7 @@ impl Flow {
                 }
             }
         }
-        self.release(client, &key, None);
+        self.release(client, &key);
         self.send_resource(client, now, prefer)
     }
 }

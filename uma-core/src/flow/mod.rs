@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use http::{HeaderMap, Method, Uri, Version};
 
-use crate::cache::{ExchangeKey, Party};
+use crate::cache::{ExchangeKey, Party, SharedFailure};
 use crate::client::Client;
 use crate::discovery::Issuer;
 use crate::error::{Error, Failure};
@@ -54,7 +54,9 @@ impl RequestKind {
 
 /// An HTTP request to send. Send it as it is: never follow redirects (the flow handles resource-server
 /// redirects itself, and authorization-server redirects are never followed, `uma-protocol.md` §11.3).
-#[derive(Debug)]
+///
+/// `Debug` shows the method, URI, header names and body length only: token requests carry credentials in
+/// their form body.
 pub struct Outgoing {
     /// Hand this back with the response.
     pub id: RequestId,
@@ -62,6 +64,23 @@ pub struct Outgoing {
     pub kind: RequestKind,
     /// The request.
     pub request: http::Request<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.request.headers().keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Outgoing")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("method", self.request.method())
+            .field("uri", self.request.uri())
+            .field("headers", &headers)
+            .field(
+                "body",
+                &format_args!("<{} bytes>", self.request.body().len()),
+            )
+            .finish()
+    }
 }
 
 /// What a machine wants next.
@@ -251,6 +270,8 @@ pub struct Flow {
     pub(crate) last_response: Option<http::Response<Vec<u8>>>,
     pub(crate) sent_rpt: Option<SentRpt>,
     pub(crate) invalid: Option<String>,
+    /// The dead-ticket exchange to resume once an interposed refresh is done.
+    pub(crate) pending_refetch: Option<Grant>,
 }
 
 impl std::fmt::Debug for Flow {
@@ -299,6 +320,7 @@ impl Flow {
             last_response: None,
             sent_rpt: None,
             invalid,
+            pending_refetch: None,
         }
     }
 
@@ -323,7 +345,10 @@ impl Flow {
         client: &mut Client,
         error: Error,
     ) -> Step<http::Response<Vec<u8>>> {
-        let shared = shareable(&error).then(|| Error::Shared(Box::new(error.root().clone())));
+        let shared = sharing(&error).map(|per_request| SharedFailure {
+            error: Error::Shared(Box::new(error.root().clone())),
+            request: per_request.then(|| self.request_line()),
+        });
         for key in std::mem::take(&mut self.held) {
             client.release(&key, self.id, shared.clone());
         }
@@ -340,27 +365,32 @@ impl Flow {
         }
     }
 
-    pub(crate) fn release(
-        &mut self,
-        client: &mut Client,
-        key: &ExchangeKey,
-        failure: Option<Error>,
-    ) {
+    /// Ends this flow's exchange for `key` well (or without a verdict the waiters should share).
+    pub(crate) fn release(&mut self, client: &mut Client, key: &ExchangeKey) {
         self.held.retain(|k| k != key);
-        client.release(key, self.id, failure);
+        client.release(key, self.id, None);
+    }
+
+    /// `METHOD path`: what a shared per-request verdict applies to.
+    pub(crate) fn request_line(&self) -> String {
+        format!("{} {}", self.request.method, self.request.uri.path())
     }
 }
 
-/// Errors that the flows waiting on the same exchange would meet too. Ticket-specific ones are not shared:
-/// the waiters hold tickets of their own.
-fn shareable(error: &Error) -> bool {
-    !matches!(
-        error.root(),
-        Error::DeadTicket { .. }
-            | Error::TicketNotRotated { .. }
-            | Error::MaxFlowsReached { .. }
-            | Error::TooManyRedirects { .. }
-    )
+/// Whether the flows waiting on the same exchange would meet this error too: `Some(false)` for errors about
+/// the authorization server or the client (shared with every waiter), `Some(true)` for verdicts about this
+/// request's permissions (shared only with waiters for the same request), `None` for errors of this flow
+/// alone (its ticket, its redirects, its response).
+fn sharing(error: &Error) -> Option<bool> {
+    match error.root() {
+        Error::Discovery { .. }
+        | Error::ClientAuthentication { .. }
+        | Error::TokenEndpoint { .. }
+        | Error::MalformedTokenResponse { .. }
+        | Error::Build(_) => Some(false),
+        Error::Denied { .. } | Error::NeedInfo { .. } | Error::ApprovalPending { .. } => Some(true),
+        _ => None,
+    }
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URI, lower-cased, with the port only when not default.

@@ -70,7 +70,10 @@ impl Flow {
         let origin = self.origin.clone();
 
         // The requesting party's own token first: it may be needed to present at the resource server.
+        // A fresh challenge being fetched after a dead ticket waits out the refresh and stays this flow's.
+        let refetch = refetch.or_else(|| self.pending_refetch.take());
         if let Some(step) = self.maybe_refresh_identity(client, now) {
+            self.pending_refetch = refetch;
             return step;
         }
 
@@ -131,6 +134,9 @@ impl Flow {
             .version(self.request.version);
         let mut headers = self.request.headers.clone();
         for (name, value) in &client.config.default_headers {
+            if crossed && CREDENTIAL_HEADERS.contains(name) {
+                continue;
+            }
             if !headers.contains_key(name) {
                 headers.insert(name.clone(), value.clone());
             }
@@ -228,12 +234,16 @@ impl Flow {
                 grant.rpt = self.sent_rpt.clone().filter(|r| r.issuer == issuer);
                 return self.send_grant(client, grant, now);
             }
-            self.release(client, &grant.key, None);
+            self.release(client, &grant.key);
         }
 
         // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
         if let Some(sent) = self.sent_rpt.clone() {
-            if !self.counters.refreshed_after_rejection && sent.issuer == issuer {
+            // An RPT obtained by this very request is fresh: refreshing it adds no permission (UMAG §3.6).
+            if !self.counters.refreshed_after_rejection
+                && self.counters.flows == 0
+                && sent.issuer == issuer
+            {
                 let refreshable = client
                     .rpt_set(&self.origin, &self.party)
                     .and_then(|s| s.get(sent.entry))
@@ -290,7 +300,7 @@ impl Flow {
         refetch: Option<Grant>,
     ) -> Out {
         if let Some(grant) = refetch {
-            self.release(client, &grant.key, None);
+            self.release(client, &grant.key);
         }
         if let Some(sent) = &self.sent_rpt {
             if !matches!(
@@ -379,9 +389,12 @@ impl Flow {
                     }
                 }
             };
-            let trusted = config
-                .server(&issuer)
-                .is_some_and(|s| s.serves_origin(&self.origin));
+            // After a cross-origin redirect the target is not an origin the program asked for: only an
+            // authorization server that lists it explicitly may be used.
+            let trusted = config.server(&issuer).is_some_and(|s| {
+                s.serves_origin(&self.origin)
+                    && (!self.counters.crossed_origin || s.resource_origins.is_some())
+            });
             if !trusted {
                 refusal.get_or_insert(Error::UntrustedAuthorizationServer {
                     as_uri: issuer.as_str().to_owned(),
@@ -438,7 +451,8 @@ impl Flow {
         then: AfterPark,
         now: Instant,
     ) -> Out {
-        match client.landing(&key, seen, now) {
+        let request = self.request_line();
+        match client.landing(&key, seen, &request, now) {
             Landing::Running(deadline) => {
                 self.state = State::Parked {
                     key: key.clone(),
@@ -481,7 +495,7 @@ impl Flow {
         now: Instant,
     ) -> Out {
         if let Some(grant) = refetch {
-            self.release(client, &grant.key, None);
+            self.release(client, &grant.key);
         }
         if self.counters.redirects >= client.config.max_redirects {
             let max = client.config.max_redirects;

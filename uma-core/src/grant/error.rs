@@ -146,12 +146,20 @@ pub struct UmaError {
     pub body_excerpt: String,
 }
 
-impl fmt::Debug for UmaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redirect_user = self.redirect_user.as_deref().map(|url| {
+impl UmaError {
+    /// `redirect_user` with any ticket in it redacted, for messages and logs (Gluu puts the new ticket in
+    /// the URL, `uma-protocol.md` §5.2). Use [`UmaError::redirect_user`] itself only to send the user there.
+    pub fn redirect_user_redacted(&self) -> Option<String> {
+        self.redirect_user.as_deref().map(|url| {
             let secrets: Vec<String> = self.ticket.iter().map(|t| t.secret().to_owned()).collect();
             redact_ticket_param(&scrub(url, &secrets))
-        });
+        })
+    }
+}
+
+impl fmt::Debug for UmaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redirect_user = self.redirect_user_redacted();
         f.debug_struct("UmaError")
             .field("outcome", &self.outcome)
             .field("status", &self.status)
