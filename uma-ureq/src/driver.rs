@@ -1,0 +1,213 @@
+//! The run loop of THE RUN LOOP CONTRACT (`uma_core` crate docs), for any [`Machine`]: one thread per
+//! request, the core behind a mutex held only for the calls into it, herd waits on a condvar.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use uma_core::{Client, ExchangeKey, Machine, Step};
+
+use crate::error::{Error, Kind, TimeoutKind, display_url};
+use crate::options::Options;
+use crate::transport::{self, Budget};
+
+/// Landing records kept before they are dropped (each is one key: issuer × origin × party).
+const MAX_LANDINGS: usize = 4096;
+
+/// The core client and what parked requests need to know about finished exchanges.
+pub(crate) struct Core {
+    pub client: Client,
+    /// Bumped once per finished exchange.
+    epoch: u64,
+    /// The epoch at which each key last finished.
+    landed: HashMap<ExchangeKey, u64>,
+    /// The epoch at which `landed` was last cleared: waiters from before must re-check.
+    pruned: u64,
+}
+
+impl Core {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            epoch: 0,
+            landed: HashMap::new(),
+            pruned: 0,
+        }
+    }
+
+    /// Records the exchanges the last call finished. Returns whether any did (then wake the parked).
+    pub fn drain(&mut self) -> bool {
+        let mut any = false;
+        while let Some(key) = self.client.poll_finished_exchange() {
+            if self.landed.len() >= MAX_LANDINGS && !self.landed.contains_key(&key) {
+                self.landed.clear();
+                self.pruned = self.epoch + 1;
+            }
+            self.epoch += 1;
+            self.landed.insert(key, self.epoch);
+            any = true;
+        }
+        any
+    }
+
+    fn landed_since(&self, key: &ExchangeKey, epoch: u64) -> bool {
+        self.pruned > epoch || self.landed.get(key).is_some_and(|e| *e > epoch)
+    }
+}
+
+/// What every request shares: the core and the condvar its parked requests sleep on.
+pub(crate) struct Shared {
+    pub agent: ureq::Agent,
+    pub options: Options,
+    core: Mutex<Core>,
+    landed: Condvar,
+}
+
+impl Shared {
+    pub fn new(agent: ureq::Agent, client: Client, options: Options) -> Self {
+        Self {
+            agent,
+            options,
+            core: Mutex::new(Core::new(client)),
+            landed: Condvar::new(),
+        }
+    }
+
+    /// Locks the core. A panic inside a core call poisons the lock; the caches stay usable, so carry on.
+    pub fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the client under the lock, then wakes requests parked on exchanges that ended.
+    /// Returns the epoch after the call, the reference point for a `Park` that `f` may have returned.
+    pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> (R, u64) {
+        let mut core = self.lock();
+        let result = f(&mut core.client);
+        if core.drain() {
+            self.landed.notify_all();
+        }
+        (result, core.epoch)
+    }
+
+    /// Sleeps until `key` finishes after `epoch`, or until `until`.
+    fn park(&self, key: &ExchangeKey, epoch: u64, until: Instant) {
+        let mut core = self.lock();
+        loop {
+            if core.landed_since(key, epoch) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            core = match self.landed.wait_timeout(core, until - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// Drives `machine` to its end. On any early exit (error, timeout, panic) the machine is aborted so
+    /// requests parked on its exchanges stop waiting.
+    pub fn drive<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
+        let request_timeout = self.options.request_timeout;
+        let deadline = request_timeout.map(|t| Instant::now() + t);
+        let mut guard = AbortOnDrop {
+            shared: self,
+            machine,
+            armed: true,
+        };
+        let (mut step, mut epoch) = self.with_client(|c| guard.machine.start(c, Instant::now()));
+        loop {
+            let next = match step {
+                Step::Send(out) => {
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| now >= d) {
+                        return Err(request_timeout_error(request_timeout, &out));
+                    }
+                    let id = out.id;
+                    let budget = Budget::new(&self.options, deadline, now);
+                    let response = transport::exchange(
+                        &self.agent,
+                        &self.options,
+                        out,
+                        budget,
+                        request_timeout,
+                    )?;
+                    self.with_client(|c| {
+                        guard
+                            .machine
+                            .handle_response(c, id, response, Instant::now())
+                    })
+                }
+                Step::Wait { until } => {
+                    // Fail now rather than sleep into a deadline that falls before the next poll.
+                    if deadline.is_some_and(|d| until > d) {
+                        return Err(Error::Timeout {
+                            kind: TimeoutKind::Request,
+                            after: request_timeout.unwrap_or_default(),
+                            during: Kind(uma_core::RequestKind::Token),
+                            url: None,
+                        });
+                    }
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    self.with_client(|c| guard.machine.resume(c, Instant::now()))
+                }
+                Step::Park { key, until } => {
+                    let stop = deadline.map_or(until, |d| d.min(until));
+                    self.park(&key, epoch, stop);
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Error::Timeout {
+                            kind: TimeoutKind::Request,
+                            after: request_timeout.unwrap_or_default(),
+                            during: Kind(park_kind(&key)),
+                            url: None,
+                        });
+                    }
+                    self.with_client(|c| guard.machine.resume(c, Instant::now()))
+                }
+                Step::Done(value) => {
+                    guard.armed = false;
+                    return Ok(value);
+                }
+                Step::Failed(failure) => {
+                    guard.armed = false;
+                    return Err(failure.into());
+                }
+            };
+            (step, epoch) = next;
+        }
+    }
+}
+
+fn park_kind(key: &ExchangeKey) -> uma_core::RequestKind {
+    match key {
+        ExchangeKey::Discovery(_) => uma_core::RequestKind::Discovery,
+        _ => uma_core::RequestKind::Token,
+    }
+}
+
+fn request_timeout_error(after: Option<Duration>, out: &uma_core::Outgoing) -> Error {
+    Error::Timeout {
+        kind: TimeoutKind::Request,
+        after: after.unwrap_or_default(),
+        during: Kind(out.kind),
+        url: Some(display_url(out.request.uri())),
+    }
+}
+
+/// Calls [`Machine::abort`] unless disarmed: the early-exit path of the run loop contract.
+struct AbortOnDrop<'a, M: Machine> {
+    shared: &'a Shared,
+    machine: &'a mut M,
+    armed: bool,
+}
+
+impl<M: Machine> Drop for AbortOnDrop<'_, M> {
+    fn drop(&mut self) {
+        if self.armed {
+            let machine = &mut *self.machine;
+            self.shared.with_client(|c| machine.abort(c));
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The one error type of the adapter. No variant's `Display` or `Debug` shows a secret: URLs are shown
+//! without their query, and the core's errors are secret-free by construction.
+
+use std::time::Duration;
+
+use uma_core::RequestKind;
+
+/// Which time budget ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// One HTTP exchange (connect, send, receive headers and body) took longer than
+    /// [`Options::exchange_timeout`](crate::Options::exchange_timeout).
+    Exchange,
+    /// The whole request, UMA dance included, would take longer than
+    /// [`Options::request_timeout`](crate::Options::request_timeout).
+    Request,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Exchange => "exchange",
+            TimeoutKind::Request => "request",
+        })
+    }
+}
+
+/// Why a request through [`UmaAgent`](crate::UmaAgent) gave no response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The UMA flow failed (untrusted or failing authorization server, denial, need_info without a
+    /// claim to push, max flows reached…). The last resource-server response, when there was one, is
+    /// kept: see [`Error::response`].
+    #[error("{0}")]
+    Uma(Box<uma_core::Failure>),
+    /// The HTTP exchange failed below HTTP (DNS, connect, TLS, I/O, protocol).
+    #[error("{kind} request to {url} failed: {source}")]
+    Transport {
+        /// What the request was for.
+        kind: Kind,
+        /// `scheme://host[:port]/path`, without query.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: ureq::Error,
+    },
+    /// A time budget ran out. When it runs out in the middle of the UMA dance, the exchanges this request
+    /// was running for others are released so they stop waiting.
+    #[error("{kind} timeout after {after:?} during the {during} step{}", .url.as_deref().map(|u| format!(" ({u})")).unwrap_or_default())]
+    Timeout {
+        /// Which budget.
+        kind: TimeoutKind,
+        /// The budget.
+        after: Duration,
+        /// What the request that was running (or about to run, or waited on) was for.
+        during: Kind,
+        /// `scheme://host[:port]/path` of that request, without query, when one was running.
+        url: Option<String>,
+    },
+    /// A response body was larger than allowed; it was not buffered.
+    #[error("the {kind} response from {url} exceeds the {limit}-byte limit")]
+    BodyTooLarge {
+        /// What the request was for.
+        kind: Kind,
+        /// `scheme://host[:port]/path`, without query.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The request could not be built (bad URL, header name or value).
+    #[error("invalid request: {0}")]
+    Request(#[from] http::Error),
+}
+
+/// What an exchange was for, printable ([`RequestKind`] with a `Display`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kind(pub RequestKind);
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            RequestKind::Resource => "resource",
+            RequestKind::Discovery => "discovery",
+            RequestKind::Token => "token",
+            _ => "other",
+        })
+    }
+}
+
+impl Error {
+    /// The last resource-server response, when the UMA flow failed after receiving one (e.g. the final
+    /// `401` after [`uma_core::Error::MaxFlowsReached`], or the `403` that led to a denial).
+    pub fn response(&self) -> Option<&http::Response<Vec<u8>>> {
+        match self {
+            Error::Uma(failure) => failure.response.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Takes the last resource-server response out of the error (see [`Error::response`]).
+    pub fn into_response(self) -> Option<http::Response<Vec<u8>>> {
+        match self {
+            Error::Uma(failure) => failure.response,
+            _ => None,
+        }
+    }
+
+    /// The core's error, when the UMA flow failed.
+    pub fn uma(&self) -> Option<&uma_core::Error> {
+        match self {
+            Error::Uma(failure) => Some(&failure.error),
+            _ => None,
+        }
+    }
+
+    /// Whether the authorization server refused access (a final answer, not a fault).
+    pub fn is_denied(&self) -> bool {
+        self.uma().is_some_and(uma_core::Error::is_denied)
+    }
+
+    /// Whether a time budget ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+}
+
+impl From<uma_core::Failure> for Error {
+    fn from(failure: uma_core::Failure) -> Self {
+        Error::Uma(Box::new(failure))
+    }
+}
+
+/// `scheme://host[:port]/path` of a URI: the query may carry credentials on a badly built server.
+pub(crate) fn display_url(uri: &http::Uri) -> String {
+    // Host and port only: the authority may carry `user:password@`.
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.host().unwrap_or(""),
+        uri.path()
+    )
+}

@@ -1,0 +1,111 @@
+//! Limits and hooks of a [`UmaAgent`](crate::UmaAgent).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uma_core::trace::ExchangeEvent;
+
+/// Called once per HTTP exchange (resource, discovery or token request) with a secret-free description:
+/// the CLI's `-v` prints [`ExchangeEvent::line`], `--stats` counts them.
+pub type Observer = Arc<dyn Fn(&ExchangeEvent) + Send + Sync>;
+
+/// Default [`Options::exchange_timeout`]: 30 seconds.
+pub const DEFAULT_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`Options::request_timeout`]: 3 minutes, enough for the core's default `request_submitted`
+/// polling budget (2 minutes) plus the exchanges around it.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
+/// Default [`Options::max_resource_body`]: 64 MiB. Resource responses are buffered (the flow may need to
+/// hand the final one back inside an error), so this bounds memory per request.
+pub const DEFAULT_MAX_RESOURCE_BODY: u64 = 64 * 1024 * 1024;
+
+/// Limits and hooks. Start from [`Options::default`] and adjust with the `with_*` methods.
+///
+/// ```
+/// use std::time::Duration;
+/// let options = uma_ureq::Options::default()
+///     .with_exchange_timeout(Some(Duration::from_secs(5)))
+///     .with_request_timeout(Some(Duration::from_secs(20)))
+///     .with_observer(|event| eprintln!("{}", event.line()));
+/// assert_eq!(options.max_as_body, 1024 * 1024);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Budget of every single HTTP exchange, authorization-server calls included: connect, send, and
+    /// receive the whole response. `None`: only the agent's own timeouts apply.
+    pub exchange_timeout: Option<Duration>,
+    /// Budget of one call to [`UmaAgent::run`](crate::UmaAgent::run) (or a login), UMA dance,
+    /// `request_submitted` waits and herd waits included. `None`: unbounded in time (every loop is still
+    /// bounded in count by the core).
+    pub request_timeout: Option<Duration>,
+    /// Largest discovery or token response read, in bytes (default
+    /// [`uma_core::grant::MAX_RESPONSE_BYTES`], 1 MiB). A larger one fails with
+    /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) without being buffered.
+    pub max_as_body: u64,
+    /// Largest resource-server response read, in bytes (default [`DEFAULT_MAX_RESOURCE_BODY`], 64 MiB).
+    pub max_resource_body: u64,
+    /// Called once per HTTP exchange.
+    pub observer: Option<Observer>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            exchange_timeout: Some(DEFAULT_EXCHANGE_TIMEOUT),
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            max_as_body: uma_core::grant::MAX_RESPONSE_BYTES as u64,
+            max_resource_body: DEFAULT_MAX_RESOURCE_BODY,
+            observer: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("exchange_timeout", &self.exchange_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_as_body", &self.max_as_body)
+            .field("max_resource_body", &self.max_resource_body)
+            .field(
+                "observer",
+                &self.observer.as_ref().map(|_| "Fn(&ExchangeEvent)"),
+            )
+            .finish()
+    }
+}
+
+impl Options {
+    /// Sets [`Options::exchange_timeout`].
+    pub fn with_exchange_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.exchange_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::request_timeout`].
+    pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::max_as_body`].
+    pub fn with_max_as_body(mut self, bytes: u64) -> Self {
+        self.max_as_body = bytes;
+        self
+    }
+
+    /// Sets [`Options::max_resource_body`].
+    pub fn with_max_resource_body(mut self, bytes: u64) -> Self {
+        self.max_resource_body = bytes;
+        self
+    }
+
+    /// Sets [`Options::observer`].
+    pub fn with_observer(
+        mut self,
+        observer: impl Fn(&ExchangeEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+}
