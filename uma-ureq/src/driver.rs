@@ -126,7 +126,8 @@ impl Shared {
                         return Err(request_timeout_error(request_timeout, &out));
                     }
                     let id = out.id;
-                    let budget = Budget::new(&self.options, deadline, now);
+                    let agent_global = self.agent.config().timeouts().global;
+                    let budget = Budget::new(&self.options, deadline, agent_global, now);
                     let response = transport::exchange(
                         &self.agent,
                         &self.options,
@@ -209,5 +210,82 @@ impl<M: Machine> Drop for AbortOnDrop<'_, M> {
             let machine = &mut *self.machine;
             self.shared.with_client(|c| machine.abort(c));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use uma_core::{Config, Party};
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared::new(
+            ureq::Agent::new_with_defaults(),
+            Client::new(Config::new()),
+            Options::default(),
+        ))
+    }
+
+    fn key(name: &str) -> ExchangeKey {
+        ExchangeKey::Identity(Party::new(name))
+    }
+
+    #[test]
+    fn landing_is_per_key_and_after_the_epoch() {
+        let mut core = Core::new(Client::new(Config::new()));
+        core.epoch = 5;
+        core.landed.insert(key("a"), 5);
+        assert!(!core.landed_since(&key("a"), 5));
+        assert!(core.landed_since(&key("a"), 4));
+        assert!(!core.landed_since(&key("b"), 0));
+        // After a prune every older waiter re-checks.
+        core.pruned = 6;
+        assert!(core.landed_since(&key("b"), 5));
+        assert!(!core.landed_since(&key("b"), 6));
+    }
+
+    #[test]
+    fn park_wakes_on_its_key_and_times_out_otherwise() {
+        let shared = shared();
+        // Nothing lands: the wait ends at `until`.
+        let started = Instant::now();
+        shared.park(&key("a"), 0, started + Duration::from_millis(50));
+        assert!(started.elapsed() >= Duration::from_millis(50));
+
+        // Another key landing does not end the wait; ours does, long before `until`.
+        let waker = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                for name in ["other", "a"] {
+                    std::thread::sleep(Duration::from_millis(30));
+                    let mut core = shared.lock();
+                    core.epoch += 1;
+                    let epoch = core.epoch;
+                    core.landed.insert(key(name), epoch);
+                    shared.landed.notify_all();
+                }
+            })
+        };
+        let started = Instant::now();
+        shared.park(&key("a"), 0, started + Duration::from_secs(10));
+        let waited = started.elapsed();
+        waker.join().unwrap();
+        assert!(waited >= Duration::from_millis(55), "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+    }
+
+    #[test]
+    fn an_invalid_request_fails_without_io() {
+        let shared = shared();
+        let request = http::Request::get("/relative").body(Vec::new()).unwrap();
+        let mut flow = uma_core::Flow::new(request);
+        let error = shared.drive(&mut flow).unwrap_err();
+        assert!(
+            matches!(error.uma(), Some(uma_core::Error::InvalidRequest(_))),
+            "{error:?}"
+        );
+        assert!(error.response().is_none());
     }
 }

@@ -143,3 +143,48 @@ pub(crate) fn display_url(uri: &http::Uri) -> String {
         uri.path()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_userinfo_query_and_fragment() {
+        let uri: http::Uri = "https://user:pw@rs.example.org:8443/a/b?ticket=t1"
+            .parse()
+            .unwrap();
+        assert_eq!(display_url(&uri), "https://rs.example.org:8443/a/b");
+        let uri: http::Uri = "http://rs.example.org/".parse().unwrap();
+        assert_eq!(display_url(&uri), "http://rs.example.org/");
+    }
+
+    #[test]
+    fn accessors_and_display() {
+        let response = http::Response::builder()
+            .status(401)
+            .body(b"no".to_vec())
+            .unwrap();
+        let error = Error::from(uma_core::Failure {
+            error: uma_core::Error::MaxFlowsReached { flows: 1 },
+            response: Some(response),
+        });
+        assert_eq!(error.response().map(|r| r.status().as_u16()), Some(401));
+        assert!(!error.is_denied() && !error.is_timeout());
+        assert!(error.to_string().contains("after 1 UMA flow"), "{error}");
+        assert_eq!(
+            error.into_response().map(|r| r.into_body()),
+            Some(b"no".to_vec())
+        );
+
+        let error = Error::BodyTooLarge {
+            kind: Kind(RequestKind::Token),
+            url: "https://as/token".into(),
+            limit: 10,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the token response from https://as/token exceeds the 10-byte limit"
+        );
+        assert!(error.response().is_none() && error.uma().is_none());
+    }
+}

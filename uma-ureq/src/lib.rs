@@ -1,4 +1,142 @@
-//! Blocking UMA 2.0 client over ureq 3.
+//! `uma-ureq`: a blocking UMA 2.0 client. Make a request, get the response; when the resource server
+//! answers with a UMA challenge, the dance (discovery, ticket grant, retry with the RPT, upgrades,
+//! refreshes, `need_info`, `request_submitted`) happens inside the call.
+//!
+//! [`UmaAgent`] wraps a [`ureq::Agent`] you configure (TLS roots, proxy, pool) and a sans-IO
+//! [`uma_core::Client`] that makes every protocol decision. This crate only moves bytes, sleeps and
+//! waits.
+//!
+//! # From the Python seed
+//!
+//! With `requests-oauthlib-uma` a program logs in with `fetch_token` and calls `session.get`:
+//!
+//! ```text
+//! session = UMA2Session(client_id="app")
+//! session.fetch_token(token_url, username="alice", password="…", client_secret="…")
+//! response = session.get("https://rs.example.org/api/a")
+//! ```
+//!
+//! The same with `uma-ureq` (the authorization server is trusted explicitly: a challenge naming any
+//! other `as_uri` is refused before a single byte goes there):
+//!
+//! ```no_run
+//! use uma_ureq::UmaAgent;
+//! use uma_ureq::uma_core::{AuthorizationServer, Config};
+//! use uma_ureq::uma_core::auth::ClientCredentials;
+//! use uma_ureq::uma_core::discovery::Issuer;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = Issuer::parse("https://auth.example.org/realms/demo")?;
+//! let config = Config::new().with_authorization_server(AuthorizationServer::new(
+//!     issuer.clone(),
+//!     ClientCredentials::basic("app", "app-secret"),
+//! ));
+//! let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+//! agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
+//! let response = agent.get("https://rs.example.org/api/a").send()?;
+//! println!("{} {}", response.status(), String::from_utf8_lossy(response.body()));
+//! # Ok(()) }
+//! ```
+//!
+//! Here it is against the embedded test servers (this example runs):
+//!
+//! ```
+//! # use uma_ureq::UmaAgent;
+//! # use uma_ureq::uma_core::{AuthorizationServer, Config};
+//! # use uma_ureq::uma_core::auth::ClientCredentials;
+//! # use uma_ureq::uma_core::discovery::Issuer;
+//! # let kit = uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::keycloak())).unwrap();
+//! let issuer = Issuer::parse(&kit.issuer())?;
+//! let config = Config::new()
+//!     .with_authorization_server(AuthorizationServer::new(
+//!         issuer.clone(),
+//!         ClientCredentials::basic("app", "app-secret"),
+//!     ))
+//!     .allow_insecure_http(true); // the test servers speak plain http on loopback
+//! let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+//! agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
+//! let response = agent.get(&kit.rs_url("/api/a")).send()?;
+//! assert_eq!(response.status(), 200);
+//! // login (discovery + password grant), the challenge, the ticket grant, the retry
+//! assert_eq!(agent.stats().http_exchanges(), 5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Initial authentication
+//!
+//! - [`UmaAgent::login_password`]: the resource-owner password grant (Keycloak direct access grants,
+//!   the EOEPCA demo client). With scope `openid` the ID token is kept too.
+//! - [`UmaAgent::login_client_credentials`]: the client is the requesting party.
+//! - [`UmaAgent::set_access_token`]: a token from any OAuth2 library (authorization code, device flow…).
+//! - None of them: plenty of servers (the UMA recommendation, Gluu) need only the client's credentials.
+//!
+//! A claim token to push (e.g. an OpenID Connect ID token, as the EOEPCA clients do) is configured once,
+//! per authorization server, in [`uma_core::AuthorizationServer::claim`]; when it is pushed is
+//! [`uma_core::Config::claim_pushing`] (by default only after the server answers `need_info`):
+//!
+//! ```
+//! use uma_ureq::uma_core::{AuthorizationServer, Config};
+//! use uma_ureq::uma_core::auth::ClientCredentials;
+//! use uma_ureq::uma_core::discovery::Issuer;
+//! use uma_ureq::uma_core::grant::PushedClaim;
+//! use uma_ureq::uma_core::secret::ClaimToken;
+//!
+//! # let id_token_from_your_login = "eyJ...";
+//! let mut server = AuthorizationServer::new(
+//!     Issuer::parse("https://auth.example.org")?,
+//!     ClientCredentials::basic("app", "app-secret"),
+//! );
+//! server.claim = Some(PushedClaim::id_token(ClaimToken::new(id_token_from_your_login)));
+//! let config = Config::new().with_authorization_server(server);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Requests and bodies
+//!
+//! [`UmaAgent::run`] takes an [`http::Request<Vec<u8>>`]; [`UmaAgent::get`], [`UmaAgent::post`],
+//! [`UmaAgent::put`], [`UmaAgent::patch`], [`UmaAgent::delete`], [`UmaAgent::head`] and
+//! [`UmaAgent::request`] build one ([`RequestBuilder`]). Bodies are buffered and replayed byte for byte
+//! on every retry. [`UmaAgent::run_for_party`] and [`RequestBuilder::party`] act for another requesting
+//! party: RPTs, PCTs and tokens never mix between parties.
+//!
+//! Every exchange is sent with ureq's `http_status_as_error(false)` and no redirects, so challenges and
+//! error bodies survive. Resource-server redirects are followed only when
+//! [`uma_core::Config::max_redirects`] allows it, and a redirect to another origin never carries
+//! `Authorization`, cookies or the RPT; authorization-server redirects are never followed.
+//!
+//! # Errors
+//!
+//! One [`Error`]: [`Error::Uma`] when the flow failed (untrusted server, denial, `need_info` without a
+//! claim to push, approval still pending, max flows reached…), with the last resource response in
+//! [`Error::response`]; [`Error::Transport`], [`Error::Timeout`], [`Error::BodyTooLarge`],
+//! [`Error::Request`]. Nothing printed by an error contains a secret.
+//!
+//! ```no_run
+//! # fn demo(agent: &uma_ureq::UmaAgent) {
+//! match agent.get("https://rs.example.org/api/a").send() {
+//!     Ok(response) => println!("{}", response.status()),
+//!     Err(error) if error.is_denied() => eprintln!("access denied: {error}"),
+//!     Err(error) => {
+//!         eprintln!("{error}");
+//!         if let Some(last) = error.response() {
+//!             eprintln!("the resource server last said {}", last.status());
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! # Threads, time and size
+//!
+//! [`UmaAgent`] is `Clone + Send + Sync`; clones share one cache. A herd of cold requests to the same
+//! resource costs one discovery and one token request: the others wait for that exchange (a condvar, no
+//! polling). [`Options`] bounds each exchange ([`Options::exchange_timeout`], authorization-server calls
+//! included), each call ([`Options::request_timeout`], waits included), and the bodies read
+//! ([`Options::max_as_body`], [`Options::max_resource_body`]). A request that gives up releases the
+//! exchanges it was running so the requests waiting on it carry on at once.
+//! [`Options::observer`] sees one secret-free [`uma_core::trace::ExchangeEvent`] per exchange, and
+//! [`UmaAgent::stats`] counts them.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

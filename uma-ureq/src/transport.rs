@@ -19,8 +19,29 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// `None` when neither timeout is set.
-    pub fn new(options: &Options, deadline: Option<Instant>, now: Instant) -> Option<Budget> {
+    /// `None` when no timeout is set. `agent_global` is the wrapped agent's own `timeout_global`, which a
+    /// per-request setting would otherwise replace: the shortest budget wins.
+    pub fn new(
+        options: &Options,
+        deadline: Option<Instant>,
+        agent_global: Option<Duration>,
+        now: Instant,
+    ) -> Option<Budget> {
+        let ours = Self::ours(options, deadline, now);
+        match (ours, agent_global) {
+            (Some(b), Some(global)) if global < b.after => Some(Budget {
+                after: global,
+                kind: TimeoutKind::Exchange,
+            }),
+            (None, Some(global)) => Some(Budget {
+                after: global,
+                kind: TimeoutKind::Exchange,
+            }),
+            (ours, _) => ours,
+        }
+    }
+
+    fn ours(options: &Options, deadline: Option<Instant>, now: Instant) -> Option<Budget> {
         let left = deadline.map(|d| d.saturating_duration_since(now));
         match (options.exchange_timeout, left) {
             (Some(exchange), Some(left)) if left < exchange => Some(Budget {
@@ -135,6 +156,25 @@ impl From<ureq::Error> for Failed {
     }
 }
 
+/// Runs one request with the adapter's per-request configuration on top of the user's agent.
+fn run(
+    agent: &ureq::Agent,
+    request: http::Request<impl ureq::AsSendBody>,
+    timeout: Option<Duration>,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    // Statuses are answers, not errors, and redirects are the core's business (`uma-protocol.md` §11.3).
+    let mut config = request
+        .with_agent(agent)
+        .configure()
+        .http_status_as_error(false)
+        .max_redirects(0);
+    // Without a budget of ours, the agent's own global timeout stays in force.
+    if timeout.is_some() {
+        config = config.timeout_global(timeout);
+    }
+    config.build().run()
+}
+
 fn send(
     agent: &ureq::Agent,
     request: http::Request<Vec<u8>>,
@@ -149,26 +189,10 @@ fn send(
             parts.method,
             Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE
         );
-    // Per-request configuration on top of the user's agent: statuses are answers, not errors, and
-    // redirects are the core's business (`uma-protocol.md` §11.3).
     let response = if bodiless {
-        http::Request::from_parts(parts, ())
-            .with_agent(agent)
-            .configure()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(timeout)
-            .build()
-            .run()?
+        run(agent, http::Request::from_parts(parts, ()), timeout)?
     } else {
-        http::Request::from_parts(parts, body)
-            .with_agent(agent)
-            .configure()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(timeout)
-            .build()
-            .run()?
+        run(agent, http::Request::from_parts(parts, body), timeout)?
     };
     let (parts, body) = response.into_parts();
     // Refuse before reading when the server announces too much.
@@ -181,4 +205,110 @@ fn send(
     *out.version_mut() = parts.version;
     *out.headers_mut() = parts.headers;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn options(exchange: Option<u64>, request: Option<u64>) -> Options {
+        Options::default()
+            .with_exchange_timeout(exchange.map(S))
+            .with_request_timeout(request.map(S))
+    }
+
+    #[test]
+    fn budget_is_the_shortest_of_exchange_request_and_agent() {
+        let now = Instant::now();
+        let o = options(Some(10), None);
+        let b = Budget::new(&o, Some(now + S(100)), None, now).unwrap();
+        assert_eq!((b.after, b.kind), (S(10), TimeoutKind::Exchange));
+        let b = Budget::new(&o, Some(now + S(3)), None, now).unwrap();
+        assert_eq!((b.after, b.kind), (S(3), TimeoutKind::Request));
+        let b = Budget::new(&o, Some(now + S(3)), Some(S(1)), now).unwrap();
+        assert_eq!((b.after, b.kind), (S(1), TimeoutKind::Exchange));
+        let b = Budget::new(&o, None, Some(S(20)), now).unwrap();
+        assert_eq!((b.after, b.kind), (S(10), TimeoutKind::Exchange));
+        // A deadline already passed leaves a zero budget, not a panic.
+        let b = Budget::new(&o, Some(now), None, now + S(1)).unwrap();
+        assert_eq!((b.after, b.kind), (Duration::ZERO, TimeoutKind::Request));
+    }
+
+    #[test]
+    fn no_budget_keeps_the_agent_timeout() {
+        let now = Instant::now();
+        let o = options(None, None);
+        assert!(Budget::new(&o, None, None, now).is_none());
+        let b = Budget::new(&o, None, Some(S(7)), now).unwrap();
+        assert_eq!((b.after, b.kind), (S(7), TimeoutKind::Exchange));
+        let b = Budget::new(&options(None, Some(5)), Some(now + S(5)), None, now).unwrap();
+        assert_eq!((b.after, b.kind), (S(5), TimeoutKind::Request));
+    }
+
+    #[test]
+    fn timeout_errors_name_the_budget() {
+        let budget = Some(Budget {
+            after: S(2),
+            kind: TimeoutKind::Request,
+        });
+        let kind = Kind(uma_core::RequestKind::Token);
+        let e = timeout(budget, Some(S(9)), kind, "https://as/token");
+        assert!(matches!(
+            e,
+            Error::Timeout { kind: TimeoutKind::Request, after, .. } if after == S(9)
+        ));
+        let e = timeout(None, None, kind, "https://as/token");
+        assert!(matches!(
+            e,
+            Error::Timeout {
+                kind: TimeoutKind::Exchange,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "exchange timeout after 0ns during the token step (https://as/token)"
+        );
+    }
+
+    /// A transport failure is reported to the observer and typed, on a port nothing listens on.
+    #[test]
+    fn refused_connection_is_a_transport_error_and_an_event() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&seen);
+        let options =
+            Options::default().with_observer(move |e| sink.lock().unwrap().push(e.clone()));
+        let out = Outgoing {
+            id: test_id(),
+            kind: uma_core::RequestKind::Discovery,
+            request: http::Request::get(format!("http://127.0.0.1:{port}/x?ticket=secret"))
+                .body(Vec::new())
+                .unwrap(),
+        };
+        let agent = ureq::Agent::new_with_defaults();
+        let error = exchange(&agent, &options, out, None, None).unwrap_err();
+        assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("secret"));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].error.is_some() && seen[0].status.is_none());
+    }
+
+    /// A `RequestId` is only minted by the core: take one from a real flow.
+    fn test_id() -> uma_core::RequestId {
+        let mut client = uma_core::Client::new(uma_core::Config::new());
+        let request = http::Request::get("http://127.0.0.1/")
+            .body(Vec::new())
+            .unwrap();
+        let mut flow = uma_core::Flow::new(request);
+        match uma_core::Machine::start(&mut flow, &mut client, Instant::now()) {
+            uma_core::Step::Send(out) => out.id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
