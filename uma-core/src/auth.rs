@@ -74,11 +74,25 @@ impl ClientCredentials {
         }
     }
 
-    /// A client that authenticates with the requesting party's access token (Keycloak).
+    /// A client that authenticates ticket grants with the requesting party's access token (Keycloak);
+    /// its own grants (login, refresh) go as a public client.
     pub fn bearer(client_id: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
             client_secret: None,
+            method: ClientAuthMethod::RequestingPartyBearer,
+        }
+    }
+
+    /// Like [`ClientCredentials::bearer`] for a confidential client: ticket grants carry the requesting
+    /// party's token, the client's own grants (login, refresh) authenticate with the secret over Basic.
+    pub fn bearer_confidential(
+        client_id: impl Into<String>,
+        secret: impl Into<ClientSecret>,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: Some(secret.into()),
             method: ClientAuthMethod::RequestingPartyBearer,
         }
     }

@@ -36,10 +36,12 @@ impl ExchangeEvent {
     pub fn for_request(out: &Outgoing) -> Self {
         let request = &out.request;
         let uri = request.uri();
+        // Host and port only: the authority may carry `user:password@`.
+        let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
         let url = format!(
-            "{}://{}{}",
+            "{}://{}{port}{}",
             uri.scheme_str().unwrap_or("http"),
-            uri.authority().map(|a| a.as_str()).unwrap_or(""),
+            uri.host().unwrap_or(""),
             uri.path()
         );
         let authorization = request

@@ -254,7 +254,13 @@ pub fn client_credentials_request(
     check_extra(extra, &[], scope.is_some())?;
     let mut form = FormRequest::new();
     form.push("grant_type", "client_credentials");
-    // The bearer method has no client credential to offer here; `apply` reports the missing token.
+    // A bearer client with a secret authenticates with it; without one there is no client credential to
+    // offer here and `apply` reports the missing token.
+    let client = if client.client_secret.is_some() {
+        public_if_bearer(client)
+    } else {
+        client.clone()
+    };
     client.apply(None, &mut form)?;
     finish(form, scope, extra, token_endpoint)
 }
@@ -278,11 +284,16 @@ pub fn password_request(
     finish(form, scope, extra, token_endpoint)
 }
 
+/// How a client that presents the user's token at the uma-ticket grant authenticates its own grants
+/// (login, refresh, client credentials): with its secret over Basic when it has one (a confidential
+/// Keycloak client), else as a public client.
 fn public_if_bearer(client: &ClientCredentials) -> ClientCredentials {
-    if client.method == ClientAuthMethod::RequestingPartyBearer {
-        ClientCredentials::public(client.client_id.clone())
-    } else {
-        client.clone()
+    if client.method != ClientAuthMethod::RequestingPartyBearer {
+        return client.clone();
+    }
+    match &client.client_secret {
+        Some(secret) => ClientCredentials::basic(client.client_id.clone(), secret.clone()),
+        None => ClientCredentials::public(client.client_id.clone()),
     }
 }
 

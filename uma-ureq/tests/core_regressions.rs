@@ -1,12 +1,10 @@
-//! Findings in uma-core, reported to the lead; ignored until the core is fixed
-//! (`cargo test -p uma-ureq --test core_findings -- --ignored`).
+//! Regression tests for two uma-core bugs found while building this adapter.
 
 use uma_core::trace::ExchangeEvent;
 
 /// `ExchangeEvent::for_request` (uma-core/src/trace.rs, `uri.authority()`) keeps `user:password@` of a
 /// URL in `url`, so a `-v` trace prints the password.
 #[test]
-#[ignore = "uma-core: ExchangeEvent::url keeps userinfo (trace.rs, for_request)"]
 fn exchange_event_hides_userinfo() {
     let request = http::Request::get("https://user:hunter2@rs.example.org/a")
         .body(Vec::new())
@@ -23,11 +21,9 @@ fn exchange_event_hides_userinfo() {
 
 /// The Python seed's wire contract on Keycloak is "log in with the password grant (confidential client,
 /// client secret), then authenticate the uma-ticket POST with the user's Bearer token".
-/// `AuthorizationServer::credentials` serves both grants; with `ClientCredentials::bearer` the password
-/// grant falls back to a public client (uma-core/src/grant/request.rs, `public_if_bearer`), and
-/// `ClientCredentials::bearer` cannot carry a secret, so a confidential client gets `invalid_client`.
+/// `ClientCredentials::bearer_confidential` serves both: Basic with the secret for the login, the user's
+/// Bearer token for the ticket grant.
 #[test]
-#[ignore = "uma-core: bearer client auth cannot log in a confidential client (grant/request.rs, public_if_bearer)"]
 fn seed_keycloak_login_then_bearer_ticket_grant() {
     use uma_core::auth::ClientCredentials;
     use uma_core::discovery::Issuer;
@@ -40,10 +36,24 @@ fn seed_keycloak_login_then_bearer_ticket_grant() {
     let config = Config::new()
         .with_authorization_server(AuthorizationServer::new(
             issuer.clone(),
-            ClientCredentials::bearer("app"),
+            ClientCredentials::bearer_confidential("app", "app-secret"),
         ))
         .allow_insecure_http(true);
     let agent = uma_ureq::UmaAgent::new(ureq::Agent::new_with_defaults(), config);
     let login = agent.login_password(&issuer, "alice", "alice-pw", None);
     assert!(login.is_ok(), "{login:?}");
+    let response = agent.get(&kit.rs_url("/api/a")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let token = kit
+        .log()
+        .into_iter()
+        .filter(|r| r.form_value("grant_type") == Some(uma_testkit::UMA_GRANT))
+        .last()
+        .unwrap();
+    assert!(
+        token
+            .header("authorization")
+            .unwrap()
+            .starts_with("Bearer ")
+    );
 }
