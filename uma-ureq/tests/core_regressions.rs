@@ -47,8 +47,8 @@ fn seed_keycloak_login_then_bearer_ticket_grant() {
     let token = kit
         .log()
         .into_iter()
-        .filter(|r| r.form_value("grant_type") == Some(uma_testkit::UMA_GRANT))
-        .last()
+        .rev()
+        .find(|r| r.form_value("grant_type") == Some(uma_testkit::UMA_GRANT))
         .unwrap();
     assert!(
         token
