@@ -149,3 +149,30 @@ fn a_spurious_wake_up_keeps_waiting() {
     assert!(matches!(step, Step::Park { .. }));
     assert_eq!(d.sent.len(), sent);
 }
+
+#[test]
+fn a_retry_whose_rpt_was_upgraded_meanwhile_uses_the_new_one_without_a_new_flow() {
+    let mut d = Driver::new(client());
+    // A: /a → RPT r1; its retry is in flight when B upgrades r1 to r2 (and the AS revokes r1).
+    let mut a = Flow::new(get("/a"));
+    let step = d.start(&mut a);
+    let step = d.feed(&mut a, step, challenge("t1"));
+    let step = d.feed(&mut a, step, metadata());
+    let a_retry = d.feed(&mut a, step, token("r1"));
+    assert!(d.sent.last().unwrap().ends_with("auth=Bearer r1"));
+
+    let upgraded = token_json(r#"{"access_token":"r2","token_type":"Bearer","upgraded":true}"#);
+    let step = d.run(get("/b"), vec![challenge("t2"), upgraded]);
+    assert!(d.sent.last().unwrap().ends_with("auth=Bearer r2"));
+    drop(step);
+
+    // A's retry with r1 is refused: it resends with r2 instead of failing with MaxFlowsReached.
+    let step = d.feed(&mut a, a_retry, challenge("t3"));
+    assert!(
+        d.sent.last().unwrap().ends_with("auth=Bearer r2"),
+        "{:?}",
+        d.sent
+    );
+    assert_eq!(done_status(&d.feed(&mut a, step, ok("{}"))), 200);
+    assert_eq!(d.client.stats().token_requests, 2);
+}

@@ -252,6 +252,7 @@ pub(crate) struct Counters {
     pub refreshed_identity: bool,
     /// A redirect took the request to another origin: only credentials minted there and then may follow.
     pub crossed_origin: bool,
+    pub superseded_resends: u32,
 }
 
 /// One application request driven through the UMA flow. Create it with [`Flow::new`], then drive it

@@ -39,6 +39,9 @@ fn pick_rpt<'c>(
     }
 }
 
+/// Resends with a newer cached RPT allowed per request when the one sent was superseded meanwhile.
+const MAX_SUPERSEDED_RESENDS: u32 = 2;
+
 /// Headers that must not follow a redirect to another origin.
 const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [
     header::AUTHORIZATION,
@@ -263,6 +266,19 @@ impl Flow {
                         true,
                     );
                 }
+            }
+        }
+
+        // The RPT we sent was superseded meanwhile (another request upgraded it, and the AS revoked the old
+        // one, UMAG §3.3.5): try the current one before counting a new flow.
+        if let Some(sent) = &self.sent_rpt {
+            let path = self.request.uri.path();
+            let set = client.rpt_set(&self.origin, &self.party);
+            let superseded =
+                set.is_some_and(|s| s.get(sent.entry).is_none() && s.choose(path).is_some());
+            if superseded && self.counters.superseded_resends < MAX_SUPERSEDED_RESENDS {
+                self.counters.superseded_resends += 1;
+                return self.send_resource(client, now, None);
             }
         }
 
