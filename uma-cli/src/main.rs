@@ -9,7 +9,9 @@
 mod args;
 mod challenge_cmd;
 mod discover;
+mod fetch;
 mod output;
+mod redact;
 
 use std::process::ExitCode;
 
@@ -23,14 +25,17 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Challenge(a) => challenge_cmd::run(a),
         Command::Discover(a) => discover::run(a),
-        Command::Fetch(_) | Command::Demo(_) => Err(CliError::Usage(
+        Command::Fetch(a) => fetch::run(a),
+        Command::Demo(_) => Err(CliError::Usage(
             "this command is not built yet on this branch".to_owned(),
         )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Reported(code)) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("uma: {e}");
+            // Ticket values a server echoed back are scrubbed even here.
+            eprintln!("uma: {}", redact::Redactor::default().scrub(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

@@ -29,6 +29,9 @@ pub enum CliError {
     /// No response.
     #[error("{0}")]
     Transport(String),
+    /// The command already printed its errors; exit with this status.
+    #[error("(reported)")]
+    Reported(u8),
 }
 
 impl CliError {
@@ -39,6 +42,7 @@ impl CliError {
             CliError::Status(_) => EXIT_HTTP_STATUS,
             CliError::Uma(_) => EXIT_UMA,
             CliError::Transport(_) => EXIT_TRANSPORT,
+            CliError::Reported(code) => *code,
         }
     }
 }
