@@ -69,7 +69,12 @@ pub struct FetchArgs {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Request body.
-    #[arg(short = 'd', long = "data", value_name = "STRING", conflicts_with = "data_binary")]
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "STRING",
+        conflicts_with = "data_binary"
+    )]
     pub data: Option<String>,
     /// Request body from a file (@FILE) or, without '@', the literal bytes.
     #[arg(long = "data-binary", value_name = "@FILE")]
@@ -190,11 +195,7 @@ pub struct DiscoverArgs {
 
 /// `uma demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Print each HTTP exchange of every step, too.
-    #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
-}
+pub struct DemoArgs {}
 
 /// Where `--data-binary` comes from.
 pub enum Body {

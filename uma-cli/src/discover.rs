@@ -44,9 +44,7 @@ pub fn discover(
     );
     let request = discovery_request(&issuer);
     let url = request.uri().to_string();
-    let response = agent
-        .run(request)
-        .map_err(|e| transport_error(&url, &e))?;
+    let response = agent.run(request).map_err(|e| transport_error(&url, &e))?;
     let (parts, body) = response.into_parts();
     // ureq reads one byte past the limit to tell "too large" from "exactly at the limit".
     let limit = u64::try_from(MAX_METADATA_BYTES).unwrap_or(u64::MAX);

@@ -8,6 +8,7 @@
 
 mod args;
 mod challenge_cmd;
+mod demo;
 mod discover;
 mod fetch;
 mod output;
@@ -26,9 +27,7 @@ fn main() -> ExitCode {
         Command::Challenge(a) => challenge_cmd::run(a),
         Command::Discover(a) => discover::run(a),
         Command::Fetch(a) => fetch::run(a),
-        Command::Demo(_) => Err(CliError::Usage(
-            "this command is not built yet on this branch".to_owned(),
-        )),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-/// Everything worked (for `fetch`: every final response was 2xx).
-pub const EXIT_OK: u8 = 0;
 /// A final response was not 2xx.
 pub const EXIT_HTTP_STATUS: u8 = 1;
 /// Bad flags or input (clap uses 2 for its own usage errors too).
@@ -47,19 +45,6 @@ impl CliError {
     }
 }
 
-/// Text made safe for one line of a terminal: control characters replaced, at most `max` characters.
-pub fn one_line(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if s.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
-}
-
 /// `scheme://authority/path` of a URL: the query may carry a token on a badly built server.
 pub fn url_without_query(uri: &http::Uri) -> String {
     format!(
@@ -79,12 +64,6 @@ pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_line_strips_controls_and_truncates() {
-        assert_eq!(one_line("a\nb\tc", 10), "a b c");
-        assert_eq!(one_line("abcdef", 3), "abc…");
-    }
 
     #[test]
     fn url_drops_query() {

@@ -155,7 +155,10 @@ fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
         Body::None => None,
         Body::Bytes(b) => Some(b),
         Body::File(path) => Some(std::fs::read(&path).map_err(|e| {
-            CliError::Usage(format!("--data-binary: cannot read {}: {e}", path.display()))
+            CliError::Usage(format!(
+                "--data-binary: cannot read {}: {e}",
+                path.display()
+            ))
         })?),
     };
     let method = match &args.method {
@@ -194,7 +197,8 @@ fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
 /// `Name: value` (curl `-H`).
 fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), CliError> {
     // The value is not echoed: it may be a credential.
-    let bad = || CliError::Usage("-H: expected 'Name: value' with a valid name and value".to_owned());
+    let bad =
+        || CliError::Usage("-H: expected 'Name: value' with a valid name and value".to_owned());
     let (name, value) = h.split_once(':').ok_or_else(bad)?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;

@@ -19,7 +19,11 @@ pub fn describe(context: &str, e: &uma_ureq::Error) -> CliError {
     match e {
         E::Uma(failure) => {
             let root = failure.error.root();
-            CliError::Uma(format!("{context}: {}: {}", label(root), core_message(root)))
+            CliError::Uma(format!(
+                "{context}: {}: {}",
+                label(root),
+                core_message(root)
+            ))
         }
         E::Timeout { .. } => CliError::Transport(format!("{context}: timeout: {e}")),
         E::Transport { .. } => CliError::Transport(format!("{context}: no response: {e}")),

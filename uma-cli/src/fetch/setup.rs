@@ -79,11 +79,7 @@ fn login_credentials(args: &FetchArgs) -> Result<ClientCredentials, CliError> {
     })
 }
 
-fn config(
-    args: &FetchArgs,
-    issuers: &[Issuer],
-    credentials: &ClientCredentials,
-) -> Config {
+fn config(args: &FetchArgs, issuers: &[Issuer], credentials: &ClientCredentials) -> Config {
     let claim = args.claim_token.as_ref().map(|t| PushedClaim {
         token: ClaimToken::new(t.clone()),
         format: args
@@ -154,15 +150,10 @@ pub fn session(args: &FetchArgs, redactor: &Redactor) -> Result<Session, CliErro
         let login_agent = if login_creds.method == credentials.method {
             agent.clone()
         } else {
-            UmaAgent::with_options(
-                ureq_agent(),
-                config(args, &issuers, &login_creds),
-                options,
-            )
+            UmaAgent::with_options(ureq_agent(), config(args, &issuers, &login_creds), options)
         };
         login(&login_agent, issuer, args)?;
-        if let Some(identity) =
-            login_agent.with_client(|c| c.identity(&Party::default()).cloned())
+        if let Some(identity) = login_agent.with_client(|c| c.identity(&Party::default()).cloned())
         {
             agent.set_identity(Party::default(), identity);
         }
@@ -179,9 +170,10 @@ fn login(agent: &UmaAgent, issuer: &Issuer, args: &FetchArgs) -> Result<(), CliE
                 .username
                 .as_deref()
                 .ok_or_else(|| usage("--grant password needs --username"))?;
-            let password = args.password.as_deref().ok_or_else(|| {
-                usage("--grant password needs --password (or UMA_PASSWORD)")
-            })?;
+            let password = args
+                .password
+                .as_deref()
+                .ok_or_else(|| usage("--grant password needs --password (or UMA_PASSWORD)"))?;
             agent.login_password(issuer, username, Password::new(password), None)
         }
     };
