@@ -297,9 +297,11 @@ fn errors_never_show_the_password_or_secret() {
         "--password",
         "wrong-pw-123",
         "--allow-insecure-http",
+        "--stats",
         &kit.rs_url("/api/a"),
     ]);
-    assert_ne!(run.code, 0, "{}", run.all());
+    assert_eq!(run.stats()["statuses"]["error"], 1, "{}", run.stderr);
+    assert_eq!(run.code, 3, "{}", run.all());
     assert!(!run.all().contains("wrong-pw-123"), "{}", run.all());
     assert!(!run.all().contains("app-secret"), "{}", run.all());
     // Help shows the environment variables but never their values.

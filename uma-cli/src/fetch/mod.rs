@@ -58,11 +58,20 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
         args.claim_token.as_deref(),
     ]);
     let templates = templates(args)?;
+    let jobs = templates.len() * args.repeat as usize;
     let session = match setup::session(args, &redactor) {
         Ok(s) => s,
-        Err(e) => return Err(CliError::Reported(report_now(&redactor, &e))),
+        Err(e) => {
+            let code = report_now(&redactor, &e);
+            if args.stats {
+                // Nothing was fetched: every fetch ended without a response.
+                let mut tally = Tally::default();
+                (0..jobs).for_each(|_| tally.add(None));
+                eprintln!("{}", tally.stats_json(0, started.elapsed()));
+            }
+            return Err(CliError::Reported(code));
+        }
     };
-    let jobs = templates.len() * args.repeat as usize;
     let workers = (args.concurrency as usize).min(jobs).max(1);
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Results {
