@@ -1,6 +1,41 @@
-//! `uma`: curl for UMA-protected APIs (under construction).
+//! `uma`: curl for UMA 2.0-protected APIs, and `uma demo`, a walk through the UMA flows against an
+//! embedded authorization server and resource server.
+//!
+//! The interface is specified in issue 6; see `uma --help`. Errors are one line on stderr; the exit
+//! status says what kind of failure it was (see [`output`]).
 
-fn main() {
-    eprintln!("uma: the command-line tool is under construction");
-    std::process::exit(2);
+#![forbid(unsafe_code)]
+
+mod args;
+mod challenge_cmd;
+mod demo;
+mod discover;
+mod fetch;
+mod output;
+mod redact;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use output::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Challenge(a) => challenge_cmd::run(a),
+        Command::Discover(a) => discover::run(a),
+        Command::Fetch(a) => fetch::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Reported(code)) => ExitCode::from(code),
+        Err(e) => {
+            // Ticket values a server echoed back are scrubbed even here.
+            eprintln!("uma: {}", redact::Redactor::default().scrub(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

@@ -1,0 +1,271 @@
+//! The command line, exactly as issue 6 specifies it (scripts and docs rely on these names).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit status: 0 success; 1 a final response was not 2xx; 2 usage error; 3 the UMA flow failed \
+(denied, untrusted AS, needs interaction, max flows, discovery or token-endpoint error); \
+4 no response (connection error, timeout).";
+
+/// `uma`: curl for UMA 2.0-protected APIs.
+#[derive(Debug, Parser)]
+#[command(name = "uma", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The four commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch one or more URLs, in order, with one shared UMA session.
+    Fetch(Box<FetchArgs>),
+    /// Parse WWW-Authenticate field values and print the challenges as JSON.
+    Challenge(ChallengeArgs),
+    /// Fetch and validate an authorization server's uma2-configuration; print it as JSON.
+    Discover(DiscoverArgs),
+    /// Start an embedded AS + RS on loopback and walk through the UMA flows with a readable trace.
+    Demo(DemoArgs),
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuth {
+    /// HTTP Basic with client id and secret (client_secret_basic).
+    Basic,
+    /// client_id and client_secret in the form body (client_secret_post).
+    Post,
+    /// The requesting party's access token as Bearer (Keycloak).
+    Bearer,
+    /// A public client: client_id only.
+    None,
+}
+
+/// How the requesting party's initial access token is obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Grant {
+    /// No initial grant (use --access-token, or go without one).
+    None,
+    /// OAuth client_credentials: the client is the requesting party.
+    ClientCredentials,
+    /// Resource-owner password grant with --username and --password.
+    Password,
+}
+
+/// `uma fetch`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct FetchArgs {
+    /// URLs to fetch, in order, with one shared session.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// HTTP method (default GET, or POST when a body is given).
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Extra request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "STRING",
+        conflicts_with = "data_binary"
+    )]
+    pub data: Option<String>,
+    /// Request body from a file (@FILE) or, without '@', the literal bytes.
+    #[arg(long = "data-binary", value_name = "@FILE")]
+    pub data_binary: Option<String>,
+    /// Trusted AS issuer (repeatable). With none, nothing is trusted.
+    #[arg(long = "issuer", value_name = "URL")]
+    pub issuers: Vec<String>,
+    /// OAuth client id at the trusted issuers.
+    #[arg(long = "client-id", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Client secret (prefer the environment variable: command lines are visible to other users).
+    #[arg(
+        long = "client-secret",
+        value_name = "SECRET",
+        env = "UMA_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+    /// How the client authenticates at the token endpoint.
+    #[arg(long = "client-auth", value_enum, default_value = "basic")]
+    pub client_auth: ClientAuth,
+    /// How to obtain the requesting party's initial access token.
+    #[arg(long = "grant", value_enum, default_value = "none")]
+    pub grant: Grant,
+    /// User name for --grant password.
+    #[arg(long = "username", value_name = "U")]
+    pub username: Option<String>,
+    /// Password for --grant password.
+    #[arg(
+        long = "password",
+        value_name = "P",
+        env = "UMA_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// The requesting party's access token, sent to the resource until an RPT replaces it.
+    #[arg(
+        long = "access-token",
+        value_name = "TOKEN",
+        env = "UMA_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub access_token: Option<String>,
+    /// Claim token to push (e.g. an OpenID Connect ID token).
+    #[arg(long = "claim-token", value_name = "TOKEN")]
+    pub claim_token: Option<String>,
+    /// Format of --claim-token (default: the OpenID Connect IDToken URI).
+    #[arg(
+        long = "claim-token-format",
+        value_name = "URI",
+        requires = "claim_token"
+    )]
+    pub claim_token_format: Option<String>,
+    /// Extra token-endpoint parameter for RPT requests, KEY=VALUE (repeatable).
+    #[arg(long = "rpt-param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub rpt_params: Vec<(String, String)>,
+    /// UMA flows allowed per request.
+    #[arg(long = "max-flows", value_name = "N", default_value_t = 1)]
+    pub max_flows: u32,
+    /// Permit http:// issuers and endpoints (development on loopback).
+    #[arg(long = "allow-insecure-http")]
+    pub allow_insecure_http: bool,
+    /// Timeout per HTTP exchange, in seconds.
+    #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+    /// Fetch the URL list this many times.
+    #[arg(long = "repeat", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub repeat: u32,
+    /// Parallel workers sharing one session.
+    #[arg(long = "concurrency", value_name = "C", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Print one JSON object of counts and timing to stderr at exit.
+    #[arg(long = "stats")]
+    pub stats: bool,
+    /// Print the status line and headers before the body.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Trace each HTTP exchange to stderr (secrets redacted).
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Do not print response bodies (useful with --repeat and --stats).
+    #[arg(short = 's', long = "silent")]
+    pub silent: bool,
+}
+
+/// `uma challenge`.
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// Response status the header came with (401, or 403 for UMA 1.0 servers).
+    #[arg(long = "status", value_name = "CODE", default_value_t = 401,
+          value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub status: u16,
+    /// Response body (a UMA 1.0 server puts {"ticket": "…"} here).
+    #[arg(long = "body", value_name = "TEXT")]
+    pub body: Option<String>,
+    /// WWW-Authenticate field values, one argument per field line.
+    #[arg(required = true, value_name = "HEADER_VALUE")]
+    pub values: Vec<String>,
+}
+
+/// `uma discover`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct DiscoverArgs {
+    /// The issuer identifier (the challenge's as_uri).
+    #[arg(value_name = "ISSUER")]
+    pub issuer: String,
+    /// Permit an http:// issuer and endpoints (development on loopback).
+    #[arg(long = "allow-insecure-http")]
+    pub allow_insecure_http: bool,
+    /// Timeout for the request, in seconds.
+    #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_seconds,
+          default_value = "30")]
+    pub timeout: std::time::Duration,
+}
+
+/// `uma demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {}
+
+/// Where `--data-binary` comes from.
+pub enum Body {
+    /// No body.
+    None,
+    /// Literal bytes.
+    Bytes(Vec<u8>),
+    /// A file to read.
+    File(PathBuf),
+}
+
+impl FetchArgs {
+    /// The body source the flags describe.
+    pub fn body(&self) -> Body {
+        match (&self.data, &self.data_binary) {
+            (Some(d), _) => Body::Bytes(d.as_bytes().to_vec()),
+            (None, Some(b)) => match b.strip_prefix('@') {
+                Some(path) => Body::File(PathBuf::from(path)),
+                None => Body::Bytes(b.as_bytes().to_vec()),
+            },
+            (None, None) => Body::None,
+        }
+    }
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err("expected KEY=VALUE".to_owned()),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| "expected a number of seconds".to_owned())?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err("expected a number of seconds between 0 and 86400".to_owned());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn interface_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn key_value_and_seconds() {
+        assert_eq!(
+            parse_key_value("audience=rs").unwrap(),
+            ("audience".into(), "rs".into())
+        );
+        assert_eq!(
+            parse_key_value("scope=a=b").unwrap(),
+            ("scope".into(), "a=b".into())
+        );
+        assert!(parse_key_value("=x").is_err());
+        assert!(parse_key_value("novalue").is_err());
+        assert_eq!(
+            parse_seconds("0.5").unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("nan").is_err());
+        assert!(parse_seconds("-1").is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! `uma fetch`: curl for UMA-protected APIs. Every URL goes through one shared [`uma_ureq::UmaAgent`],
+//! so an RPT obtained for the first request serves the next ones; `--repeat N --concurrency C` runs the
+//! list N times over C threads sharing that one agent.
+
+pub mod report;
+mod setup;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+
+use crate::args::{Body, FetchArgs};
+use crate::output::{CliError, url_without_query};
+use crate::redact::Redactor;
+use report::Tally;
+
+/// One URL of the list, ready to be turned into a request as often as `--repeat` says.
+struct Template {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: std::sync::Arc<Vec<u8>>,
+}
+
+impl Template {
+    fn request(&self) -> http::Request<Vec<u8>> {
+        let mut request = http::Request::new(self.body.as_ref().clone());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+
+    fn context(&self) -> String {
+        format!("{} {}", self.method, url_without_query(&self.uri))
+    }
+}
+
+/// What the workers share.
+struct Results {
+    tally: Tally,
+    /// The failure of the earliest fetch (by position in the list) that failed: it sets the exit code.
+    first_failure: Option<(usize, CliError)>,
+    /// Error lines already printed (a repeated failure is reported once).
+    printed: HashSet<String>,
+}
+
+/// Runs the command. Errors are printed as they happen; the returned error only carries the exit code.
+pub fn run(args: &FetchArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let redactor = Redactor::new([
+        args.client_secret.as_deref(),
+        args.password.as_deref(),
+        args.access_token.as_deref(),
+        args.claim_token.as_deref(),
+    ]);
+    let templates = templates(args)?;
+    let jobs = templates.len() * args.repeat as usize;
+    let session = match setup::session(args, &redactor) {
+        Ok(s) => s,
+        Err(e) => {
+            let code = report_now(&redactor, &e);
+            if args.stats {
+                // Nothing was fetched: every fetch ended without a response.
+                let mut tally = Tally::default();
+                (0..jobs).for_each(|_| tally.add(None));
+                eprintln!("{}", tally.stats_json(0, started.elapsed()));
+            }
+            return Err(CliError::Reported(code));
+        }
+    };
+    let workers = (args.concurrency as usize).min(jobs).max(1);
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Results {
+        tally: Tally::default(),
+        first_failure: None,
+        printed: HashSet::new(),
+    });
+
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let job = next.fetch_add(1, Ordering::Relaxed);
+                    if job >= jobs {
+                        break;
+                    }
+                    let template = &templates[job % templates.len()];
+                    let (status, failure) = fetch_one(&session.agent, template, args);
+                    let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+                    r.tally.add(status);
+                    if let Some(failure) = failure {
+                        let line = redactor.scrub(&failure.to_string());
+                        if r.printed.insert(line.clone()) {
+                            eprintln!("uma: {line}");
+                        }
+                        if r.first_failure.as_ref().is_none_or(|(j, _)| job < *j) {
+                            r.first_failure = Some((job, failure));
+                        }
+                    }
+                }
+            });
+        }
+    });
+
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    if args.stats {
+        let exchanges = session.exchanges.load(Ordering::Relaxed);
+        eprintln!("{}", results.tally.stats_json(exchanges, started.elapsed()));
+    }
+    match results.first_failure {
+        Some((_, e)) => Err(CliError::Reported(e.exit_code())),
+        None => Ok(()),
+    }
+}
+
+/// Prints `e` (scrubbed) and returns its exit code.
+fn report_now(redactor: &Redactor, e: &CliError) -> u8 {
+    eprintln!("uma: {}", redactor.scrub(&e.to_string()));
+    e.exit_code()
+}
+
+/// One fetch: prints the final response, returns its status and the failure, if any.
+fn fetch_one(
+    agent: &uma_ureq::UmaAgent,
+    template: &Template,
+    args: &FetchArgs,
+) -> (Option<u16>, Option<CliError>) {
+    let context = template.context();
+    let (response, failure) = match agent.run(template.request()) {
+        Ok(response) => {
+            let failure = (!response.status().is_success()).then(|| {
+                CliError::Status(format!(
+                    "{context}: HTTP {} {}",
+                    response.status().as_u16(),
+                    response.status().canonical_reason().unwrap_or("")
+                ))
+            });
+            (Some(response), failure)
+        }
+        Err(e) => {
+            let failure = report::describe(&context, &e);
+            (e.into_response(), Some(failure))
+        }
+    };
+    let status = response.as_ref().map(|r| r.status().as_u16());
+    if let Some(response) = &response {
+        if let Err(e) = report::print_response(response, args.include, args.silent) {
+            return (
+                status,
+                Some(CliError::Usage(format!("cannot write output: {e}"))),
+            );
+        }
+    }
+    (status, failure)
+}
+
+/// The request templates: method, URL, headers and body checked once, before anything is sent.
+fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
+    let body = match args.body() {
+        Body::None => None,
+        Body::Bytes(b) => Some(b),
+        Body::File(path) => Some(std::fs::read(&path).map_err(|e| {
+            CliError::Usage(format!(
+                "--data-binary: cannot read {}: {e}",
+                path.display()
+            ))
+        })?),
+    };
+    let method = match &args.method {
+        Some(m) => Method::from_bytes(m.as_bytes())
+            .map_err(|_| CliError::Usage(format!("-X: invalid method {m:?}")))?,
+        None if body.is_some() => Method::POST,
+        None => Method::GET,
+    };
+    let mut headers = HeaderMap::new();
+    for h in &args.headers {
+        let (name, value) = parse_header(h)?;
+        headers.append(name, value);
+    }
+    let body = std::sync::Arc::new(body.unwrap_or_default());
+    args.urls
+        .iter()
+        .map(|url| {
+            let uri: Uri = url
+                .parse()
+                .map_err(|_| CliError::Usage(format!("invalid URL {url:?}")))?;
+            if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+                return Err(CliError::Usage(format!(
+                    "not an absolute http(s) URL: {url:?}"
+                )));
+            }
+            Ok(Template {
+                method: method.clone(),
+                uri,
+                headers: headers.clone(),
+                body: std::sync::Arc::clone(&body),
+            })
+        })
+        .collect()
+}
+
+/// `Name: value` (curl `-H`).
+fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), CliError> {
+    // The value is not echoed: it may be a credential.
+    let bad =
+        || CliError::Usage("-H: expected 'Name: value' with a valid name and value".to_owned());
+    let (name, value) = h.split_once(':').ok_or_else(bad)?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+    Ok((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_parsing() {
+        let (n, v) = parse_header("X-Thing:  a b ").unwrap();
+        assert_eq!(n.as_str(), "x-thing");
+        assert_eq!(v, "a b");
+        assert!(parse_header("novalue").is_err());
+        assert!(parse_header("bad name: x").is_err());
+        assert!(parse_header("x: a\nb").is_err());
+    }
+}

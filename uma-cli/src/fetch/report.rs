@@ -1,0 +1,171 @@
+//! What `uma fetch` prints: responses (with `-i`), one-line errors, and the `--stats` object.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use uma_core::Error as Core;
+
+use crate::output::CliError;
+
+/// One-line description of a failed request; `context` says which (`GET https://rs/x`).
+///
+/// Built from uma-core and uma-ureq errors, which carry no secret; `need_info`'s `redirect_user` is
+/// the exception (Gluu puts the new ticket in it), so its ticket is removed here and the caller's
+/// redactor scrubs any `ticket=` left.
+pub fn describe(context: &str, e: &uma_ureq::Error) -> CliError {
+    use uma_ureq::Error as E;
+    match e {
+        E::Uma(failure) => {
+            let root = failure.error.root();
+            CliError::Uma(format!(
+                "{context}: {}: {}",
+                label(root),
+                core_message(root)
+            ))
+        }
+        E::Timeout { .. } => CliError::Transport(format!("{context}: timeout: {e}")),
+        E::Transport { .. } => CliError::Transport(format!("{context}: no response: {e}")),
+        E::BodyTooLarge { .. } => CliError::Transport(format!("{context}: {e}")),
+        E::Request(_) => CliError::Usage(format!("{context}: {e}")),
+        other => CliError::Transport(format!("{context}: {other}")),
+    }
+}
+
+/// A short word for what went wrong, first on the line so scripts and people can grep it.
+fn label(e: &Core) -> &'static str {
+    match e {
+        Core::UntrustedAuthorizationServer { .. } | Core::NoAuthorizationServer => "untrusted AS",
+        Core::InsecureAuthorizationServer { .. } => "insecure AS",
+        Core::Denied { .. } => "denied",
+        Core::NeedInfo { .. } => "needs interaction",
+        Core::ApprovalPending { .. } => "approval pending",
+        Core::MaxFlowsReached { .. } => "max flows",
+        Core::DeadTicket { .. } | Core::TicketNotRotated { .. } => "ticket rejected",
+        Core::ClientAuthentication { .. } => "client authentication failed",
+        Core::Discovery { .. } => "discovery failed",
+        Core::Challenge(_) => "bad challenge",
+        Core::TokenEndpoint { .. } | Core::MalformedTokenResponse { .. } => "token endpoint error",
+        _ => "UMA flow failed",
+    }
+}
+
+fn core_message(e: &Core) -> String {
+    match e {
+        Core::NeedInfo { issuer, error } => {
+            let claims: Vec<&str> = error
+                .required_claims
+                .iter()
+                .filter_map(|c| c.friendly_name.as_deref().or(c.name.as_deref()))
+                .collect();
+            let mut msg = format!("{issuer} needs more information about the requesting party");
+            if !claims.is_empty() {
+                msg.push_str(&format!(" (claims: {})", claims.join(", ")));
+            }
+            match &error.redirect_user {
+                Some(url) => {
+                    let url = match &error.ticket {
+                        Some(t) if !t.is_empty() => url.replace(t.secret(), "[redacted]"),
+                        _ => url.clone(),
+                    };
+                    msg.push_str(&format!("; interaction at {url}"));
+                }
+                None => msg.push_str("; push a claim token with --claim-token"),
+            }
+            msg
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Writes a response to stdout: with `include`, the status line and headers first (as curl `-i`).
+pub fn print_response(
+    response: &http::Response<Vec<u8>>,
+    include: bool,
+    silent: bool,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if include {
+        let status = response.status();
+        writeln!(
+            out,
+            "{:?} {} {}",
+            response.version(),
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )?;
+        for (name, value) in response.headers() {
+            out.write_all(name.as_str().as_bytes())?;
+            out.write_all(b": ")?;
+            out.write_all(value.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        writeln!(out)?;
+    }
+    if !silent {
+        out.write_all(response.body())?;
+    }
+    out.flush()
+}
+
+/// Final statuses of the fetches (issue 6 `--stats`).
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Count per final status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Fetches that ended without a response.
+    pub errors: u64,
+}
+
+impl Tally {
+    /// Adds one fetch: its final status, or `None` when there was no response.
+    pub fn add(&mut self, status: Option<u16>) {
+        match status {
+            Some(s) => *self.statuses.entry(s).or_default() += 1,
+            None => self.errors += 1,
+        }
+    }
+
+    /// Total fetches.
+    pub fn requests(&self) -> u64 {
+        self.statuses.values().sum::<u64>() + self.errors
+    }
+
+    /// `{"requests": N, "statuses": {"200": n, …, "error": n}, "http_exchanges": M, "elapsed_s": x}`.
+    pub fn stats_json(&self, http_exchanges: u64, elapsed: Duration) -> Value {
+        let mut statuses = Map::new();
+        for (status, n) in &self.statuses {
+            statuses.insert(status.to_string(), json!(n));
+        }
+        statuses.insert("error".into(), json!(self.errors));
+        // Milliseconds are plenty; rounding keeps the number short.
+        let elapsed_s = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+        json!({
+            "requests": self.requests(),
+            "statuses": statuses,
+            "http_exchanges": http_exchanges,
+            "elapsed_s": elapsed_s,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_shape() {
+        let mut t = Tally::default();
+        t.add(Some(200));
+        t.add(Some(200));
+        t.add(Some(403));
+        t.add(None);
+        let v = t.stats_json(7, Duration::from_millis(1234));
+        assert_eq!(
+            v,
+            json!({"requests": 4, "statuses": {"200": 2, "403": 1, "error": 1},
+                   "http_exchanges": 7, "elapsed_s": 1.234})
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! From flags to a configured [`UmaAgent`]: trusted issuers, client credentials, the initial grant.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use uma_core::auth::ClientCredentials;
+use uma_core::discovery::Issuer;
+use uma_core::grant::{ID_TOKEN_FORMAT, PushedClaim};
+use uma_core::secret::{ClaimToken, Password};
+use uma_core::trace::ExchangeEvent;
+use uma_core::{AuthorizationServer, Config, Party};
+use uma_ureq::{Options, UmaAgent};
+
+use crate::args::{ClientAuth, FetchArgs, Grant};
+use crate::output::CliError;
+use crate::redact::Redactor;
+
+/// A ready session and what the observer counts.
+pub struct Session {
+    /// The one agent every worker shares.
+    pub agent: UmaAgent,
+    /// HTTP exchanges seen by the observer (logins included).
+    pub exchanges: Arc<AtomicU64>,
+}
+
+fn usage(msg: &str) -> CliError {
+    CliError::Usage(msg.to_owned())
+}
+
+/// Parses the `--issuer` allow-list (uma-protocol.md §11.1: nothing else is ever contacted).
+pub fn issuers(args: &FetchArgs) -> Result<Vec<Issuer>, CliError> {
+    args.issuers
+        .iter()
+        .map(|s| Issuer::parse(s).map_err(|e| CliError::Usage(format!("--issuer: {e}"))))
+        .collect()
+}
+
+/// The credentials for RPT requests (`--client-auth`).
+fn rpt_credentials(args: &FetchArgs) -> Result<ClientCredentials, CliError> {
+    let id = args.client_id.clone();
+    let secret = args.client_secret.clone();
+    Ok(match args.client_auth {
+        ClientAuth::Basic | ClientAuth::Post => {
+            let id = id.ok_or_else(|| usage("--client-auth basic|post needs --client-id"))?;
+            let secret = secret.ok_or_else(|| {
+                usage("--client-auth basic|post needs --client-secret (or UMA_CLIENT_SECRET)")
+            })?;
+            if args.client_auth == ClientAuth::Post {
+                ClientCredentials::post(id, secret)
+            } else {
+                ClientCredentials::basic(id, secret)
+            }
+        }
+        ClientAuth::Bearer => {
+            if args.access_token.is_none() && args.grant == Grant::None {
+                return Err(usage(
+                    "--client-auth bearer needs the requesting party's token: --access-token or --grant",
+                ));
+            }
+            ClientCredentials::bearer(id.unwrap_or_default())
+        }
+        ClientAuth::None => ClientCredentials::public(
+            id.ok_or_else(|| usage("--client-auth none needs --client-id"))?,
+        ),
+    })
+}
+
+/// The credentials the initial grant authenticates with: the secret (basic, or post with
+/// `--client-auth post`), or `client_id` alone for a public client (issue 6).
+fn login_credentials(args: &FetchArgs) -> Result<ClientCredentials, CliError> {
+    let id = args
+        .client_id
+        .clone()
+        .ok_or_else(|| usage("--grant needs --client-id"))?;
+    Ok(match (&args.client_secret, args.client_auth) {
+        (Some(s), ClientAuth::Post) => ClientCredentials::post(id, s.clone()),
+        (Some(s), _) => ClientCredentials::basic(id, s.clone()),
+        (None, _) => ClientCredentials::public(id),
+    })
+}
+
+fn config(args: &FetchArgs, issuers: &[Issuer], credentials: &ClientCredentials) -> Config {
+    let claim = args.claim_token.as_ref().map(|t| PushedClaim {
+        token: ClaimToken::new(t.clone()),
+        format: args
+            .claim_token_format
+            .clone()
+            .unwrap_or_else(|| ID_TOKEN_FORMAT.to_owned()),
+    });
+    let mut config = Config::new()
+        .allow_insecure_http(args.allow_insecure_http)
+        .with_max_flows(args.max_flows);
+    config.rpt_params = args.rpt_params.clone();
+    for issuer in issuers {
+        let mut server = AuthorizationServer::new(issuer.clone(), credentials.clone());
+        server.claim = claim.clone();
+        config = config.with_authorization_server(server);
+    }
+    config
+}
+
+fn options(args: &FetchArgs, redactor: &Redactor, exchanges: &Arc<AtomicU64>) -> Options {
+    let verbose = args.verbose;
+    let redactor = redactor.clone();
+    let counter = Arc::clone(exchanges);
+    let mut options = Options::default().with_observer(move |event: &ExchangeEvent| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if verbose {
+            // ExchangeEvent lines are secret-free; the redactor is a second line of defence.
+            eprintln!("* {}", redactor.scrub(&event.line()));
+        }
+    });
+    if let Some(timeout) = args.timeout {
+        options = options.with_exchange_timeout(Some(timeout));
+    }
+    options
+}
+
+fn ureq_agent() -> ureq::Agent {
+    // The UMA agent sends every exchange as it is (no redirects, statuses as values) on its own.
+    ureq::Agent::new_with_config(ureq::Agent::config_builder().build())
+}
+
+/// Builds the session and runs the initial grant, if any.
+pub fn session(args: &FetchArgs, redactor: &Redactor) -> Result<Session, CliError> {
+    let issuers = issuers(args)?;
+    let exchanges = Arc::new(AtomicU64::new(0));
+    let options = options(args, redactor, &exchanges);
+    // With no --issuer nothing is trusted, so no credentials are needed (or ever sent).
+    let credentials = if issuers.is_empty() {
+        if args.grant != Grant::None {
+            return Err(usage("--grant needs --issuer"));
+        }
+        ClientCredentials::public(args.client_id.clone().unwrap_or_default())
+    } else {
+        rpt_credentials(args)?
+    };
+    let agent = UmaAgent::with_options(
+        ureq_agent(),
+        config(args, &issuers, &credentials),
+        options.clone(),
+    );
+    if let Some(token) = &args.access_token {
+        agent.set_access_token(token.clone());
+    }
+    if let (Some(issuer), true) = (issuers.first(), args.grant != Grant::None) {
+        let login_creds = login_credentials(args)?;
+        // Keycloak's bearer client authentication has no credential for the grant itself: log in
+        // with a session of its own, then hand the token over.
+        let login_agent = if login_creds.method == credentials.method {
+            agent.clone()
+        } else {
+            UmaAgent::with_options(ureq_agent(), config(args, &issuers, &login_creds), options)
+        };
+        login(&login_agent, issuer, args)?;
+        if let Some(identity) = login_agent.with_client(|c| c.identity(&Party::default()).cloned())
+        {
+            agent.set_identity(Party::default(), identity);
+        }
+    }
+    Ok(Session { agent, exchanges })
+}
+
+fn login(agent: &UmaAgent, issuer: &Issuer, args: &FetchArgs) -> Result<(), CliError> {
+    let result = match args.grant {
+        Grant::None => return Ok(()),
+        Grant::ClientCredentials => agent.login_client_credentials(issuer, None),
+        Grant::Password => {
+            let username = args
+                .username
+                .as_deref()
+                .ok_or_else(|| usage("--grant password needs --username"))?;
+            let password = args
+                .password
+                .as_deref()
+                .ok_or_else(|| usage("--grant password needs --password (or UMA_PASSWORD)"))?;
+            agent.login_password(issuer, username, Password::new(password), None)
+        }
+    };
+    result.map_err(|e| crate::fetch::report::describe(&format!("login at {issuer}"), &e))
+}

@@ -1,0 +1,73 @@
+//! Exit codes, one-line errors and printing helpers shared by the commands.
+
+use std::io::Write;
+
+/// A final response was not 2xx.
+pub const EXIT_HTTP_STATUS: u8 = 1;
+/// Bad flags or input (clap uses 2 for its own usage errors too).
+pub const EXIT_USAGE: u8 = 2;
+/// The UMA flow failed: denied, untrusted AS, interaction needed, max flows, discovery or token error.
+pub const EXIT_UMA: u8 = 3;
+/// No response: connection error or timeout.
+pub const EXIT_TRANSPORT: u8 = 4;
+
+/// Why a command failed. Each message is one line and never contains a secret: it is built from
+/// uma-core errors (secret-free by construction), URLs without their query, and fixed text.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Invalid flags or input.
+    #[error("{0}")]
+    Usage(String),
+    /// The final response was not 2xx.
+    #[error("{0}")]
+    Status(String),
+    /// The UMA flow (or discovery) failed.
+    #[error("{0}")]
+    Uma(String),
+    /// No response.
+    #[error("{0}")]
+    Transport(String),
+    /// The command already printed its errors; exit with this status.
+    #[error("(reported)")]
+    Reported(u8),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => EXIT_USAGE,
+            CliError::Status(_) => EXIT_HTTP_STATUS,
+            CliError::Uma(_) => EXIT_UMA,
+            CliError::Transport(_) => EXIT_TRANSPORT,
+            CliError::Reported(code) => *code,
+        }
+    }
+}
+
+/// `scheme://authority/path` of a URL: the query may carry a token on a badly built server.
+pub fn url_without_query(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map(|a| a.as_str()).unwrap_or(""),
+        uri.path()
+    )
+}
+
+/// Prints a JSON value on one line of stdout.
+pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{value}").map_err(|e| CliError::Usage(format!("cannot write output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_drops_query() {
+        let uri: http::Uri = "https://rs.example/x?ticket=t".parse().unwrap();
+        assert_eq!(url_without_query(&uri), "https://rs.example/x");
+    }
+}
