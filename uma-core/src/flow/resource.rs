@@ -39,7 +39,7 @@ fn pick_rpt<'c>(
     }
 }
 
-/// Resends with a newer cached RPT allowed per request when the one sent was superseded meanwhile.
+/// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
 const MAX_SUPERSEDED_RESENDS: u32 = 2;
 
 /// Headers that must not follow a redirect to another origin.
@@ -269,14 +269,19 @@ impl Flow {
             }
         }
 
-        // The RPT we sent was superseded meanwhile (another request upgraded it, and the AS revoked the old
-        // one, UMAG §3.3.5): try the current one before counting a new flow.
-        if let Some(sent) = &self.sent_rpt {
+        // An RPT landed for this origin after our request left (a concurrent request's exchange — its 401
+        // simply arrived late), or the RPT we sent was superseded meanwhile (upgraded by another request and
+        // revoked, UMAG §3.3.5): try the current one before running an exchange of our own.
+        if !self.counters.crossed_origin
+            && self.counters.superseded_resends < MAX_SUPERSEDED_RESENDS
+        {
             let path = self.request.uri.path();
-            let set = client.rpt_set(&self.origin, &self.party);
-            let superseded =
-                set.is_some_and(|s| s.get(sent.entry).is_none() && s.choose(path).is_some());
-            if superseded && self.counters.superseded_resends < MAX_SUPERSEDED_RESENDS {
+            let current = client
+                .rpt_set(&self.origin, &self.party)
+                .and_then(|s| s.choose(path));
+            let newer = current
+                .is_some_and(|c| self.sent_rpt.as_ref().is_none_or(|sent| sent.entry != c.id));
+            if newer {
                 self.counters.superseded_resends += 1;
                 return self.send_resource(client, now, None);
             }
