@@ -1,1 +1,79 @@
-//! Async UMA 2.0 client over hyper 1 (under construction).
+//! `uma-hyper`: an async UMA 2.0 client over hyper 1, in two forms: [`UmaClient`] (wrapping
+//! `hyper_util`'s pooled client) and a tower [`UmaLayer`] for any HTTP client service.
+//!
+//! Send a request; when the resource server answers with a UMA challenge, the client discovers the
+//! authorization server named in it (if trusted), exchanges the ticket for an RPT, and replays the request
+//! with it. Every protocol decision is made by the sans-IO [`uma_core`]; this crate only moves bytes,
+//! keeps time and wakes waiting tasks.
+//!
+//! # Concurrency
+//!
+//! All clones share one core client. Its lock is held only for short synchronous calls, never across an
+//! `.await`. When many tasks need the same RPT at once, one runs the exchange and the others park on a
+//! per-exchange [`tokio::sync::Notify`] until it lands, so a herd costs one discovery and one token
+//! request. A request future that is dropped half-way (cancelled, timed out) releases what it held, and
+//! the tasks waiting on it proceed.
+//!
+//! # Limits
+//!
+//! See [`Options`]: a timeout per HTTP exchange and one per request; authorization-server answers are
+//! read up to 1 MiB; the request body is buffered once (16 MiB by default) for replay, and a larger one is
+//! refused with [`Error::BodyTooLarge`] before anything is sent; resource answers are read up to 64 MiB.
+//!
+//! # Example: the client form
+//!
+//! ```no_run
+//! use uma_core::auth::ClientCredentials;
+//! use uma_core::discovery::Issuer;
+//! use uma_core::{AuthorizationServer, Config};
+//! use uma_hyper::UmaClient;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = Issuer::parse("https://as.example.org")?;
+//! let config = Config::new()
+//!     .with_authorization_server(AuthorizationServer::new(issuer, ClientCredentials::basic("app", "s3cret")));
+//! let client = UmaClient::new(config)?;
+//! let response = client.get("https://api.example.org/photos/1").await?;
+//! println!("{} {} bytes", response.status(), response.body().len());
+//! # Ok(()) }
+//! ```
+//!
+//! # Example: the tower form
+//!
+//! ```
+//! use http_body_util::Full;
+//! use hyper::body::Bytes;
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::TokioExecutor;
+//! use tower_layer::Layer;
+//! use uma_core::Config;
+//! use uma_hyper::UmaLayer;
+//!
+//! let http = Client::builder(TokioExecutor::new())
+//!     .build::<_, Full<Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
+//! let layer = UmaLayer::new(Config::new());
+//! // With tower: `ServiceBuilder::new().layer(layer).service(http)`.
+//! let service = layer.layer(http);
+//! # let _ = service;
+//! ```
+//!
+//! # Errors
+//!
+//! One [`Error`]: [`Error::Uma`] for UMA failures (with [`Error::response`], the last resource-server
+//! response), [`Error::Transport`], [`Error::Timeout`], [`Error::BodyTooLarge`]… No `Display` shows a
+//! token, ticket, secret or password.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod engine;
+mod error;
+mod layer;
+mod options;
+
+pub use client::{HttpsClientConnector, UmaClient};
+pub use error::{BodyKind, BoxError, Deadline, Error};
+pub use layer::{ResponseFuture, UmaLayer, UmaService};
+pub use options::{Observer, Options};
+pub use uma_core;

@@ -1,0 +1,275 @@
+//! [`UmaClient`]: a hyper-util client that does the UMA dance inside `send`.
+
+use http::Method;
+use http_body_util::Full;
+use hyper::body::{Body, Bytes};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use uma_core::discovery::Issuer;
+use uma_core::secret::{AccessToken, Password};
+use uma_core::{Config, Flow, Identity, Login, LoginGrant, Party, Stats};
+
+use crate::engine::{Engine, buffer_request, drive};
+use crate::error::{BoxError, Error};
+use crate::layer::UmaLayer;
+use crate::options::Options;
+
+/// The https-capable connector of [`UmaClient::new`] and [`UmaClient::with_tls_config`] (plain `http://`
+/// URLs work too; the core refuses plain-http authorization servers unless configured otherwise).
+pub type HttpsClientConnector = HttpsConnector<HttpConnector>;
+
+/// An async UMA client over `hyper_util`'s pooled client.
+///
+/// Cheap to clone; every clone shares one core client (configuration, metadata, RPTs, PCTs, the
+/// requesting parties' tokens) so that concurrent tasks reuse one RPT and a herd of cold requests costs
+/// one discovery and one token exchange. Requests are sent as they are, never following redirects (the
+/// core decides about resource-server redirects, see `Config::max_redirects`).
+pub struct UmaClient<C> {
+    http: HyperClient<C, Full<Bytes>>,
+    engine: Arc<Engine>,
+    options: Arc<Options>,
+}
+
+impl<C: Clone> Clone for UmaClient<C> {
+    fn clone(&self) -> Self {
+        Self {
+            http: self.http.clone(),
+            engine: Arc::clone(&self.engine),
+            options: Arc::clone(&self.options),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for UmaClient<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UmaClient")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ring provider, named explicitly so that the build does not depend on which rustls provider other
+/// crates in the program enable.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn hyper_client<C>(connector: C) -> HyperClient<C, Full<Bytes>>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    HyperClient::builder(TokioExecutor::new()).build(connector)
+}
+
+impl UmaClient<HttpsClientConnector> {
+    /// A client that verifies servers against the Mozilla root certificates (webpki-roots).
+    pub fn new(config: Config) -> Result<Self, Error> {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(provider())
+            .map_err(Error::Tls)?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self::from_hyper(hyper_client(connector), config))
+    }
+
+    /// A client that uses this rustls configuration (e.g. one trusting a private CA).
+    pub fn with_tls_config(config: Config, tls: rustls::ClientConfig) -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Self::from_hyper(hyper_client(connector), config)
+    }
+
+    /// A rustls configuration that trusts exactly these DER certificates (e.g. a test CA).
+    pub fn tls_config_trusting(
+        certificates: impl IntoIterator<Item = Vec<u8>>,
+    ) -> Result<rustls::ClientConfig, Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        for der in certificates {
+            roots.add(der.into()).map_err(Error::Tls)?;
+        }
+        Ok(rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(Error::Tls)?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+}
+
+impl<C> UmaClient<C>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    /// Wraps an existing hyper-util client (any connector) with a fresh core client for `config`.
+    pub fn from_hyper(http: HyperClient<C, Full<Bytes>>, config: Config) -> Self {
+        Self {
+            http,
+            engine: Arc::new(Engine::new(uma_core::Client::new(config))),
+            options: Arc::new(Options::default()),
+        }
+    }
+
+    /// Replaces the timeouts and limits (for this handle and the clones made from it afterwards).
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+
+    /// The timeouts and limits in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// A tower layer sharing this client's caches and options (see [`UmaLayer`]).
+    pub fn layer(&self) -> UmaLayer {
+        UmaLayer::from_parts(Arc::clone(&self.engine), Arc::clone(&self.options))
+    }
+
+    /// Sends `request` on behalf of the default requesting party, doing the UMA dance if the resource
+    /// server asks for it. The body is collected once (up to [`Options::max_request_body`]) and replayed
+    /// byte for byte. The final response is returned with its body read (up to
+    /// [`Options::max_response_body`]), whatever its status; a failed flow is an [`Error::Uma`] that keeps
+    /// the last resource-server response.
+    pub async fn send<B>(&self, request: http::Request<B>) -> Result<http::Response<Bytes>, Error>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        self.send_for_party(Party::default(), request).await
+    }
+
+    /// Like [`UmaClient::send`] on behalf of `party`: its RPTs, PCTs and token are its own.
+    pub async fn send_for_party<B>(
+        &self,
+        party: Party,
+        request: http::Request<B>,
+    ) -> Result<http::Response<Bytes>, Error>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let request = buffer_request(request, self.options.max_request_body).await?;
+        let flow = Flow::for_party(request, party);
+        let mut http = &self.http;
+        let response = drive(&self.engine, &self.options, flow, &mut http).await?;
+        Ok(response.map(Bytes::from))
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: &str) -> Result<http::Response<Bytes>, Error> {
+        self.request(Method::GET, uri, Bytes::new()).await
+    }
+
+    /// `DELETE uri`.
+    pub async fn delete(&self, uri: &str) -> Result<http::Response<Bytes>, Error> {
+        self.request(Method::DELETE, uri, Bytes::new()).await
+    }
+
+    /// `POST uri` with `body`.
+    pub async fn post(
+        &self,
+        uri: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<http::Response<Bytes>, Error> {
+        self.request(Method::POST, uri, body.into()).await
+    }
+
+    /// `PUT uri` with `body`.
+    pub async fn put(
+        &self,
+        uri: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<http::Response<Bytes>, Error> {
+        self.request(Method::PUT, uri, body.into()).await
+    }
+
+    /// `PATCH uri` with `body`.
+    pub async fn patch(
+        &self,
+        uri: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<http::Response<Bytes>, Error> {
+        self.request(Method::PATCH, uri, body.into()).await
+    }
+
+    /// Any method, no extra headers.
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Bytes,
+    ) -> Result<http::Response<Bytes>, Error> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(body))
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        self.send(request).await
+    }
+
+    /// Logs the default requesting party in at `issuer` with the resource-owner password grant; the token
+    /// is then presented to resource servers (see `Config::access_token_to_resource`) and refreshed.
+    pub async fn login_password(
+        &self,
+        issuer: &str,
+        username: &str,
+        password: impl Into<Password>,
+        scope: Option<&str>,
+    ) -> Result<(), Error> {
+        let grant = LoginGrant::Password {
+            username: username.to_owned(),
+            password: password.into(),
+            scope: scope.map(str::to_owned),
+        };
+        self.login(issuer, grant, Party::default()).await
+    }
+
+    /// Obtains a token for the client itself (`client_credentials`) as the default requesting party.
+    pub async fn login_client_credentials(
+        &self,
+        issuer: &str,
+        scope: Option<&str>,
+    ) -> Result<(), Error> {
+        let grant = LoginGrant::ClientCredentials {
+            scope: scope.map(str::to_owned),
+        };
+        self.login(issuer, grant, Party::default()).await
+    }
+
+    /// Runs an initial grant for `party` at `issuer` (which must be a configured authorization server).
+    pub async fn login(&self, issuer: &str, grant: LoginGrant, party: Party) -> Result<(), Error> {
+        let issuer = Issuer::parse(issuer).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let login = Login::for_party(issuer, grant, party);
+        let mut http = &self.http;
+        drive(&self.engine, &self.options, login, &mut http).await
+    }
+
+    /// Uses an access token the program already has (from any OAuth2 library) for the default party.
+    pub fn set_access_token(&self, token: impl Into<AccessToken>) {
+        let identity = Identity::from_token(token.into(), tokio::time::Instant::now().into_std());
+        self.set_identity(Party::default(), identity);
+    }
+
+    /// Sets (or replaces) a requesting party's own token, with its expiry and refresh token if known.
+    pub fn set_identity(&self, party: Party, identity: Identity) {
+        self.engine
+            .with_core(|core| core.set_identity(party, identity));
+    }
+
+    /// Counters of what the client has sent.
+    pub fn stats(&self) -> Stats {
+        self.engine.with_core(|core| core.stats())
+    }
+
+    /// Runs `f` on the shared core client (e.g. `forget_tokens`, `rpt_count`). Keep it short: every
+    /// request waits for the lock meanwhile.
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut uma_core::Client) -> R) -> R {
+        self.engine.with_core(f)
+    }
+}

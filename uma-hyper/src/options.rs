@@ -1,0 +1,101 @@
+//! Limits and timeouts of the adapter (the UMA bounds themselves live in [`uma_core::Config`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uma_core::trace::ExchangeEvent;
+
+/// A callback told about every HTTP exchange (secret-free: see [`ExchangeEvent`]).
+pub type Observer = Arc<dyn Fn(&ExchangeEvent) + Send + Sync>;
+
+/// Timeouts and size limits. Build with [`Options::default`] and the `with_*` methods.
+///
+/// Bodies are held in memory: the application's request body is collected once (up to
+/// [`Options::max_request_body`]) so that it can be replayed byte for byte after a challenge; a larger
+/// body fails with [`crate::Error::BodyTooLarge`] before anything is sent.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Bound on one HTTP exchange: connect, send, answer and body. Default 30 s.
+    pub exchange_timeout: Duration,
+    /// Bound on a whole request, every exchange, poll and wait included. Default 5 min; `None` for none.
+    pub overall_timeout: Option<Duration>,
+    /// Largest authorization-server answer read (discovery, token endpoint). Default 1 MiB.
+    pub max_authorization_server_body: usize,
+    /// Largest application request body buffered for replay. Default 16 MiB.
+    pub max_request_body: usize,
+    /// Largest resource-server answer read. Default 64 MiB.
+    pub max_response_body: usize,
+    /// Told about every exchange, if set.
+    pub observer: Option<Observer>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            exchange_timeout: Duration::from_secs(30),
+            overall_timeout: Some(Duration::from_secs(300)),
+            max_authorization_server_body: 1024 * 1024,
+            max_request_body: 16 * 1024 * 1024,
+            max_response_body: 64 * 1024 * 1024,
+            observer: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("exchange_timeout", &self.exchange_timeout)
+            .field("overall_timeout", &self.overall_timeout)
+            .field(
+                "max_authorization_server_body",
+                &self.max_authorization_server_body,
+            )
+            .field("max_request_body", &self.max_request_body)
+            .field("max_response_body", &self.max_response_body)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl Options {
+    /// Sets the per-exchange timeout.
+    pub fn with_exchange_timeout(mut self, timeout: Duration) -> Self {
+        self.exchange_timeout = timeout;
+        self
+    }
+
+    /// Sets (or with `None` removes) the overall timeout.
+    pub fn with_overall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.overall_timeout = timeout;
+        self
+    }
+
+    /// Sets the largest authorization-server answer read.
+    pub fn with_max_authorization_server_body(mut self, bytes: usize) -> Self {
+        self.max_authorization_server_body = bytes;
+        self
+    }
+
+    /// Sets the largest request body buffered for replay.
+    pub fn with_max_request_body(mut self, bytes: usize) -> Self {
+        self.max_request_body = bytes;
+        self
+    }
+
+    /// Sets the largest resource-server answer read.
+    pub fn with_max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = bytes;
+        self
+    }
+
+    /// Calls `observer` after every exchange.
+    pub fn with_observer(
+        mut self,
+        observer: impl Fn(&ExchangeEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+}

@@ -1,0 +1,186 @@
+//! The tower form, body limits and the observer.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tower::{Service, ServiceBuilder, ServiceExt};
+use uma_core::{Party, RequestKind};
+use uma_hyper::{BodyKind, Error, Options, UmaLayer};
+use uma_testkit::{Dialect, Endpoint, Fault, KitConfig};
+
+both!(tower_form_happy_path);
+
+async fn tower_form_happy_path(tls: bool) {
+    let kit = start(KitConfig::new(Dialect::Spec), tls);
+    // The layer shares the cache of a client built for the kit (so TLS trusts the test CA).
+    let client = client_for(&kit);
+    let connector = match kit.ca_certificate_der() {
+        Some(der) => hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(uma_hyper::UmaClient::tls_config_trusting([der]).unwrap())
+            .https_or_http()
+            .enable_http1()
+            .build(),
+        None => hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(uma_hyper::UmaClient::tls_config_trusting([]).unwrap())
+            .https_or_http()
+            .enable_http1()
+            .build(),
+    };
+    let http = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
+    let mut service = ServiceBuilder::new()
+        .map_request(|mut r: http::Request<Full<Bytes>>| {
+            r.headers_mut().insert("x-stacked", "yes".parse().unwrap());
+            r
+        })
+        .layer(client.layer())
+        .service(http);
+    for _ in 0..3 {
+        let request = http::Request::get(kit.rs_url("/api/a"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = service.ready().await.unwrap().call(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let rs = rs_requests(&kit);
+    assert_eq!(rs.len(), 4);
+    assert!(rs.iter().all(|r| r.header("x-stacked") == Some("yes")));
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+    // The layer and the client share one cache.
+    assert_eq!(
+        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+    assert_eq!(client.stats().token_requests, 1);
+}
+
+#[tokio::test]
+async fn parties_do_not_share_rpts_in_the_tower_form() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let layer = UmaLayer::new(config_for(&kit)).with_options(options());
+    let service = ServiceBuilder::new().layer(layer.clone()).service(http);
+    for party in ["alice", "bob", "alice"] {
+        let mut request = http::Request::get(kit.rs_url("/api/a"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        request.extensions_mut().insert(Party::new(party));
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 2);
+    assert_eq!(layer.stats().token_requests, 2);
+}
+
+#[tokio::test]
+async fn request_body_over_the_limit_sends_nothing() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let client = client_for(&kit).with_options(options().with_max_request_body(1000));
+    let error = client
+        .post(&kit.rs_url("/api/echo"), vec![0u8; 1001])
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::BodyTooLarge {
+            kind: BodyKind::Request,
+            limit: 1000
+        }
+    ));
+    assert!(kit.log().is_empty());
+    // At the limit it goes.
+    let ok = client.post(&kit.rs_url("/api/echo"), vec![0u8; 1000]).await;
+    assert_eq!(ok.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn oversized_authorization_server_answer_is_refused() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    kit.set_fault(
+        Endpoint::Discovery,
+        Some(Fault::OversizedChunked(3 * 1024 * 1024)),
+    );
+    let client = client_for(&kit);
+    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::BodyTooLarge {
+                kind: BodyKind::AuthorizationServer,
+                limit: 1_048_576
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
+    kit.set_fault(Endpoint::Discovery, None);
+    assert_eq!(
+        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn observer_sees_every_exchange_without_secrets() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let options: Options = options().with_observer(move |event| {
+        sink.lock()
+            .unwrap()
+            .push((event.kind, event.status, event.line()));
+    });
+    let client = client_for(&kit).with_options(options);
+    assert_eq!(
+        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        200
+    );
+    let seen = seen.lock().unwrap();
+    let kinds: Vec<_> = seen.iter().map(|(k, s, _)| (*k, *s)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (RequestKind::Resource, Some(401)),
+            (RequestKind::Discovery, Some(200)),
+            (RequestKind::Token, Some(200)),
+            (RequestKind::Resource, Some(200)),
+        ]
+    );
+    let ticket = tokens(&kit)[0]
+        .form_value("ticket")
+        .unwrap_or("")
+        .to_owned();
+    for (_, _, line) in seen.iter() {
+        assert!(
+            !line.contains("app-secret") && !line.contains(&ticket),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn overall_timeout_bounds_a_request() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    kit.set_fault(
+        Endpoint::Discovery,
+        Some(Fault::Delay(std::time::Duration::from_secs(5))),
+    );
+    let client = client_for(&kit)
+        .with_options(options().with_overall_timeout(Some(std::time::Duration::from_millis(300))));
+    let started = std::time::Instant::now();
+    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Timeout {
+            what: uma_hyper::Deadline::Overall,
+            ..
+        }
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
