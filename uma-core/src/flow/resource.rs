@@ -40,7 +40,7 @@ fn pick_rpt<'c>(
 }
 
 /// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
-const MAX_SUPERSEDED_RESENDS: u32 = 2;
+const MAX_SUPERSEDED_RESENDS: u32 = 8;
 
 /// Headers that must not follow a redirect to another origin.
 const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [

@@ -1,5 +1,5 @@
 //! A uma-core behaviour the adapter cannot fix without making a protocol decision, shown with canned
-//! responses (sans-IO, deterministic). Reported to the lead; ignored until the core changes.
+//! responses (sans-IO, deterministic). A regression test for a core fix.
 //!
 //! Two requests start cold at once. The first one's challenge comes back, it runs the exchange and lands
 //! an RPT. Only then does the second one's (tokenless) challenge come back: the core starts a second
@@ -29,7 +29,6 @@ fn sent<T>(step: Step<T>) -> uma_core::Outgoing {
 }
 
 #[test]
-#[ignore = "uma-core: a late challenge to a tokenless request starts a second exchange although an RPT is cached"]
 fn late_challenge_reuses_the_rpt_landed_meanwhile() {
     let issuer = Issuer::parse("http://as.test").unwrap();
     let config = Config::new()
