@@ -26,8 +26,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keycloak's enforcer wants the user's own token first; the login helper lives on the client,
     // whose cache the layer shares.
     let uma = UmaClient::new(config)?;
-    uma.login_password(&kit.issuer(), "alice", "alice-pw", None)
-        .await?;
+    uma.login_password(
+        &uma_core::discovery::Issuer::parse(&kit.issuer()).unwrap(),
+        "alice",
+        "alice-pw",
+        None,
+    )
+    .await?;
 
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let service = ServiceBuilder::new().layer(uma.layer()).service(http);

@@ -217,7 +217,7 @@ where
     /// is then presented to resource servers (see `Config::access_token_to_resource`) and refreshed.
     pub async fn login_password(
         &self,
-        issuer: &str,
+        issuer: &Issuer,
         username: &str,
         password: impl Into<Password>,
         scope: Option<&str>,
@@ -227,25 +227,23 @@ where
             password: password.into(),
             scope: scope.map(str::to_owned),
         };
-        self.login(issuer, grant, Party::default()).await
+        self.login(Login::new(issuer.clone(), grant)).await
     }
 
     /// Obtains a token for the client itself (`client_credentials`) as the default requesting party.
     pub async fn login_client_credentials(
         &self,
-        issuer: &str,
+        issuer: &Issuer,
         scope: Option<&str>,
     ) -> Result<(), Error> {
         let grant = LoginGrant::ClientCredentials {
             scope: scope.map(str::to_owned),
         };
-        self.login(issuer, grant, Party::default()).await
+        self.login(Login::new(issuer.clone(), grant)).await
     }
 
-    /// Runs an initial grant for `party` at `issuer` (which must be a configured authorization server).
-    pub async fn login(&self, issuer: &str, grant: LoginGrant, party: Party) -> Result<(), Error> {
-        let issuer = Issuer::parse(issuer).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let login = Login::for_party(issuer, grant, party);
+    /// Runs an initial grant (any party, see [`Login::for_party`]) at a configured authorization server.
+    pub async fn login(&self, login: Login) -> Result<(), Error> {
         let mut http = &self.http;
         drive(&self.engine, &self.options, login, &mut http).await
     }

@@ -69,7 +69,12 @@ async fn happy_keycloak(tls: bool) {
     let client = client_for(&kit);
     // Keycloak's enforcer only mints a ticket for a bearer-authorised request: log the user in first.
     client
-        .login_password(&kit.issuer(), "alice", "alice-pw", None)
+        .login_password(
+            &uma_core::discovery::Issuer::parse(&kit.issuer()).unwrap(),
+            "alice",
+            "alice-pw",
+            None,
+        )
         .await
         .unwrap();
     let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
