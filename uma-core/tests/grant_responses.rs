@@ -144,7 +144,6 @@ fn unusable_success_bodies() {
         &br#"{"token_type":"Bearer"}"#[..],
         br#"{"access_token":"","token_type":"Bearer"}"#,
         br#"{"access_token":42,"token_type":"Bearer"}"#,
-        br#"{"access_token":"a"}"#,
         br#"{"access_token":"a","token_type":"mac"}"#,
         br#"{"error":"need_info","ticket":"x"}"#,
         br#"[]"#,
@@ -404,4 +403,19 @@ fn claims_url_errors() {
             "{base}"
         );
     }
+}
+
+#[test]
+fn a_missing_token_type_means_bearer_and_another_type_is_refused() {
+    let ok = http::Response::builder()
+        .status(200)
+        .body(br#"{"access_token":"rpt"}"#.to_vec())
+        .unwrap();
+    let t = uma_core::grant::parse_token_response(&ok).unwrap();
+    assert_eq!(t.token_type, "Bearer");
+    let dpop = http::Response::builder()
+        .status(200)
+        .body(br#"{"access_token":"rpt","token_type":"DPoP"}"#.to_vec())
+        .unwrap();
+    assert!(uma_core::grant::parse_token_response(&dpop).is_err());
 }

@@ -49,7 +49,7 @@ pub struct GrantedPermission {
 
 /// Parses a token-endpoint answer.
 ///
-/// Status 200 with a JSON object holding a non-empty string `access_token` and a `bearer` `token_type`
+/// Status 200 with a JSON object holding a non-empty string `access_token` and a `bearer` (or absent) `token_type`
 /// (any case) is a success; `expires_in` may be a number or a numeric string; `upgraded` absent is false.
 /// Any other status is never a success, even with an `access_token` (requests-oauthlib-uma B12). An
 /// RFC 6749 §5.2 error body gives [`TokenError::Rejected`]; anything else (HTML, garbage, empty, 200
@@ -86,10 +86,14 @@ pub fn parse_token_response(
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| malformed(status, "a 200 response without an access_token"))?;
-    let token_type = object
-        .get("token_type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| malformed(status, "a 200 response without a token_type"))?;
+    // RFC 6749 §5.1 requires token_type, but servers that omit it mean Bearer (oauthlib, which the Python
+    // peer uses, accepts it too). Any other declared type (DPoP, MAC…) is not something we can present.
+    let token_type = match object.get("token_type") {
+        None | Some(Value::Null) => "Bearer",
+        Some(value) => value
+            .as_str()
+            .ok_or_else(|| malformed(status, "token_type is not a string"))?,
+    };
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(malformed(status, "token_type is not Bearer"));
     }
