@@ -40,7 +40,7 @@ fn pick_rpt<'c>(
 }
 
 /// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
-const MAX_SUPERSEDED_RESENDS: u32 = 8;
+const MAX_SUPERSEDED_RESENDS: u32 = 32;
 
 /// Headers that must not follow a redirect to another origin.
 const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [
@@ -279,8 +279,9 @@ impl Flow {
             let current = client
                 .rpt_set(&self.origin, &self.party)
                 .and_then(|s| s.choose(path));
+            // Entry ids only grow: a larger one means an exchange landed after we sent.
             let newer = current
-                .is_some_and(|c| self.sent_rpt.as_ref().is_none_or(|sent| sent.entry != c.id));
+                .is_some_and(|c| self.sent_rpt.as_ref().is_none_or(|sent| c.id > sent.entry));
             if newer {
                 self.counters.superseded_resends += 1;
                 return self.send_resource(client, now, None);
