@@ -456,6 +456,30 @@ async fn rs_loops_401(tls: bool) {
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
 }
 
+/// Tickets are credentials (uma-protocol.md §11.6): the error of a failed flow keeps the last 401, but its
+/// `Debug` and `Display` must not print the ticket of that 401's challenge.
+async fn error_output_hides_the_ticket(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    kit.set_rs_always_401(true);
+    let client = client(&kit);
+    let error = get(&client, &kit.rs_url("/api/a"), BOUND)
+        .await
+        .expect_err("loop");
+    let challenge = error
+        .response()
+        .and_then(|r| r.headers().get("www-authenticate"))
+        .and_then(|v| v.to_str().ok())
+        .expect("the last 401 is kept")
+        .to_string();
+    let ticket = challenge
+        .split("ticket=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a ticket");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains(ticket), "the ticket is printed: {shown}");
+}
+
 /// Challenges whose ticket or `as_uri` holds a control character: a typed error (the challenge, or the
 /// transport when the header line itself is illegal), nothing sent to the AS the challenge names.
 async fn challenge_with_control_characters(tls: bool) {
@@ -578,6 +602,26 @@ async fn token_with_crlf_rejected(tls: bool) {
         "{:#?}",
         kit.log_of(Server::Rs)
     );
+}
+
+/// A token holding HTAB (a control character that is legal in a header value) or non-ASCII bytes is no
+/// Bearer token (RFC 6750 §2.1 b64token): it must not go out in an `Authorization` header.
+async fn token_with_htab_or_non_ascii_never_sent(tls: bool) {
+    assert!(!tls, "the raw server speaks plain http");
+    for token in [
+        r#"{"access_token":"rpt\tX-Injected: yes","token_type":"Bearer"}"#,
+        r#"{"access_token":"rpt\u00e9","token_type":"Bearer"}"#,
+    ] {
+        let (kit, _fake, client) = kit_with_fake_as(200, token);
+        let outcome = get(&client, &kit.rs_url("/api/a"), BOUND).await;
+        assert!(outcome.is_err(), "{token}: {outcome:?}");
+        let sent: Vec<_> = kit
+            .log_of(Server::Rs)
+            .iter()
+            .filter_map(|r| r.header("authorization").map(str::to_string))
+            .collect();
+        assert!(sent.is_empty(), "{token} went out as {sent:?}");
+    }
 }
 
 /// B12: a token answer with HTTP 500 that carries an `access_token` is not a token; the RS sees no retry.
@@ -717,9 +761,11 @@ cases!(
         rs_redirect_to_other_origin,
         rs_redirect_loop,
         rs_loops_401,
+        error_output_hides_the_ticket,
         challenge_with_control_characters,
         token_with_crlf_never_a_header,
         token_with_crlf_rejected,
+        token_with_htab_or_non_ascii_never_sent,
         token_500_with_access_token,
         nested_challenge_at_token_endpoint,
         huge_challenge_headers,
