@@ -115,6 +115,7 @@ async fn untrusted_as_uri(tls: bool) {
     assert_eq!(kit.log_of(Server::As).len(), 0);
     assert_eq!(kit.log_of(Server::Rs).len(), 1);
     assert!(!format!("{error} {error:?}").contains(&user_token));
+    assert_nothing_astray(&kit);
 }
 
 /// B3: an `as_uri` built to forge a request (query, fragment) is refused before any discovery.
@@ -138,6 +139,7 @@ async fn as_uri_request_forgery(tls: bool) {
         );
     }
     assert_eq!(kit.log_of(Server::As).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// Discovery whose `issuer` names the hostile AS: refused (mix-up defence), no token request anywhere.
@@ -156,6 +158,7 @@ async fn issuer_mismatch(tls: bool) {
     assert_eq!(kit.count_endpoint(Endpoint::Discovery), 1);
     assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// Discovery that moves the token endpoint to the hostile AS: refused, the secret never goes there.
@@ -176,6 +179,7 @@ async fn token_endpoint_on_hostile_origin(tls: bool) {
     );
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
     assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// An https issuer whose metadata lists an http token endpoint: refused without the insecure opt-in, even
@@ -209,6 +213,7 @@ async fn http_token_endpoint_without_opt_in(tls: bool) {
     }
     assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
     assert_eq!(plain.requests().len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// An http issuer without the opt-in: refused before discovery.
@@ -230,6 +235,7 @@ async fn http_issuer_without_opt_in(tls: bool) {
         "{outcome:?}"
     );
     assert_eq!(kit.log_of(Server::As).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// 50 MB discovery and token answers, with and without `Content-Length`: `BodyTooLarge`, fast.
@@ -257,6 +263,7 @@ async fn oversized_as_answers(tls: bool) {
         }
     }
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// A slow AS (discovery, then token endpoint) and a slow RS: an exchange timeout within 5× its value.
@@ -296,6 +303,7 @@ async fn slow_servers(tls: bool) {
         ),
         "{outcome:?}"
     );
+    assert_nothing_astray(&kit);
 }
 
 /// An AS that drops the connection (discovery, token endpoint): a transport error, then recovery.
@@ -313,6 +321,7 @@ async fn as_drops_connection(tls: bool) {
     }
     let outcome = get(&client, &kit.rs_url("/api/a"), BOUND).await;
     assert_eq!(outcome.expect("recovered").status(), 200);
+    assert_nothing_astray(&kit);
 }
 
 /// HTML and garbage bodies from discovery (not JSON) and from the token endpoint (malformed).
@@ -341,6 +350,7 @@ async fn html_and_garbage(tls: bool) {
     }
     // Nothing reached the RS with a token: every flow stopped at the AS.
     assert!(rs_tokens(&kit).is_empty());
+    assert_nothing_astray(&kit);
 }
 
 /// Discovery and token endpoint answering 307 to the hostile AS: never followed, even with resource
@@ -378,6 +388,7 @@ async fn as_redirects_never_followed(tls: bool) {
     );
     assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// An RS redirecting to another origin, with redirects enabled: followed, but neither the user's token
@@ -432,6 +443,7 @@ async fn rs_redirect_loop(tls: bool) {
         "{outcome:?}"
     );
     assert_eq!(kit.log_of(Server::Rs).len(), 4);
+    assert_nothing_astray(&kit);
 }
 
 /// An RS that answers 401 whatever the RPT: bounded by `max_flows`, the last 401 kept.
@@ -454,6 +466,7 @@ async fn rs_loops_401(tls: bool) {
     assert_eq!(kit.count_endpoint(Endpoint::Token), 3);
     assert_eq!(kit.log_of(Server::Rs).len(), 4);
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// Tickets are credentials (uma-protocol.md §11.6): the error of a failed flow keeps the last 401, but its
@@ -478,6 +491,7 @@ async fn error_output_hides_the_ticket(tls: bool) {
         .expect("a ticket");
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains(ticket), "the ticket is printed: {shown}");
+    assert_nothing_astray(&kit);
 }
 
 /// Challenges whose ticket or `as_uri` holds a control character: a typed error (the challenge, or the
@@ -542,6 +556,7 @@ async fn challenge_with_control_characters(tls: bool) {
         assert_eq!(rs.requests().len(), 1, "{shown}");
     }
     assert_eq!(kit.log_of(Server::As).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// A fake AS the kit's RS sends the client to (the client trusts it): returns `token` from its token
@@ -576,6 +591,7 @@ async fn token_with_crlf_never_a_header(tls: bool) {
             assert!(request.header("x-injected").is_none(), "{request:#?}");
             assert!(request.header("authorization").is_none(), "{request:#?}");
         }
+        assert_nothing_astray(&kit);
     }
 }
 
@@ -602,6 +618,7 @@ async fn token_with_crlf_rejected(tls: bool) {
         "{:#?}",
         kit.log_of(Server::Rs)
     );
+    assert_nothing_astray(&kit);
 }
 
 /// A token holding HTAB (a control character that is legal in a header value) or non-ASCII bytes is no
@@ -621,6 +638,7 @@ async fn token_with_htab_or_non_ascii_never_sent(tls: bool) {
             .filter_map(|r| r.header("authorization").map(str::to_string))
             .collect();
         assert!(sent.is_empty(), "{token} went out as {sent:?}");
+        assert_nothing_astray(&kit);
     }
 }
 
@@ -640,6 +658,7 @@ async fn token_500_with_access_token(tls: bool) {
     );
     assert_eq!(kit.log_of(Server::Rs).len(), 1);
     assert!(rs_tokens(&kit).is_empty());
+    assert_nothing_astray(&kit);
 }
 
 /// B16: a token endpoint that answers with a UMA challenge of its own (naming the hostile AS) starts no
@@ -678,6 +697,7 @@ async fn nested_challenge_at_token_endpoint(tls: bool) {
     );
     assert_eq!(fake.requests().len(), 2);
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 /// Huge challenge headers from a raw RS: a 60 KiB ticket is refused (too long); a 60 KiB realm with a valid
@@ -733,6 +753,7 @@ async fn huge_challenge_headers(tls: bool) {
         ),
     }
     assert_eq!(kit.log_of(Server::As).len(), 0);
+    assert_nothing_astray(&kit);
 }
 
 macro_rules! cases {

@@ -77,3 +77,25 @@ pub fn downgraded(url: &str) -> String {
 pub fn sixty_kib(c: char) -> String {
     std::iter::repeat_n(c, 60 * 1024).collect()
 }
+
+/// The checks every case ends with: the hostile AS received nothing, and no request to the resource server
+/// carried the client secret (credentials go to the validated token endpoint only, uma-protocol.md §11.3).
+pub fn assert_nothing_astray(kit: &uma_testkit::Kit) {
+    let hostile = kit.log_of(uma_testkit::Server::HostileAs);
+    assert!(
+        hostile.is_empty(),
+        "the hostile AS was contacted: {hostile:#?}"
+    );
+    for request in kit.log_of(uma_testkit::Server::Rs) {
+        let seen = format!(
+            "{:?} {:?} {:?}",
+            request.query, request.headers, request.form
+        );
+        for secret in SECRETS {
+            assert!(
+                !seen.contains(secret),
+                "the client secret reached the RS: {seen}"
+            );
+        }
+    }
+}
