@@ -268,10 +268,20 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> HeaderValue {
 
 /// `Bearer <token>`, marked sensitive.
 pub fn bearer_authorization(token: &str) -> Result<HeaderValue, AuthError> {
+    // Visible ASCII only: RFC 6750's b64token is stricter, but the UMA spec's own sample RPT has a `(`
+    // (uma-protocol.md §2.7). No space, tab, control or non-ASCII byte ever reaches a header.
+    if !is_visible_ascii(token) {
+        return Err(AuthError::InvalidHeaderToken);
+    }
     let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| AuthError::InvalidHeaderToken)?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// Non-empty and only `0x21..=0x7E`: what an opaque token may contain to be sent as `Bearer <token>`.
+pub fn is_visible_ascii(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 /// Standard base64 with padding (RFC 4648 §4).

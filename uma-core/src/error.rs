@@ -150,12 +150,34 @@ impl Error {
 
 /// A failed flow: the error, and the last response from the resource server when there was one (for
 /// [`Error::MaxFlowsReached`], denials, untrusted servers…), so nothing is lost.
-#[derive(Debug)]
+///
+/// `Debug` shows the response's status, header names and body length only: its challenge carries a
+/// ticket.
 pub struct Failure {
     /// Why the flow failed.
     pub error: Error,
     /// The last resource-server response, if any.
     pub response: Option<http::Response<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let response = self.response.as_ref().map(|r| {
+            let headers: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
+            format!(
+                "Response {{ status: {}, headers: {headers:?}, body: <{} bytes> }}",
+                r.status(),
+                r.body().len()
+            )
+        });
+        f.debug_struct("Failure")
+            .field("error", &self.error)
+            .field(
+                "response",
+                &format_args!("{}", response.as_deref().unwrap_or("None")),
+            )
+            .finish()
+    }
 }
 
 impl std::fmt::Display for Failure {

@@ -86,6 +86,13 @@ pub fn parse_token_response(
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| malformed(status, "a 200 response without an access_token"))?;
+    if !crate::auth::is_visible_ascii(access_token) {
+        // It could never be sent as a header: refuse it here rather than fail later (or, worse, inject).
+        return Err(malformed(
+            status,
+            "the access_token contains spaces, control or non-ASCII characters",
+        ));
+    }
     // RFC 6749 §5.1 requires token_type, but servers that omit it mean Bearer (oauthlib, which the Python
     // peer uses, accepts it too). Any other declared type (DPoP, MAC…) is not something we can present.
     let token_type = match object.get("token_type") {
