@@ -144,6 +144,7 @@ mod agent;
 mod driver;
 mod error;
 mod options;
+pub mod protection;
 mod transport;
 
 pub use agent::{RequestBuilder, UmaAgent};
@@ -151,5 +152,6 @@ pub use error::{Error, Kind, TimeoutKind};
 pub use options::{
     DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_RESOURCE_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
+pub use protection::Protection;
 pub use uma_core;
 pub use ureq;
