@@ -71,9 +71,11 @@ mod engine;
 mod error;
 mod layer;
 mod options;
+pub mod protection;
 
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{Observer, Options};
+pub use protection::Protection;
 pub use uma_core;
