@@ -10,26 +10,30 @@
 //! `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use http::{HeaderMap, header};
+use http::HeaderMap;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::Connect;
 use uma_core::auth::ClientCredentials;
-use uma_core::discovery::{self, AsMetadata, DiscoveryError, Endpoint, EndpointPolicy, Issuer};
+use uma_core::discovery::{AsMetadata, Endpoint, EndpointPolicy, Issuer};
 use uma_core::protection::{
     self as core, ClientRegistration, CreatedResource, Dialect, Introspection, IntrospectionAuth,
-    PatCache, Pep, PepError, PermissionBody, PermissionRequest, ProtectionError, RegisteredClient,
+    PatCache, Pep, PermissionBody, PermissionRequest, ProtectionError, RegisteredClient,
     ResourceDescription, ResourceList, ResourceQuery, TokenTypeHint, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::Connect;
-
 use crate::client::{HttpsClientConnector, UmaClient};
-use crate::error::BoxError;
 use crate::options::Options;
+
+mod error;
+mod io;
+
+pub use error::Error;
+use io::{bearer, discover, send, unix_now};
 
 const DISCOVERY: &str = "discovery";
 const TOKEN: &str = "token endpoint";
@@ -37,75 +41,6 @@ const RESOURCES: &str = "resource registration endpoint";
 const PERMISSION: &str = "permission endpoint";
 const INTROSPECTION: &str = "introspection endpoint";
 const REGISTRATION: &str = "client registration endpoint";
-
-/// Why a protection-API call failed. No variant's `Display` or `Debug` shows a token, ticket or
-/// secret: the core's errors are secret-free and URLs are shown without their query.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The issuer's metadata could not be fetched or validated, or it lacks the endpoint needed.
-    #[error("authorization-server metadata: {0}")]
-    Discovery(#[from] DiscoveryError),
-    /// The authorization server refused the call (see [`ProtectionError::status`] and
-    /// [`ProtectionError::code`]) or answered something unusable.
-    #[error(transparent)]
-    Protection(#[from] ProtectionError),
-    /// The challenge could not be rendered (an unusable issuer or realm).
-    #[error(transparent)]
-    Pep(#[from] PepError),
-    /// The exchange failed below HTTP (DNS, connect, TLS, I/O).
-    #[error("the {operation} request to {url} failed: {source}")]
-    Transport {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The transport error.
-        #[source]
-        source: BoxError,
-    },
-    /// The exchange took longer than [`Options::exchange_timeout`].
-    #[error("the {operation} request to {url} timed out after {after:?}")]
-    Timeout {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The budget.
-        after: Duration,
-    },
-    /// The answer was larger than allowed; it was not buffered.
-    #[error("the {operation} response from {url} exceeds the {limit}-byte limit")]
-    BodyTooLarge {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The limit in bytes.
-        limit: usize,
-    },
-}
-
-impl Error {
-    /// The core's error, when the authorization server answered.
-    pub fn protection(&self) -> Option<&ProtectionError> {
-        match self {
-            Error::Protection(e) | Error::Pep(PepError::Protection(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status of the server's answer, when it refused.
-    pub fn status(&self) -> Option<http::StatusCode> {
-        self.protection().and_then(ProtectionError::status)
-    }
-
-    /// Whether the PAT (or the client credentials) was refused, even after one renewal.
-    pub fn is_unauthorized(&self) -> bool {
-        self.protection()
-            .is_some_and(ProtectionError::is_unauthorized)
-    }
-}
 
 /// What [`Protection::enforce`] decided for one request.
 #[derive(Debug)]
@@ -553,128 +488,5 @@ where
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         send(&self.http, &self.options, operation, request).await
-    }
-}
-
-async fn discover<C>(
-    http: &HyperClient<C, Full<Bytes>>,
-    options: &Options,
-    issuer: &Issuer,
-    policy: &EndpointPolicy,
-) -> Result<AsMetadata, Error>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    let request = discovery::discovery_request(issuer);
-    let response = send(http, options, DISCOVERY, request).await?;
-    Ok(discovery::parse_metadata(issuer, &response, policy)?)
-}
-
-/// One exchange with the adapter's transport rules (as in the engine's exchange: the legacy client
-/// follows no redirect, statuses are answers, the body is read through `Limited`), under
-/// [`Options::exchange_timeout`].
-async fn send<C>(
-    http: &HyperClient<C, Full<Bytes>>,
-    options: &Options,
-    operation: &'static str,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, Error>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    let url = display_url(request.uri());
-    // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
-    let limit = options
-        .max_authorization_server_body
-        .min(core::MAX_BODY_BYTES);
-    let request = request.map(|body| Full::new(Bytes::from(body)));
-    let attempt = async {
-        let response = http.request(request).await.map_err(|e| Error::Transport {
-            operation,
-            url: url.clone(),
-            source: Box::new(e),
-        })?;
-        let (parts, body) = response.into_parts();
-        let bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Error::BodyTooLarge {
-                    operation,
-                    url: url.clone(),
-                    limit,
-                });
-            }
-            Err(source) => {
-                return Err(Error::Transport {
-                    operation,
-                    url: url.clone(),
-                    source,
-                });
-            }
-        };
-        Ok(http::Response::from_parts(parts, Vec::from(bytes)))
-    };
-    let after = options.exchange_timeout;
-    tokio::time::timeout(after, attempt)
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                operation,
-                url: url.clone(),
-                after,
-            })
-        })
-}
-
-/// `scheme://host[:port]/path`: the query may carry credentials on a badly built server, the
-/// authority a `user:password@`.
-fn display_url(uri: &http::Uri) -> String {
-    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        uri.scheme_str().unwrap_or("http"),
-        uri.host().unwrap_or(""),
-        uri.path()
-    )
-}
-
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
-fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-        .then(|| AccessToken::new(token.to_owned()))
-}
-
-/// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
-        let mut headers = HeaderMap::new();
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
-        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
-        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-    }
-
-    #[test]
-    fn urls_lose_userinfo_and_query() {
-        let uri = "https://u:pw@as.example:8443/token?ticket=t"
-            .parse()
-            .unwrap();
-        assert_eq!(display_url(&uri), "https://as.example:8443/token");
     }
 }

@@ -8,22 +8,26 @@
 //! redirects, statuses as answers, bodies read up to [`Options::max_as_body`].
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use http::{HeaderMap, header};
+use http::HeaderMap;
 use uma_core::auth::ClientCredentials;
-use uma_core::discovery::{self, AsMetadata, DiscoveryError, Endpoint, EndpointPolicy, Issuer};
+use uma_core::discovery::{AsMetadata, Endpoint, EndpointPolicy, Issuer};
 use uma_core::protection::{
     self as core, ClientRegistration, CreatedResource, Dialect, Introspection, IntrospectionAuth,
-    PatCache, Pep, PepError, PermissionBody, PermissionRequest, ProtectionError, RegisteredClient,
+    PatCache, Pep, PermissionBody, PermissionRequest, ProtectionError, RegisteredClient,
     ResourceDescription, ResourceList, ResourceQuery, TokenTypeHint, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
 use crate::UmaAgent;
-use crate::error::{TimeoutKind, display_url};
 use crate::options::Options;
-use crate::transport::{self, Budget, Failed};
+
+mod error;
+mod io;
+
+pub use error::Error;
+use io::{bearer, discover, send, unix_now};
 
 const DISCOVERY: &str = "discovery";
 const TOKEN: &str = "token endpoint";
@@ -31,75 +35,6 @@ const RESOURCES: &str = "resource registration endpoint";
 const PERMISSION: &str = "permission endpoint";
 const INTROSPECTION: &str = "introspection endpoint";
 const REGISTRATION: &str = "client registration endpoint";
-
-/// Why a protection-API call failed. No variant's `Display` or `Debug` shows a token, ticket or
-/// secret: the core's errors are secret-free and URLs are shown without their query.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The issuer's metadata could not be fetched or validated, or it lacks the endpoint needed.
-    #[error("authorization-server metadata: {0}")]
-    Discovery(#[from] DiscoveryError),
-    /// The authorization server refused the call (see [`ProtectionError::status`] and
-    /// [`ProtectionError::code`]) or answered something unusable.
-    #[error(transparent)]
-    Protection(#[from] ProtectionError),
-    /// The challenge could not be rendered (an unusable issuer or realm).
-    #[error(transparent)]
-    Pep(#[from] PepError),
-    /// The exchange failed below HTTP (DNS, connect, TLS, I/O).
-    #[error("the {operation} request to {url} failed: {source}")]
-    Transport {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The transport error.
-        #[source]
-        source: ureq::Error,
-    },
-    /// The exchange took longer than [`Options::exchange_timeout`] (or the agent's own timeout).
-    #[error("the {operation} request to {url} timed out after {after:?}")]
-    Timeout {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The budget.
-        after: Duration,
-    },
-    /// The answer was larger than allowed; it was not buffered.
-    #[error("the {operation} response from {url} exceeds the {limit}-byte limit")]
-    BodyTooLarge {
-        /// Which endpoint.
-        operation: &'static str,
-        /// `scheme://host[:port]/path`, without query.
-        url: String,
-        /// The limit in bytes.
-        limit: u64,
-    },
-}
-
-impl Error {
-    /// The core's error, when the authorization server answered.
-    pub fn protection(&self) -> Option<&ProtectionError> {
-        match self {
-            Error::Protection(e) | Error::Pep(PepError::Protection(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status of the server's answer, when it refused.
-    pub fn status(&self) -> Option<http::StatusCode> {
-        self.protection().and_then(ProtectionError::status)
-    }
-
-    /// Whether the PAT (or the client credentials) was refused, even after one renewal.
-    pub fn is_unauthorized(&self) -> bool {
-        self.protection()
-            .is_some_and(ProtectionError::is_unauthorized)
-    }
-}
 
 /// What [`Protection::enforce`] decided for one request.
 #[derive(Debug)]
@@ -497,111 +432,5 @@ impl Protection {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         send(&self.agent, &self.options, operation, request)
-    }
-}
-
-fn discover(
-    agent: &ureq::Agent,
-    options: &Options,
-    issuer: &Issuer,
-    policy: &EndpointPolicy,
-) -> Result<AsMetadata, Error> {
-    let response = send(
-        agent,
-        options,
-        DISCOVERY,
-        discovery::discovery_request(issuer),
-    )?;
-    Ok(discovery::parse_metadata(issuer, &response, policy)?)
-}
-
-/// One exchange with the adapter's transport rules (`transport::send`: no redirects, statuses are
-/// answers, the body read up to a limit), under the exchange budget.
-fn send(
-    agent: &ureq::Agent,
-    options: &Options,
-    operation: &'static str,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, Error> {
-    let url = display_url(request.uri());
-    let agent_global = agent.config().timeouts().global;
-    let budget = Budget::new(options, None, agent_global, Instant::now());
-    // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
-    let limit = options.max_as_body.min(core::MAX_BODY_BYTES as u64);
-    transport::send(agent, request, budget, limit).map_err(|failure| match failure {
-        Failed::Transport(ureq::Error::Timeout(_)) => timeout(operation, url, budget),
-        Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            timeout(operation, url, budget)
-        }
-        Failed::Transport(ureq::Error::BodyExceedsLimit(_)) | Failed::TooLarge => {
-            Error::BodyTooLarge {
-                operation,
-                url,
-                limit,
-            }
-        }
-        Failed::Transport(source) => Error::Transport {
-            operation,
-            url,
-            source,
-        },
-    })
-}
-
-fn timeout(operation: &'static str, url: String, budget: Option<Budget>) -> Error {
-    // Without a budget (no timeouts configured anywhere) a timeout can only be the OS's.
-    let after = budget
-        .filter(|b| b.kind == TimeoutKind::Exchange)
-        .map_or(Duration::ZERO, |b| b.after);
-    Error::Timeout {
-        operation,
-        url,
-        after,
-    }
-}
-
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
-fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-        .then(|| AccessToken::new(token.to_owned()))
-}
-
-/// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
-        let mut headers = HeaderMap::new();
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
-        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
-        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-    }
-
-    #[test]
-    fn errors_name_the_endpoint_not_the_query() {
-        let error = timeout(
-            TOKEN,
-            display_url(&"http://as/t?x=secret".parse().unwrap()),
-            None,
-        );
-        assert_eq!(
-            error.to_string(),
-            "the token endpoint request to http://as/t timed out after 0ns"
-        );
     }
 }
