@@ -28,9 +28,9 @@ pub type HttpsClientConnector = HttpsConnector<HttpConnector>;
 /// one discovery and one token exchange. Requests are sent as they are, never following redirects (the
 /// core decides about resource-server redirects, see `Config::max_redirects`).
 pub struct UmaClient<C> {
-    http: HyperClient<C, Full<Bytes>>,
+    pub(crate) http: HyperClient<C, Full<Bytes>>,
     engine: Arc<Engine>,
-    options: Arc<Options>,
+    pub(crate) options: Arc<Options>,
 }
 
 impl<C: Clone> Clone for UmaClient<C> {

@@ -57,6 +57,35 @@
 //! # let _ = service;
 //! ```
 //!
+//! # The resource server's side: [`Protection`]
+//!
+//! [`UmaClient::protection`] gives a resource server a [`Protection`] handle on the authorization
+//! server's protection API: PAT kept fresh, resource registration, permission tickets, RPT
+//! introspection, RFC 7591 client registration, and the policy-enforcement decision for a request
+//! ([`Protection::enforce`]) or just the `401` challenge ([`Protection::challenge_for`]), ready to
+//! return from a hyper handler. `examples/pep.rs` is a complete resource server. Errors are
+//! [`protection::Error`].
+//!
+//! ```no_run
+//! use uma_core::auth::ClientCredentials;
+//! use uma_core::discovery::Issuer;
+//! use uma_core::protection::{Dialect, PermissionRequest};
+//! use uma_hyper::protection::Decision;
+//!
+//! # async fn handler(client: uma_hyper::UmaClient<uma_hyper::HttpsClientConnector>, request: http::Request<()>)
+//! # -> Result<http::Response<Vec<u8>>, Box<dyn std::error::Error>> {
+//! let issuer = Issuer::parse("https://kc.example.org/realms/demo")?;
+//! let protection = client
+//!     .protection(&issuer, ClientCredentials::basic("photos", "secret"), Dialect::Keycloak)
+//!     .await?;
+//! let wanted = vec![PermissionRequest::new("album-1", ["view"])];
+//! Ok(match protection.enforce(request.headers(), wanted).await? {
+//!     Decision::Allow(_rpt) => http::Response::new(b"the album".to_vec()),
+//!     Decision::Challenge(challenge) => challenge,
+//! })
+//! # }
+//! ```
+//!
 //! # Errors
 //!
 //! One [`Error`]: [`Error::Uma`] for UMA failures (with [`Error::response`], the last resource-server
@@ -71,9 +100,11 @@ mod engine;
 mod error;
 mod layer;
 mod options;
+pub mod protection;
 
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{Observer, Options};
+pub use protection::Protection;
 pub use uma_core;

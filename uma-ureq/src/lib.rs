@@ -126,6 +126,41 @@
 //! # }
 //! ```
 //!
+//! # The resource server's side: [`Protection`]
+//!
+//! A service that protects its own resources with UMA is an OAuth client of the authorization server's
+//! protection API. [`UmaAgent::protection`] gives a [`Protection`] handle that discovers the endpoints,
+//! keeps a PAT fresh, registers resources, asks for permission tickets, introspects RPTs, registers
+//! clients (RFC 7591), and makes the policy-enforcement decision for a request
+//! ([`Protection::enforce`]: serve, or the `401` UMA challenge with a fresh ticket). Errors are
+//! [`protection::Error`].
+//!
+//! ```
+//! # use uma_ureq::UmaAgent;
+//! # use uma_ureq::uma_core::Config;
+//! use uma_ureq::protection::Decision;
+//! use uma_ureq::uma_core::auth::ClientCredentials;
+//! use uma_ureq::uma_core::discovery::Issuer;
+//! use uma_ureq::uma_core::protection::{Dialect, PermissionRequest, ResourceDescription};
+//!
+//! # let kit = uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::Spec)).unwrap();
+//! let rs = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
+//! let protection = rs.protection(
+//!     &Issuer::parse(&kit.issuer())?,
+//!     ClientCredentials::basic("rs", "rs-secret"),
+//!     Dialect::Uma,
+//! )?;
+//! let album = protection.create_resource(&ResourceDescription::new("album", ["view"]))?;
+//!
+//! // In a request handler: `headers` are the incoming request's.
+//! let headers = http::HeaderMap::new();
+//! match protection.enforce(&headers, vec![PermissionRequest::new(album.id.clone(), ["view"])])? {
+//!     Decision::Allow(_rpt) => { /* serve the album */ }
+//!     Decision::Challenge(response) => assert_eq!(response.status(), 401), // return it as it is
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Threads, time and size
 //!
 //! [`UmaAgent`] is `Clone + Send + Sync`; clones share one cache. A herd of cold requests to the same
@@ -144,6 +179,7 @@ mod agent;
 mod driver;
 mod error;
 mod options;
+pub mod protection;
 mod transport;
 
 pub use agent::{RequestBuilder, UmaAgent};
@@ -151,5 +187,6 @@ pub use error::{Error, Kind, TimeoutKind};
 pub use options::{
     DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_RESOURCE_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
+pub use protection::Protection;
 pub use uma_core;
 pub use ureq;

@@ -145,7 +145,7 @@ fn timeout(
     }
 }
 
-enum Failed {
+pub(crate) enum Failed {
     Transport(ureq::Error),
     TooLarge,
 }
@@ -175,7 +175,7 @@ fn run(
     config.build().run()
 }
 
-fn send(
+pub(crate) fn send(
     agent: &ureq::Agent,
     request: http::Request<Vec<u8>>,
     budget: Option<Budget>,

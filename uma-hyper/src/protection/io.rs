@@ -1,0 +1,138 @@
+//! Discovery and single exchanges over the hyper client, and small request helpers.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::Connect;
+use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
+use uma_core::protection as core;
+use uma_core::secret::AccessToken;
+
+use super::{DISCOVERY, Error};
+use crate::options::Options;
+
+pub(super) async fn discover<C>(
+    http: &HyperClient<C, Full<Bytes>>,
+    options: &Options,
+    issuer: &Issuer,
+    policy: &EndpointPolicy,
+) -> Result<AsMetadata, Error>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let request = discovery::discovery_request(issuer);
+    let response = send(http, options, DISCOVERY, request).await?;
+    Ok(discovery::parse_metadata(issuer, &response, policy)?)
+}
+
+/// One exchange with the adapter's transport rules (as in the engine's exchange: the legacy client
+/// follows no redirect, statuses are answers, the body is read through `Limited`), under
+/// [`Options::exchange_timeout`].
+pub(super) async fn send<C>(
+    http: &HyperClient<C, Full<Bytes>>,
+    options: &Options,
+    operation: &'static str,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, Error>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let url = display_url(request.uri());
+    // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
+    let limit = options
+        .max_authorization_server_body
+        .min(core::MAX_BODY_BYTES);
+    let request = request.map(|body| Full::new(Bytes::from(body)));
+    let attempt = async {
+        let response = http.request(request).await.map_err(|e| Error::Transport {
+            operation,
+            url: url.clone(),
+            source: Box::new(e),
+        })?;
+        let (parts, body) = response.into_parts();
+        let bytes = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Error::BodyTooLarge {
+                    operation,
+                    url: url.clone(),
+                    limit,
+                });
+            }
+            Err(source) => {
+                return Err(Error::Transport {
+                    operation,
+                    url: url.clone(),
+                    source,
+                });
+            }
+        };
+        Ok(http::Response::from_parts(parts, Vec::from(bytes)))
+    };
+    let after = options.exchange_timeout;
+    tokio::time::timeout(after, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                operation,
+                url: url.clone(),
+                after,
+            })
+        })
+}
+
+/// `scheme://host[:port]/path`: the query may carry credentials on a badly built server, the
+/// authority a `user:password@`.
+fn display_url(uri: &http::Uri) -> String {
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.host().unwrap_or(""),
+        uri.path()
+    )
+}
+
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .then(|| AccessToken::new(token.to_owned()))
+}
+
+/// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
+pub(super) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
+        let mut headers = HeaderMap::new();
+        assert!(bearer(&headers).is_none());
+        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
+        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(bearer(&headers).is_none());
+        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
+        assert!(bearer(&headers).is_none());
+    }
+
+    #[test]
+    fn urls_lose_userinfo_and_query() {
+        let uri = "https://u:pw@as.example:8443/token?ticket=t"
+            .parse()
+            .unwrap();
+        assert_eq!(display_url(&uri), "https://as.example:8443/token");
+    }
+}

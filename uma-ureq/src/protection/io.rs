@@ -1,0 +1,119 @@
+//! Discovery and single exchanges over the adapter's transport, and small request helpers.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, header};
+use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
+use uma_core::protection as core;
+use uma_core::secret::AccessToken;
+
+use super::{DISCOVERY, Error};
+use crate::error::{TimeoutKind, display_url};
+use crate::options::Options;
+use crate::transport::{self, Budget, Failed};
+
+pub(super) fn discover(
+    agent: &ureq::Agent,
+    options: &Options,
+    issuer: &Issuer,
+    policy: &EndpointPolicy,
+) -> Result<AsMetadata, Error> {
+    let response = send(
+        agent,
+        options,
+        DISCOVERY,
+        discovery::discovery_request(issuer),
+    )?;
+    Ok(discovery::parse_metadata(issuer, &response, policy)?)
+}
+
+/// One exchange with the adapter's transport rules (`transport::send`: no redirects, statuses are
+/// answers, the body read up to a limit), under the exchange budget.
+pub(super) fn send(
+    agent: &ureq::Agent,
+    options: &Options,
+    operation: &'static str,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, Error> {
+    let url = display_url(request.uri());
+    let agent_global = agent.config().timeouts().global;
+    let budget = Budget::new(options, None, agent_global, Instant::now());
+    // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
+    let limit = options.max_as_body.min(core::MAX_BODY_BYTES as u64);
+    transport::send(agent, request, budget, limit).map_err(|failure| match failure {
+        Failed::Transport(ureq::Error::Timeout(_)) => timeout(operation, url, budget),
+        Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            timeout(operation, url, budget)
+        }
+        Failed::Transport(ureq::Error::BodyExceedsLimit(_)) | Failed::TooLarge => {
+            Error::BodyTooLarge {
+                operation,
+                url,
+                limit,
+            }
+        }
+        Failed::Transport(source) => Error::Transport {
+            operation,
+            url,
+            source,
+        },
+    })
+}
+
+fn timeout(operation: &'static str, url: String, budget: Option<Budget>) -> Error {
+    // Without a budget (no timeouts configured anywhere) a timeout can only be the OS's.
+    let after = budget
+        .filter(|b| b.kind == TimeoutKind::Exchange)
+        .map_or(Duration::ZERO, |b| b.after);
+    Error::Timeout {
+        operation,
+        url,
+        after,
+    }
+}
+
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .then(|| AccessToken::new(token.to_owned()))
+}
+
+/// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
+pub(super) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
+        let mut headers = HeaderMap::new();
+        assert!(bearer(&headers).is_none());
+        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
+        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(bearer(&headers).is_none());
+        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
+        assert!(bearer(&headers).is_none());
+    }
+
+    #[test]
+    fn errors_name_the_endpoint_not_the_query() {
+        let error = timeout(
+            super::super::TOKEN,
+            display_url(&"http://as/t?x=secret".parse().unwrap()),
+            None,
+        );
+        assert_eq!(
+            error.to_string(),
+            "the token endpoint request to http://as/t timed out after 0ns"
+        );
+    }
+}
