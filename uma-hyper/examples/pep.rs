@@ -153,7 +153,7 @@ async fn main() -> Result<(), Error> {
             .allow_insecure_http(true),
     )?;
     client
-        .login_password(issuer.as_str(), "alice", "alice-pw", None)
+        .login_password(&issuer, "alice", "alice-pw", None)
         .await?;
     let response = client.get(&url).await?;
     println!(

@@ -266,7 +266,12 @@ async fn keycloak_pep_lets_the_uma_client_through() {
 
     let client = client_for(&kit);
     client
-        .login_password(&kit.issuer(), "alice", "alice-pw", None)
+        .login_password(
+            &uma_core::discovery::Issuer::parse(&kit.issuer()).unwrap(),
+            "alice",
+            "alice-pw",
+            None,
+        )
         .await
         .unwrap();
     kit.clear_log();
