@@ -57,7 +57,13 @@ fn rpt_credentials(args: &FetchArgs) -> Result<ClientCredentials, CliError> {
                     "--client-auth bearer needs the requesting party's token: --access-token or --grant",
                 ));
             }
-            ClientCredentials::bearer(id.unwrap_or_default())
+            // Ticket grants carry the user's token; the client's own grants use its secret, if any.
+            match secret {
+                Some(secret) => {
+                    ClientCredentials::bearer_confidential(id.unwrap_or_default(), secret)
+                }
+                None => ClientCredentials::bearer(id.unwrap_or_default()),
+            }
         }
         ClientAuth::None => ClientCredentials::public(
             id.ok_or_else(|| usage("--client-auth none needs --client-id"))?,
@@ -145,9 +151,11 @@ pub fn session(args: &FetchArgs, redactor: &Redactor) -> Result<Session, CliErro
     }
     if let (Some(issuer), true) = (issuers.first(), args.grant != Grant::None) {
         let login_creds = login_credentials(args)?;
-        // Keycloak's bearer client authentication has no credential for the grant itself: log in
-        // with a session of its own, then hand the token over.
-        let login_agent = if login_creds.method == credentials.method {
+        // The core authenticates a bearer client's own grants exactly as `login_credentials` says
+        // (Basic with the secret, or public); only a public RPT client with a secret logs in apart.
+        let same = login_creds.method == credentials.method
+            || credentials.method == uma_core::auth::ClientAuthMethod::RequestingPartyBearer;
+        let login_agent = if same {
             agent.clone()
         } else {
             UmaAgent::with_options(ureq_agent(), config(args, &issuers, &login_creds), options)
