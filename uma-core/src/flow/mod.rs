@@ -16,7 +16,10 @@
 //! ```
 
 mod exchange;
+mod herd;
+mod redirect;
 mod resource;
+mod trust;
 
 use std::time::Instant;
 

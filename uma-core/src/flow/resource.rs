@@ -1,9 +1,10 @@
-//! The resource-server side of a flow: sending (and replaying) the application's request, reading its
-//! answer, choosing a trusted authorization server, redirects, and waiting on other flows.
+//! The resource-server side of a flow: sending (and replaying) the application's request and reading its
+//! answer. Choosing the authorization server is in `trust.rs`, waiting on other flows in `herd.rs`,
+//! redirects in `redirect.rs`.
 
 use std::time::Instant;
 
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 
 use super::{
     AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind,
@@ -11,12 +12,11 @@ use super::{
 };
 use crate::auth::bearer_authorization;
 use crate::cache::ExchangeKey;
-use crate::challenge::{self, UmaChallenge};
-use crate::client::{Claim, Client, Landing};
+use crate::challenge;
+use crate::client::Client;
 use crate::config::ClaimPushing;
 use crate::discovery::Issuer;
 use crate::error::Error;
-use crate::secret::Ticket;
 
 type Out = Step<http::Response<Vec<u8>>>;
 
@@ -41,13 +41,6 @@ fn pick_rpt<'c>(
 
 /// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
 const MAX_SUPERSEDED_RESENDS: u32 = 32;
-
-/// Headers that must not follow a redirect to another origin.
-const CREDENTIAL_HEADERS: [header::HeaderName; 3] = [
-    header::AUTHORIZATION,
-    header::COOKIE,
-    header::PROXY_AUTHORIZATION,
-];
 
 impl Flow {
     /// Sends (or replays) the application's request with the best credential for its origin.
@@ -137,7 +130,7 @@ impl Flow {
             .version(self.request.version);
         let mut headers = self.request.headers.clone();
         for (name, value) in &client.config.default_headers {
-            if crossed && CREDENTIAL_HEADERS.contains(name) {
+            if crossed && super::redirect::CREDENTIAL_HEADERS.contains(name) {
                 continue;
             }
             if !headers.contains_key(name) {
@@ -315,7 +308,7 @@ impl Flow {
     }
 
     /// The final answer: remember which RPT worked for this path.
-    fn finish(
+    pub(crate) fn finish(
         &mut self,
         client: &mut Client,
         response: http::Response<Vec<u8>>,
@@ -368,198 +361,5 @@ impl Flow {
             origin: self.origin.clone(),
             party: self.party.clone(),
         }
-    }
-
-    /// Picks the first challenge whose authorization server the user trusts for this origin
-    /// (uma-protocol.md §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
-    fn choose_server(
-        &self,
-        client: &Client,
-        candidates: &[UmaChallenge],
-    ) -> Result<(Issuer, Ticket), Error> {
-        let config = &client.config;
-        let mut refusal = None;
-        for candidate in candidates {
-            let issuer = match &candidate.as_uri {
-                Some(as_uri) => match Issuer::parse(as_uri) {
-                    Ok(issuer) => issuer,
-                    Err(_) => {
-                        refusal.get_or_insert(Error::UntrustedAuthorizationServer {
-                            as_uri: as_uri.clone(),
-                        });
-                        continue;
-                    }
-                },
-                None => {
-                    let configured = config
-                        .issuer_for_origin
-                        .iter()
-                        .find(|(origin, _)| origin.trim_end_matches('/') == self.origin)
-                        .map(|(_, issuer)| issuer.clone())
-                        .or_else(|| {
-                            config
-                                .authorization_servers
-                                .first()
-                                .map(|s| s.issuer.clone())
-                        });
-                    match configured {
-                        Some(issuer) => issuer,
-                        None => {
-                            refusal.get_or_insert(Error::NoAuthorizationServer);
-                            continue;
-                        }
-                    }
-                }
-            };
-            // After a cross-origin redirect the target is not an origin the program asked for: only an
-            // authorization server that lists it explicitly may be used.
-            let trusted = config.server(&issuer).is_some_and(|s| {
-                s.serves_origin(&self.origin)
-                    && (!self.counters.crossed_origin || s.resource_origins.is_some())
-            });
-            if !trusted {
-                refusal.get_or_insert(Error::UntrustedAuthorizationServer {
-                    as_uri: issuer.as_str().to_owned(),
-                });
-                continue;
-            }
-            if !issuer.is_https() && !config.endpoint_policy.allow_insecure_http {
-                refusal.get_or_insert(Error::InsecureAuthorizationServer {
-                    as_uri: issuer.as_str().to_owned(),
-                });
-                continue;
-            }
-            return Ok((issuer, candidate.ticket.clone()));
-        }
-        Err(refusal.unwrap_or(Error::NoAuthorizationServer))
-    }
-
-    /// Claims `key`, or parks behind the flow that holds it. `None` means claimed.
-    pub(crate) fn claim_or_park(
-        &mut self,
-        client: &mut Client,
-        key: &ExchangeKey,
-        then: AfterPark,
-        now: Instant,
-    ) -> Option<Out> {
-        match client.claim(key, self.id, now) {
-            Claim::Granted => {
-                self.hold(key);
-                None
-            }
-            Claim::Busy { until, seen } if self.counters.parks < client.config.max_parks => {
-                self.counters.parks += 1;
-                client.stats.parked += 1;
-                self.state = State::Parked {
-                    key: key.clone(),
-                    seen,
-                    then,
-                };
-                Some(Step::Park {
-                    key: key.clone(),
-                    until,
-                })
-            }
-            // Waited often enough: run our own exchange rather than starve (bounded by max_flows).
-            Claim::Busy { .. } => None,
-        }
-    }
-
-    pub(crate) fn on_unpark(
-        &mut self,
-        client: &mut Client,
-        key: ExchangeKey,
-        seen: u64,
-        then: AfterPark,
-        now: Instant,
-    ) -> Out {
-        let request = self.request_line();
-        match client.landing(&key, seen, &request, now) {
-            Landing::Running(deadline) => {
-                self.state = State::Parked {
-                    key: key.clone(),
-                    seen,
-                    then,
-                };
-                Step::Park {
-                    key,
-                    until: deadline,
-                }
-            }
-            Landing::Failed(error) => self.fail(client, error),
-            Landing::Settled => match then {
-                AfterPark::Resend => self.send_resource(client, now, None),
-                AfterPark::Continue(after) => {
-                    let issuer = match &after {
-                        AfterDiscovery::Grant(g) => g.issuer.clone(),
-                        AfterDiscovery::Refresh {
-                            target: RefreshTarget::Rpt { issuer, .. },
-                            ..
-                        }
-                        | AfterDiscovery::Refresh {
-                            target: RefreshTarget::Identity { issuer },
-                            ..
-                        } => issuer.clone(),
-                    };
-                    self.ensure_metadata_then(client, issuer, after, now, false)
-                }
-            },
-        }
-    }
-
-    /// Follows a resource-server redirect. Another origin never gets `Authorization`, cookies or an RPT.
-    fn follow_redirect(
-        &mut self,
-        client: &mut Client,
-        status: StatusCode,
-        location: &HeaderValue,
-        refetch: Option<Grant>,
-        now: Instant,
-    ) -> Out {
-        if let Some(grant) = refetch {
-            self.release(client, &grant.key);
-        }
-        if self.counters.redirects >= client.config.max_redirects {
-            let max = client.config.max_redirects;
-            return self.fail(client, Error::TooManyRedirects { max });
-        }
-        self.counters.redirects += 1;
-        let target = location
-            .to_str()
-            .ok()
-            .and_then(|loc| {
-                url::Url::parse(&self.request.uri.to_string())
-                    .ok()?
-                    .join(loc)
-                    .ok()
-            })
-            .and_then(|u| u.as_str().parse::<http::Uri>().ok());
-        let Some(uri) = target else {
-            let response = self.last_response.take().expect("kept by the caller");
-            return self.finish(client, response, None);
-        };
-        let Some(origin) = super::origin_of(&uri) else {
-            let response = self.last_response.take().expect("kept by the caller");
-            return self.finish(client, response, None);
-        };
-        if origin != self.origin {
-            self.counters.crossed_origin = true;
-            for name in CREDENTIAL_HEADERS {
-                self.request.headers.remove(name);
-            }
-        }
-        // RFC 9110 §15.4: 303 always, and 301/302 for POST in practice, become a GET without a body.
-        let to_get = status == StatusCode::SEE_OTHER
-            || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
-                && self.request.method == http::Method::POST);
-        if to_get && self.request.method != http::Method::HEAD {
-            self.request.method = http::Method::GET;
-            self.request.body.clear();
-            self.request.headers.remove(header::CONTENT_LENGTH);
-            self.request.headers.remove(header::CONTENT_TYPE);
-        }
-        self.request.uri = uri;
-        self.origin = origin;
-        self.send_resource(client, now, None)
     }
 }
