@@ -29,6 +29,37 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Start an embedded AS + RS on loopback and walk through the UMA flows with a readable trace.
     Demo(DemoArgs),
+    /// Run the embedded AS + RS on loopback for other clients (the Python peer, curl…), logging every
+    /// request they receive.
+    Serve(ServeArgs),
+}
+
+/// Which dialect `uma serve` speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServeDialect {
+    /// The UMA 2.0 recommendation.
+    Spec,
+    /// Keycloak (realm `demo`).
+    Keycloak,
+    /// Gluu oxAuth behind an EOEPCA-style PEP.
+    Gluu,
+}
+
+/// `uma serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Dialect of the authorization server and resource server.
+    #[arg(long, value_enum, default_value = "spec")]
+    pub dialect: ServeDialect,
+    /// Serve https with a generated test CA (its certificate is written to --ca-out).
+    #[arg(long)]
+    pub tls: bool,
+    /// Where to write the test CA certificate (PEM) with --tls.
+    #[arg(long, default_value = "uma-testkit-ca.pem")]
+    pub ca_out: PathBuf,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long = "for", value_name = "SECONDS")]
+    pub duration: Option<u64>,
 }
 
 /// How the client authenticates at the token endpoint.

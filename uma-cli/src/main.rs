@@ -13,6 +13,7 @@ mod discover;
 mod fetch;
 mod output;
 mod redact;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Discover(a) => discover::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

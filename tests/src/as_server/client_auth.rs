@@ -108,9 +108,24 @@ pub fn authenticate(
         if !allow_user_bearer {
             return Err(invalid_client(shared, false));
         }
+        // Keycloak's RPTs are access tokens too: a client that presents its RPT as the bearer token (as
+        // the Python peer does after its first flow) is accepted as the RPT's subject.
+        let rpt_as_token = || {
+            let info = shared.inner().rpts.get(cred).cloned()?;
+            let live = info.expires.is_none_or(|e| std::time::Instant::now() < e);
+            (shared.is_keycloak() && live).then(|| crate::state::TokenInfo {
+                subject: info.subject.clone(),
+                client_id: info.client_id.clone(),
+                protection: false,
+                expires: info.expires.unwrap_or_else(|| {
+                    std::time::Instant::now() + std::time::Duration::from_secs(3600)
+                }),
+            })
+        };
         return shared
             .lookup_token(cred)
             .filter(|t| !t.protection)
+            .or_else(rpt_as_token)
             .map(Caller::User)
             .ok_or_else(|| oauth_error(401, "invalid_grant", Some("Invalid bearer token")));
     }
