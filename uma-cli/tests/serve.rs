@@ -42,7 +42,11 @@ fn serve_answers_another_client_and_logs_its_requests() {
     assert!(serve.wait().unwrap().success());
     // The banner names the (public, test-only) credentials; the request log after it must not.
     let log = rest.join("\n");
-    let log = log.split("requests received:").nth(1).expect("the log header").to_owned();
+    let log = log
+        .split("requests received:")
+        .nth(1)
+        .expect("the log header")
+        .to_owned();
     assert!(log.contains("Rs GET /api/a [RsResource]"), "{log}");
     assert!(log.contains("As POST /token [Token]"), "{log}");
     assert!(!log.contains("app-secret"), "{log}");
