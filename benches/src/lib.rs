@@ -40,14 +40,24 @@ pub struct Params {
     pub micro_batch: usize,
     /// Items held at once for the memory figures.
     pub memory_n: usize,
+    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`);
+    /// empty runs everything.
+    pub only: Vec<String>,
+}
+
+impl Params {
+    /// Whether `section` runs.
+    pub fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 impl Params {
     /// The real run.
     pub fn full() -> Params {
         Params {
-            warm_rounds: 9,
-            warm_requests: 4000,
+            warm_rounds: 15,
+            warm_requests: 2000,
             hyper_concurrency: vec![1, 32],
             ureq_threads: vec![1, 2],
             herd_tasks: 1000,
@@ -55,6 +65,7 @@ impl Params {
             micro_batches: 9,
             micro_batch: 20_000,
             memory_n: 1000,
+            only: Vec::new(),
         }
     }
 
@@ -70,6 +81,7 @@ impl Params {
             micro_batches: 2,
             micro_batch: 40,
             memory_n: 20,
+            only: Vec::new(),
         }
     }
 }

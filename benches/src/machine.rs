@@ -15,6 +15,8 @@ pub struct Machine {
     pub profile: &'static str,
     /// Operating system and kernel (`uname -sr`).
     pub os: String,
+    /// The load average when detected.
+    pub loadavg: String,
 }
 
 impl Machine {
@@ -40,6 +42,7 @@ impl Machine {
                 "release"
             },
             os: output("uname", &["-sr"]),
+            loadavg: loadavg(),
         }
     }
 
@@ -60,6 +63,14 @@ fn output(cmd: &str, args: &[&str]) -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The 1, 5 and 15 minute load averages from /proc/loadavg.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "unknown".to_string())
 }
 

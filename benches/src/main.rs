@@ -11,8 +11,9 @@ use uma_bench::{Params, run};
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-const USAGE: &str = "usage: uma-bench [--smoke] [--out PATH] [--no-write]
+const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
+  --only S    run only section S (micro, memory, roundtrips, warm, herd); implies --no-write
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
   --no-write  print only";
 
@@ -20,11 +21,22 @@ fn main() -> ExitCode {
     let mut smoke = false;
     let mut write = true;
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => smoke = true,
             "--no-write" => write = false,
+            "--only" => match args.next() {
+                Some(section) => {
+                    only.push(section);
+                    write = false;
+                }
+                None => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--out" => match args.next() {
                 Some(p) => out = PathBuf::from(p),
                 None => {
@@ -45,11 +57,12 @@ fn main() -> ExitCode {
     if cfg!(debug_assertions) && !smoke {
         eprintln!("warning: debug build; use `cargo run --release -p uma-bench` for real figures");
     }
-    let params = if smoke {
+    let mut params = if smoke {
         Params::smoke()
     } else {
         Params::full()
     };
+    params.only = only;
     let report = run(&params, &mut |what| eprintln!("uma-bench: {what}…"));
     println!("{}", report.markdown);
     if write && !smoke {

@@ -33,29 +33,41 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
         memory: Vec::new(),
         errors: Vec::new(),
     };
-    progress("micro-benchmarks");
-    c.micro = micro::all(params.micro_batches, params.micro_batch);
-    progress("memory");
-    let n = params.memory_n;
-    c.memory = vec![
-        memory::per_rpt(n, 43),
-        memory::per_rpt(n, 1200),
-        memory::per_started_flow(n),
-        memory::per_parked_flow(n),
-    ];
-    progress("round trips");
-    for result in [
-        roundtrips::with_hyper(Dialect::Spec),
-        roundtrips::with_ureq(Dialect::Spec),
-        roundtrips::with_hyper(Dialect::Gluu),
-    ] {
-        match result {
-            Ok(steps) => c.steps.extend(steps),
-            Err(e) => c.errors.push(format!("round trips: {e}")),
+    if params.runs("micro") {
+        progress("micro-benchmarks");
+        c.micro = micro::all(params.micro_batches, params.micro_batch);
+    }
+    if params.runs("memory") {
+        progress("memory");
+        let n = params.memory_n;
+        c.memory = vec![
+            memory::per_rpt(n, 43),
+            memory::per_rpt(n, 1200),
+            memory::per_started_flow(n),
+            memory::per_parked_flow(n),
+        ];
+    }
+    if params.runs("roundtrips") {
+        progress("round trips");
+        for result in [
+            roundtrips::with_hyper(Dialect::Spec),
+            roundtrips::with_ureq(Dialect::Spec),
+            roundtrips::with_hyper(Dialect::Gluu),
+        ] {
+            match result {
+                Ok(steps) => c.steps.extend(steps),
+                Err(e) => c.errors.push(format!("round trips: {e}")),
+            }
         }
     }
-    match warm::start_kit() {
-        Ok(kit) => {
+    let warm_kit = if params.runs("warm") {
+        Some(warm::start_kit())
+    } else {
+        None
+    };
+    match warm_kit {
+        None => {}
+        Some(Ok(kit)) => {
             for &conc in &params.hyper_concurrency {
                 progress(&format!("warm path: uma-hyper vs hyper-util, {conc} tasks"));
                 match warm::hyper(&kit, params.warm_rounds, params.warm_requests, conc) {
@@ -71,9 +83,14 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
                 }
             }
         }
-        Err(e) => c.errors.push(format!("warm path kit: {e}")),
+        Some(Err(e)) => c.errors.push(format!("warm path kit: {e}")),
     }
-    for resources in [1, 10] {
+    let herds = if params.runs("herd") {
+        &[1, 10][..]
+    } else {
+        &[]
+    };
+    for &resources in herds {
         for round in 0..params.herd_rounds {
             progress(&format!(
                 "herd: {} tasks over {resources} resource(s), round {}",
@@ -112,7 +129,14 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
          Criterion runs of the core micro-benchmarks: `cargo bench -p uma-bench`.\n",
         started.elapsed().as_secs_f64()
     );
-    let _ = writeln!(md, "**Machine:** {}.\n", machine.line());
+    let _ = writeln!(
+        md,
+        "**Machine:** {}. Load average (1/5/15 min) at start: {}; at end: {} (the machine is shared with \
+         other work).\n",
+        machine.line(),
+        machine.loadavg,
+        crate::machine::loadavg()
+    );
     let _ = writeln!(
         md,
         "Spreads are `median (min–max, n=rounds)`. On a shared 2-core machine, client and servers compete \
@@ -163,13 +187,13 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
          bare req/s of the same round.\n\n",
     );
     md.push_str(
-        "| comparison | tasks/threads | requests/round | bare req/s | adapter req/s | ratio | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+        "| comparison | tasks/threads | requests/round | bare req/s | adapter req/s | ratio | extra µs/req (1/adapter − 1/bare) | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | **{:.3}** ({:.3}–{:.3}) | {} |",
+            "| {} | {} | {} | {} | {} | **{:.3}** ({:.3}–{:.3}) | {:.1} | {} |",
             r.label,
             r.concurrency,
             r.requests,
@@ -178,6 +202,7 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
             r.ratio.median,
             r.ratio.min,
             r.ratio.max,
+            cost_us(r.raw.median, r.uma.median),
             r.errors
         );
         if r.ratio.median < WARM_GOAL {
@@ -193,8 +218,42 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
             ));
         }
     }
+    let diagnostics: Vec<&WarmResult> = results.iter().filter(|r| r.diagnostic.is_some()).collect();
+    if !diagnostics.is_empty() {
+        md.push_str(
+            "\nDiagnostic side, interleaved in the same rounds (a third client, order rotated each round): \
+             the bare ureq agent sending the same request with the per-request configuration uma-ureq applies \
+             to every exchange. ureq 3.5's default resolver resolves the host on every request, pooled \
+             connection or not, and runs the lookup on a freshly spawned thread whenever a global, per-call \
+             or resolve timeout applies (`ureq::unversioned::resolver::DefaultResolver`), so this \
+             configuration alone costs one thread spawn per request.\n\n\
+             | threads | bare + per-request config req/s | adapter ÷ it |\n|---:|---:|---:|\n",
+        );
+        for r in diagnostics {
+            if let Some((_, rate, ratio)) = &r.diagnostic {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | **{:.3}** ({:.3}–{:.3}) |",
+                    r.concurrency,
+                    rate.show(0),
+                    ratio.median,
+                    ratio.min,
+                    ratio.max
+                );
+            }
+        }
+    }
     md.push('\n');
     md
+}
+
+/// Extra time per request the adapter costs, from the median rates (`1/adapter − 1/bare`): latency at one
+/// task or thread, machine time per request under concurrency.
+fn cost_us(raw: f64, uma: f64) -> f64 {
+    if raw <= 0.0 || uma <= 0.0 {
+        return 0.0;
+    }
+    (1.0 / uma - 1.0 / raw) * 1e6
 }
 
 fn steps_section(steps: &[StepCount], missed: &mut Vec<String>) -> String {
@@ -257,7 +316,9 @@ fn herd_section(herds: &[HerdRun], params: &Params, missed: &mut Vec<String>) ->
          discovery counts are from the kit's log. Peak RSS is `VmHWM` from /proc/self/status after resetting \
          it (`/proc/self/clear_refs`) just before the herd; it covers the whole process, including the \
          in-process servers. Peak heap is the counting allocator's peak heap growth during the herd (client \
-         and servers).\n\n",
+         and servers). RS requests: each task needs at least 2 (challenge, retry); more means tasks were \
+         challenged again after waking on an exchange that landed an RPT for another resource of the same \
+         origin (the core runs one RPT exchange per issuer × origin × party at a time).\n\n",
     );
     md.push_str(
         "| resources | tasks | token requests | discovery | RS requests | failures | p50 ms | p99 ms | wall ms | peak RSS MiB | peak heap MiB |\n\

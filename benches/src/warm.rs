@@ -15,6 +15,7 @@ use uma_core::{AuthorizationServer, Config};
 use uma_hyper::UmaClient;
 use uma_testkit::{Dialect, Kit, KitConfig, Server};
 use uma_ureq::UmaAgent;
+use ureq::RequestExt;
 
 use crate::stats::Summary;
 
@@ -38,6 +39,8 @@ pub struct WarmResult {
     pub ratio: Summary,
     /// Responses that were not `200` or failed (must be 0).
     pub errors: usize,
+    /// A diagnostic third side, interleaved with the others: its label, req/s, and adapter ÷ it per round.
+    pub diagnostic: Option<(String, Summary, Summary)>,
 }
 
 /// A kit whose RPTs never expire and have no use limit, so nothing but the warm path is measured.
@@ -194,6 +197,7 @@ pub fn hyper(
             uma: Summary::of(&uma_rates),
             ratio: Summary::of(&ratios),
             errors,
+            diagnostic: None,
         })
     })
 }
@@ -235,26 +239,55 @@ pub fn ureq(
         Err(_) => false,
     };
     let uma_send = || matches!(uma.get(&url).send(), Ok(r) if r.status() == 200);
+    // Diagnostic: the bare agent with the per-request configuration the adapter applies to every
+    // exchange (uma-ureq transport.rs: statuses not errors, no redirects, `timeout_global`).
+    let configured_send = || {
+        let Ok(request) = http::Request::get(url.as_str())
+            .header("Authorization", bearer.as_str())
+            .body(())
+        else {
+            return false;
+        };
+        let run = request
+            .with_agent(&raw)
+            .configure()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .run();
+        match run {
+            Ok(mut response) => {
+                response.status() == 200 && response.body_mut().read_to_vec().is_ok()
+            }
+            Err(_) => false,
+        }
+    };
 
     let warmup = requests.min(200);
     ureq_round(&raw_send, warmup, threads);
     ureq_round(&uma_send, warmup, threads);
+    ureq_round(&configured_send, warmup, threads);
 
     let (mut raw_rates, mut uma_rates, mut ratios, mut errors) =
         (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut diag_rates, mut diag_ratios) = (Vec::new(), Vec::new());
+    let sides: [&(dyn Fn() -> bool + Sync); 3] = [&raw_send, &uma_send, &configured_send];
     for round in 0..rounds {
-        let (r, u) = if round % 2 == 0 {
-            let r = ureq_round(&raw_send, requests, threads);
-            (r, ureq_round(&uma_send, requests, threads))
-        } else {
-            let u = ureq_round(&uma_send, requests, threads);
-            (ureq_round(&raw_send, requests, threads), u)
-        };
+        // Rotate the order of the three sides from round to round.
+        let mut results = [(Duration::ZERO, 0); 3];
+        for k in 0..3 {
+            let side = (round + k) % 3;
+            results[side] = ureq_round(sides[side], requests, threads);
+        }
+        let [r, u, d] = results;
         let done = (requests / threads.max(1)) * threads.max(1);
         raw_rates.push(rate(done, r.0));
         uma_rates.push(rate(done, u.0));
+        diag_rates.push(rate(done, d.0));
         ratios.push(rate(done, u.0) / rate(done, r.0));
-        errors += r.1 + u.1;
+        diag_ratios.push(rate(done, u.0) / rate(done, d.0));
+        errors += r.1 + u.1 + d.1;
     }
     Ok(WarmResult {
         label: "uma-ureq vs ureq".to_string(),
@@ -264,5 +297,10 @@ pub fn ureq(
         uma: Summary::of(&uma_rates),
         ratio: Summary::of(&ratios),
         errors,
+        diagnostic: Some((
+            "bare ureq + the adapter's per-request config (`timeout_global`)".to_string(),
+            Summary::of(&diag_rates),
+            Summary::of(&diag_ratios),
+        )),
     })
 }
