@@ -26,6 +26,8 @@ pub struct HerdRun {
     pub rs_requests: usize,
     /// Requests that did not end in `200`.
     pub failures: usize,
+    /// The first failure's error (secret-free `Display`) or status.
+    pub first_failure: Option<String>,
     /// Median latency, ms (from the herd's release to each response).
     pub p50_ms: f64,
     /// 99th percentile latency, ms.
@@ -83,30 +85,41 @@ pub fn run(tasks: usize, resources: usize) -> Result<HerdRun, String> {
     alloc::enable();
     alloc::reset_peak();
     let heap_before = alloc::snapshot();
-    let (latencies, failures, wall) = rt.block_on(async {
+    let (latencies, (failures, first_failure), wall) = rt.block_on(async {
         let started = Instant::now();
         let handles: Vec<_> = (0..tasks)
             .map(|i| {
                 let client = client.clone();
                 let url = urls[i % urls.len()].clone();
                 tokio::spawn(async move {
-                    let ok = matches!(client.get(&url).await, Ok(r) if r.status() == 200);
-                    (ok, started.elapsed())
+                    let failure = match client.get(&url).await {
+                        Ok(r) if r.status() == 200 => None,
+                        Ok(r) => Some(format!("status {}", r.status())),
+                        Err(e) => Some(e.to_string()),
+                    };
+                    (failure, started.elapsed())
                 })
             })
             .collect();
         let mut latencies = Vec::with_capacity(tasks);
         let mut failures = 0;
+        let mut first_failure = None;
         for handle in handles {
             match handle.await {
-                Ok((ok, elapsed)) => {
-                    failures += usize::from(!ok);
+                Ok((failure, elapsed)) => {
+                    if let Some(f) = failure {
+                        failures += 1;
+                        first_failure.get_or_insert(f);
+                    }
                     latencies.push(elapsed.as_secs_f64() * 1000.0);
                 }
-                Err(_) => failures += 1,
+                Err(e) => {
+                    failures += 1;
+                    first_failure.get_or_insert(e.to_string());
+                }
             }
         }
-        (latencies, failures, started.elapsed())
+        (latencies, (failures, first_failure), started.elapsed())
     });
     let heap_after = alloc::snapshot();
     alloc::disable();
@@ -124,6 +137,7 @@ pub fn run(tasks: usize, resources: usize) -> Result<HerdRun, String> {
         discovery_requests: kit.count_endpoint(Endpoint::Discovery),
         rs_requests: kit.count_endpoint(Endpoint::RsResource),
         failures,
+        first_failure,
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
         wall_ms: wall.as_secs_f64() * 1000.0,
