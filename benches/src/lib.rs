@@ -1,0 +1,103 @@
+//! `uma-bench`: the benchmark suite of the `uma` workspace.
+//!
+//! `cargo run --release -p uma-bench` runs everything once (a few minutes on two cores, loopback only,
+//! bounded loops), prints the tables and writes them to `BENCHMARKS.md` at the workspace root.
+//! `cargo bench -p uma-bench` runs the core micro-benchmarks under criterion.
+//!
+//! What is measured, and how, is written next to every table of the report ([`run`]).
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod alloc;
+pub mod herd;
+pub mod machine;
+pub mod memory;
+pub mod micro;
+mod report;
+pub mod roundtrips;
+pub mod stats;
+pub mod warm;
+pub mod workloads;
+
+/// How much work a run does.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Interleaved rounds per warm-path comparison.
+    pub warm_rounds: usize,
+    /// Requests per round per client.
+    pub warm_requests: usize,
+    /// Concurrent tasks for the uma-hyper comparisons.
+    pub hyper_concurrency: Vec<usize>,
+    /// Threads for the uma-ureq comparisons.
+    pub ureq_threads: Vec<usize>,
+    /// Requests per herd.
+    pub herd_tasks: usize,
+    /// Herd repetitions (fresh servers and client each).
+    pub herd_rounds: usize,
+    /// Timed batches per micro-benchmark.
+    pub micro_batches: usize,
+    /// Operations per batch.
+    pub micro_batch: usize,
+    /// Items held at once for the memory figures.
+    pub memory_n: usize,
+    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`);
+    /// empty runs everything.
+    pub only: Vec<String>,
+}
+
+impl Params {
+    /// Whether `section` runs.
+    pub fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+}
+
+impl Params {
+    /// The real run.
+    pub fn full() -> Params {
+        Params {
+            warm_rounds: 15,
+            warm_requests: 2000,
+            hyper_concurrency: vec![1, 32],
+            ureq_threads: vec![1, 2],
+            herd_tasks: 1000,
+            herd_rounds: 3,
+            micro_batches: 9,
+            micro_batch: 20_000,
+            memory_n: 1000,
+            only: Vec::new(),
+        }
+    }
+
+    /// A few iterations of everything: proves the runner works, not how fast anything is.
+    pub fn smoke() -> Params {
+        Params {
+            warm_rounds: 2,
+            warm_requests: 20,
+            hyper_concurrency: vec![2],
+            ureq_threads: vec![1],
+            herd_tasks: 20,
+            herd_rounds: 1,
+            micro_batches: 2,
+            micro_batch: 40,
+            memory_n: 20,
+            only: Vec::new(),
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The whole report in Markdown (what `BENCHMARKS.md` holds).
+    pub markdown: String,
+    /// Goals not met, one line each (empty when all were met).
+    pub missed_goals: Vec<String>,
+    /// Measurements that could not be taken, one line each.
+    pub errors: Vec<String>,
+}
+
+/// Runs every benchmark with `params`, telling `progress` what it starts.
+pub fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
+    report::run(params, progress)
+}

@@ -1,0 +1,80 @@
+//! `cargo run --release -p uma-bench [-- --smoke] [--out PATH] [--no-write]`: runs the benchmark suite,
+//! prints the report and writes it to `BENCHMARKS.md` at the workspace root (or `PATH`).
+#![deny(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use uma_bench::alloc::CountingAlloc;
+use uma_bench::{Params, run};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
+  --smoke     a few iterations of everything (proves the runner works; figures meaningless)
+  --only S    run only section S (micro, memory, roundtrips, warm, herd); implies --no-write
+  --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
+  --no-write  print only";
+
+fn main() -> ExitCode {
+    let mut smoke = false;
+    let mut write = true;
+    let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let mut only = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--smoke" => smoke = true,
+            "--no-write" => write = false,
+            "--only" => match args.next() {
+                Some(section) => {
+                    only.push(section);
+                    write = false;
+                }
+                None => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--out" => match args.next() {
+                Some(p) => out = PathBuf::from(p),
+                None => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => {
+                eprintln!("unknown argument {arg:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if cfg!(debug_assertions) && !smoke {
+        eprintln!("warning: debug build; use `cargo run --release -p uma-bench` for real figures");
+    }
+    let mut params = if smoke {
+        Params::smoke()
+    } else {
+        Params::full()
+    };
+    params.only = only;
+    let report = run(&params, &mut |what| eprintln!("uma-bench: {what}…"));
+    println!("{}", report.markdown);
+    if write && !smoke {
+        if let Err(e) = std::fs::write(&out, &report.markdown) {
+            eprintln!("uma-bench: cannot write {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("uma-bench: wrote {}", out.display());
+    }
+    if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
