@@ -168,9 +168,17 @@ fn run(
         .configure()
         .http_status_as_error(false)
         .max_redirects(0);
-    // Without a budget of ours, the agent's own global timeout stays in force.
+    // Without a budget of ours, the agent's own timeouts stay in force. With one, every phase gets it
+    // rather than `timeout_global`: in ureq 3 a global (or resolve) timeout runs the name lookup on a new
+    // thread for every request, pooled connection or not, which costs more than the request itself on a
+    // LAN (BENCHMARKS.md). The request deadline is still checked between exchanges.
     if timeout.is_some() {
-        config = config.timeout_global(timeout);
+        config = config
+            .timeout_connect(timeout)
+            .timeout_send_request(timeout)
+            .timeout_send_body(timeout)
+            .timeout_recv_response(timeout)
+            .timeout_recv_body(timeout);
     }
     config.build().run()
 }
