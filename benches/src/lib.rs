@@ -101,3 +101,9 @@ pub struct Report {
 pub fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     report::run(params, progress)
 }
+
+/// The README's Rust examples, compiled (and the runnable ones run) by `cargo test --doc -p uma-bench`:
+/// this crate depends on everything they use.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
