@@ -117,6 +117,9 @@ impl RptSet {
     }
 
     pub fn remember_path(&mut self, path: &str, id: u64) {
+        if self.path_hint.get(path) == Some(&id) {
+            return; // the warm path: nothing to allocate
+        }
         if self.path_hint.len() >= MAX_PATH_HINTS && !self.path_hint.contains_key(path) {
             self.path_hint.clear();
         }

@@ -21,7 +21,8 @@ use crate::error::Error;
 pub struct Client {
     pub(crate) config: Config,
     metadata: HashMap<Issuer, MetadataEntry>,
-    pub(crate) rpts: HashMap<(String, Party), RptSet>,
+    /// By origin, then party: looked up with borrowed keys, no allocation on the warm path.
+    pub(crate) rpts: HashMap<String, HashMap<Party, RptSet>>,
     pub(crate) pcts: PctStore,
     pub(crate) identities: HashMap<Party, Identity>,
     in_flight: HashMap<ExchangeKey, InFlight>,
@@ -100,7 +101,11 @@ impl Client {
 
     /// Number of RPTs held, over all origins and parties.
     pub fn rpt_count(&self) -> usize {
-        self.rpts.values().map(|s| s.entries.len()).sum()
+        self.rpts
+            .values()
+            .flat_map(|parties| parties.values())
+            .map(|s| s.entries.len())
+            .sum()
     }
 
     /// Drops every cached RPT and PCT (e.g. on logout).
@@ -156,17 +161,19 @@ impl Client {
     ) {
         let max = self.config.max_rpts_per_origin;
         self.rpts
-            .entry((origin.to_owned(), party.clone()))
+            .entry(origin.to_owned())
+            .or_default()
+            .entry(party.clone())
             .or_default()
             .insert(entry, replaces, max);
     }
 
     pub(crate) fn rpt_set(&self, origin: &str, party: &Party) -> Option<&RptSet> {
-        self.rpts.get(&(origin.to_owned(), party.clone()))
+        self.rpts.get(origin)?.get(party)
     }
 
     pub(crate) fn rpt_set_mut(&mut self, origin: &str, party: &Party) -> Option<&mut RptSet> {
-        self.rpts.get_mut(&(origin.to_owned(), party.clone()))
+        self.rpts.get_mut(origin)?.get_mut(party)
     }
 
     /// Claims the exchange for `key` for `flow`, unless another flow is running it.
