@@ -192,6 +192,21 @@ impl Client {
         Claim::Granted
     }
 
+    /// The deadline and result generation of another flow's live exchange for `key`, if there is one.
+    pub(crate) fn busy(
+        &self,
+        key: &ExchangeKey,
+        flow: u64,
+        now: Instant,
+    ) -> Option<(Instant, u64)> {
+        let running = self
+            .in_flight
+            .get(key)
+            .filter(|r| r.flow != flow && now < r.until)?;
+        let seen = self.results.get(key).map_or(0, |r| r.generation);
+        Some((running.until, seen))
+    }
+
     /// Pushes the deadline of a claim this flow holds (long polls).
     pub(crate) fn extend_claim(&mut self, key: &ExchangeKey, flow: u64, until: Instant) {
         if let Some(running) = self.in_flight.get_mut(key) {

@@ -163,7 +163,7 @@ impl Default for Config {
             max_redirects: 0,
             max_rpts_per_origin: 4,
             exchange_timeout: Duration::from_secs(60),
-            max_parks: 8,
+            max_parks: 32,
         }
     }
 }

@@ -176,3 +176,28 @@ fn a_retry_whose_rpt_was_upgraded_meanwhile_uses_the_new_one_without_a_new_flow(
     assert_eq!(done_status(&d.feed(&mut a, step, ok("{}"))), 200);
     assert_eq!(d.client.stats().token_requests, 2);
 }
+
+#[test]
+fn a_retry_refused_while_another_exchange_is_upgrading_its_rpt_waits_for_it() {
+    let mut d = Driver::new(client());
+    // A: /a → r1, retry in flight.
+    let mut a = Flow::new(get("/a"));
+    let step = d.start(&mut a);
+    let step = d.feed(&mut a, step, challenge("t1"));
+    let step = d.feed(&mut a, step, metadata());
+    let a_retry = d.feed(&mut a, step, token("r1"));
+    // B: /b sent with r1, challenged, its token request (rpt=r1) is in flight: the AS revokes r1.
+    let mut b = Flow::new(get("/b"));
+    let step = d.start(&mut b);
+    let b_token = d.feed(&mut b, step, challenge("t2"));
+    assert!(d.sent.last().unwrap().ends_with("&ticket=t2&rpt=r1"));
+    // A's retry is refused before B's answer lands: A waits instead of failing with MaxFlowsReached.
+    let parked = d.feed(&mut a, a_retry, challenge("t3"));
+    assert!(matches!(parked, Step::Park { .. }), "{parked:?}");
+    let upgraded = token_json(r#"{"access_token":"r2","token_type":"Bearer","upgraded":true}"#);
+    let b_retry = d.feed(&mut b, b_token, upgraded);
+    assert_eq!(done_status(&d.feed(&mut b, b_retry, ok("{}"))), 200);
+    let step = d.resume(&mut a);
+    assert!(d.sent.last().unwrap().ends_with("auth=Bearer r2"));
+    assert_eq!(done_status(&d.feed(&mut a, step, ok("{}"))), 200);
+}

@@ -41,6 +41,31 @@ impl Flow {
         }
     }
 
+    /// Parks behind the exchange for `key` if another flow is running it (and parks are left); `None`
+    /// when nobody is. Never claims the key.
+    pub(crate) fn park_if_busy(
+        &mut self,
+        client: &mut Client,
+        key: &ExchangeKey,
+        now: Instant,
+    ) -> Option<Out> {
+        let (until, seen) = client.busy(key, self.id, now)?;
+        if self.counters.parks >= client.config.max_parks {
+            return None;
+        }
+        self.counters.parks += 1;
+        client.stats.parked += 1;
+        self.state = State::Parked {
+            key: key.clone(),
+            seen,
+            then: AfterPark::Resend,
+        };
+        Some(Step::Park {
+            key: key.clone(),
+            until,
+        })
+    }
+
     pub(crate) fn on_unpark(
         &mut self,
         client: &mut Client,

@@ -282,6 +282,12 @@ impl Flow {
         }
 
         if self.counters.flows >= client.config.max_flows {
+            // Another request's exchange for this key may be upgrading (and so revoking) the RPT we just
+            // sent: wait for it to land and try its RPT before giving up.
+            let key = self.rpt_key(&issuer);
+            if let Some(step) = self.park_if_busy(client, &key, now) {
+                return step;
+            }
             let flows = self.counters.flows;
             return self.fail(client, Error::MaxFlowsReached { flows });
         }
