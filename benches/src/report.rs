@@ -226,8 +226,8 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
          the flow, its steps and the request/response are moved by value through the drive loop, and the \
          response body is copied once by `Vec::from(Bytes)` in `engine::exchange`), about 30 more allocations \
          (malloc/free/realloc, +0.8 µs), two tokio timers per request (the overall and the per-exchange \
-         `timeout`: wheel insert/remove, clock reads, +0.7 µs), SipHash lookups of the String-keyed caches \
-         (+0.35 µs), the core's own work (`Flow::send_resource_with`, `finish`, `rpt_set`, `origin_of`, \
+         `timeout`: wheel insert/remove, clock reads, +0.7 µs; since then folded into one deadline per await), \
+         SipHash lookups of the String-keyed caches (+0.35 µs; since then looked up without allocating), the core's own work (`Flow::send_resource_with`, `finish`, `rpt_set`, `origin_of`, \
          `format!` of the origin and the bearer header, ≈ 0.5 µs) and more kernel wake-ups. On loopback a \
          bare request costs only ~50 µs end to end, so these few µs show as a 0.7–0.8 ratio; across a real \
          network (≥ 0.5 ms per request) the same cost is ≤ 2 %.\n",
@@ -239,8 +239,9 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
              the bare ureq agent sending the same request with the per-request configuration uma-ureq applies \
              to every exchange. ureq 3.5's default resolver resolves the host on every request, pooled \
              connection or not, and runs the lookup on a freshly spawned thread whenever a global, per-call \
-             or resolve timeout applies (`ureq::unversioned::resolver::DefaultResolver`), so this \
-             configuration alone costs one thread spawn per request.\n\n\
+             or resolve timeout applies (`ureq::unversioned::resolver::DefaultResolver`); uma-ureq therefore \
+             sets per-phase timeouts (connect, send, receive) instead of a global one. What remains is the \
+             cost of a per-request configuration itself.\n\n\
              | threads | bare + per-request config req/s | adapter ÷ it |\n|---:|---:|---:|\n",
         );
         for r in diagnostics {

@@ -240,7 +240,7 @@ pub fn ureq(
     };
     let uma_send = || matches!(uma.get(&url).send(), Ok(r) if r.status() == 200);
     // Diagnostic: the bare agent with the per-request configuration the adapter applies to every
-    // exchange (uma-ureq transport.rs: statuses not errors, no redirects, `timeout_global`).
+    // exchange (uma-ureq transport.rs: statuses not errors, no redirects, per-phase timeouts).
     let configured_send = || {
         let Ok(request) = http::Request::get(url.as_str())
             .header("Authorization", bearer.as_str())
@@ -253,7 +253,11 @@ pub fn ureq(
             .configure()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .timeout_send_request(Some(Duration::from_secs(30)))
+            .timeout_send_body(Some(Duration::from_secs(30)))
+            .timeout_recv_response(Some(Duration::from_secs(30)))
+            .timeout_recv_body(Some(Duration::from_secs(30)))
             .build()
             .run();
         match run {
@@ -298,7 +302,7 @@ pub fn ureq(
         ratio: Summary::of(&ratios),
         errors,
         diagnostic: Some((
-            "bare ureq + the adapter's per-request config (`timeout_global`)".to_string(),
+            "bare ureq + the adapter's per-request config (per-phase timeouts)".to_string(),
             Summary::of(&diag_rates),
             Summary::of(&diag_ratios),
         )),
