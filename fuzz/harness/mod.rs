@@ -10,6 +10,7 @@
 
 pub mod challenge;
 pub mod discovery;
+pub mod protection;
 pub mod support;
 pub mod token;
 
@@ -35,5 +36,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "token",
         run: token::run,
+    },
+    Target {
+        name: "protection",
+        run: protection::run,
     },
 ];

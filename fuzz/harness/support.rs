@@ -170,3 +170,36 @@ pub fn check_json_leaks(body: &[u8], names: &[&str], observe: impl Fn(&[u8]) -> 
         );
     }
 }
+
+/// Decodes `[NNN\n] *(Name: value\n) [\n] body` into a response: an optional status line
+/// (default `default_status`), header lines while they parse as headers (an empty line ends them
+/// and is dropped), then the body. `{"a": 1}` is not a header, so a JSON body may follow the status
+/// line directly.
+pub fn decode_response(data: &[u8], default_status: u16) -> http::Response<Vec<u8>> {
+    let (status, mut rest) = split_status(data, default_status);
+    let mut headers = http::HeaderMap::new();
+    loop {
+        let (line, after) = split_line(rest);
+        if line.is_empty() {
+            if rest.first() == Some(&b'\n') {
+                rest = after;
+            }
+            break;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            break;
+        };
+        let name = http::HeaderName::from_bytes(&line[..colon]);
+        let value = http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii());
+        match (name, value, after.is_empty() && !data.ends_with(b"\n")) {
+            (Ok(name), Ok(value), false) => {
+                headers.append(name, value);
+                rest = after;
+            }
+            _ => break,
+        }
+    }
+    let mut response = response(status, rest);
+    *response.headers_mut() = headers;
+    response
+}
