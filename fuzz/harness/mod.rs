@@ -10,6 +10,7 @@
 
 pub mod challenge;
 pub mod discovery;
+pub mod flow;
 pub mod protection;
 pub mod support;
 pub mod token;
@@ -40,5 +41,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "protection",
         run: protection::run,
+    },
+    Target {
+        name: "flow",
+        run: flow::run,
     },
 ];
