@@ -244,10 +244,11 @@ pub fn run(data: &[u8]) {
                                 .headers()
                                 .get(LOCATION)
                                 .and_then(|l| l.to_str().ok());
-                            if let Some(uri) = location.and_then(|l| l.parse::<http::Uri>().ok()) {
-                                if uri.scheme().is_some() {
-                                    resource_origins.push(origin(&uri));
-                                }
+                            if let Some(uri) = location
+                                .and_then(|l| l.parse::<http::Uri>().ok())
+                                .filter(|u| u.scheme().is_some())
+                            {
+                                resource_origins.push(origin(&uri));
                             }
                         }
                     }
