@@ -239,17 +239,16 @@ pub fn run(data: &[u8]) {
                 credentials_in(&response, &raw, &mut secrets);
                 match out.kind {
                     RequestKind::Resource => {
-                        if response.status().is_redirection() {
-                            let location = response
-                                .headers()
-                                .get(LOCATION)
-                                .and_then(|l| l.to_str().ok());
-                            if let Some(uri) = location
-                                .and_then(|l| l.parse::<http::Uri>().ok())
-                                .filter(|u| u.scheme().is_some())
-                            {
-                                resource_origins.push(origin(&uri));
-                            }
+                        // Any origin a redirect names, resolved as a browser would (the flow may
+                        // parse `Location` more leniently than `http::Uri`).
+                        let location = response
+                            .headers()
+                            .get(LOCATION)
+                            .filter(|_| response.status().is_redirection())
+                            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+                        let base = url::Url::parse(&req.uri().to_string()).ok();
+                        if let Some(url) = base.zip(location).and_then(|(b, l)| b.join(&l).ok()) {
+                            resource_origins.push(url.origin().ascii_serialization());
                         }
                     }
                     RequestKind::Discovery => {

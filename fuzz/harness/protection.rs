@@ -39,13 +39,32 @@ pub fn run(data: &[u8]) {
     for parser in &selected {
         observe(parser, &response);
     }
-    // The body alone, with the same status and headers, under the differential leak check.
-    check_json_leaks(response.body(), SECRET_MEMBERS, |body| {
-        let mut r = http::Response::new(body.to_vec());
-        *r.status_mut() = response.status();
-        *r.headers_mut() = response.headers().clone();
-        selected.iter().map(|p| observe(p, &r)).collect()
-    });
+    // The body alone, with the same status and headers, under the differential leak check: error
+    // answers must hide every credential member, successes the ones their parser knows as
+    // credentials (resource descriptions and introspection results keep unknown members as data).
+    for parser in &selected {
+        let names = if response.status().is_success() {
+            credentials_of(parser)
+        } else {
+            SECRET_MEMBERS
+        };
+        check_json_leaks(response.body(), names, |body| {
+            let mut r = http::Response::new(body.to_vec());
+            *r.status_mut() = response.status();
+            *r.headers_mut() = response.headers().clone();
+            observe(parser, &r)
+        });
+    }
+}
+
+/// The credential members a success answer of `parser` carries.
+fn credentials_of(parser: &str) -> &'static [&'static str] {
+    match parser {
+        "pat" => &["access_token", "refresh_token"],
+        "permission" => &["ticket"],
+        "registration" => &["client_secret", "registration_access_token"],
+        _ => &[],
+    }
 }
 
 /// Parses with one parser, checks what can be checked, and returns what a user could see.
