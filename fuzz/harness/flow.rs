@@ -1,5 +1,7 @@
 //! Target `flow`: an arbitrary sequence of resource-server and authorization-server answers fed to
-//! a [`Flow`] with one trusted issuer and a fake clock (uma-protocol.md §2, §11).
+//! a [`Flow`] with one trusted issuer and a fake clock (uma-protocol.md §2, §11). After the first
+//! request ends, a second one to another origin runs on the same client, so cached RPTs and
+//! metadata are in play.
 //!
 //! Input: one configuration byte, then responses separated by `\n--\n`, each in the
 //! `support::decode_response` form (status line, header lines such as `WWW-Authenticate: …`,
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use http::header::{AUTHORIZATION, LOCATION};
 use uma_core::auth::ClientCredentials;
 use uma_core::challenge::parse_headers;
-use uma_core::discovery::{Issuer, discovery_url, parse_metadata};
+use uma_core::discovery::{EndpointPolicy, Issuer, discovery_url, parse_metadata};
 use uma_core::grant::{PushedClaim, parse_token_response};
 use uma_core::secret::{AccessToken, ClaimToken};
 use uma_core::{
@@ -37,7 +39,7 @@ const MAX_IDLE_STEPS: usize = 16;
 
 const ISSUER: &str = "https://as.example.org/realms/demo";
 const RESOURCE: &str = "https://rs.example.org/photos/1";
-const RS_ORIGIN: &str = "https://rs.example.org";
+const OTHER_RESOURCE: &str = "https://api.example.net/v1/items";
 const MARKER: &str = "SECRETMARK";
 const CLIENT_SECRET: &str = "SECRETMARK-client-secretZ";
 const CLAIM_TOKEN: &str = "SECRETMARK-claim-tokenZ";
@@ -153,140 +155,175 @@ pub fn run(data: &[u8]) {
         client.set_identity(Party::default(), token);
     }
 
-    let Ok(request) = http::Request::get(RESOURCE).body(Vec::new()) else {
-        panic!("the harness request is invalid");
+    let mut run = Run {
+        issuer,
+        policy,
+        answers: responses(rest).into_iter(),
+        secrets: vec![CLIENT_SECRET.into(), CLAIM_TOKEN.into(), USER_TOKEN.into()],
+        resource_origins: Vec::new(),
+        obtained: HashMap::new(),
+        token_endpoint: None,
+        now: start,
     };
-    let mut flow = Flow::new(request);
-    let mut now = start;
-    let mut answers = responses(rest).into_iter();
+    // A second request to another origin on the same client: cached RPTs must stay with their origin.
+    for url in [RESOURCE, OTHER_RESOURCE] {
+        if run.drive(&mut client, url).is_none() {
+            return;
+        }
+    }
+}
 
-    let mut secrets: Vec<String> =
-        vec![CLIENT_SECRET.into(), CLAIM_TOKEN.into(), USER_TOKEN.into()];
-    // Origins the resource server may send the flow to (its own, and redirect targets it named).
-    let mut resource_origins = vec![RS_ORIGIN.to_owned()];
-    // Access tokens obtained, with the resource origin the flow was serving at the time.
-    let mut obtained: HashMap<String, String> = HashMap::new();
-    // The token endpoint of the last discovery answer that validates.
-    let mut token_endpoint: Option<String> = None;
-    let mut sends = 0;
-    let mut idle = 0;
+/// What one input's flows share: the answers, what was learnt from them, and the fake clock.
+struct Run {
+    issuer: Issuer,
+    policy: EndpointPolicy,
+    answers: std::vec::IntoIter<Vec<u8>>,
+    /// Credentials that must not appear in errors.
+    secrets: Vec<String>,
+    /// Origins the current flow may send resource requests to: its own, and redirect targets named.
+    resource_origins: Vec<String>,
+    /// Access tokens obtained, with the resource origin the flow was serving at the time.
+    obtained: HashMap<String, String>,
+    /// The token endpoint of the last discovery answer that validates.
+    token_endpoint: Option<String>,
+    now: Instant,
+}
 
-    let mut step = flow.start(&mut client, now);
-    let failure = loop {
-        step = match step {
-            Step::Send(out) => {
-                sends += 1;
-                idle = 0;
-                assert!(
-                    sends <= MAX_SENDS,
-                    "the flow did not end within {MAX_SENDS} requests"
-                );
-                let req = &out.request;
-                let target = origin(req.uri());
-                match out.kind {
-                    RequestKind::Resource => {
-                        assert!(
-                            resource_origins.contains(&target),
-                            "resource request to {target}, which no response named"
-                        );
-                        if let Some(token) = bearer(req) {
-                            let for_origin = obtained.get(&token);
-                            let user = token == USER_TOKEN && target == RS_ORIGIN;
-                            assert!(
-                                user || for_origin == Some(&target),
-                                "a bearer token obtained for {for_origin:?} sent to {target}"
-                            );
-                        }
-                        let auth = req.headers().get(AUTHORIZATION);
-                        assert!(
-                            auth.is_none_or(|v| !v.as_bytes().starts_with(b"Basic")),
-                            "client credentials sent to a resource server"
-                        );
-                        let seen =
-                            format!("{:?} {:?}", req.uri(), String::from_utf8_lossy(req.body()));
-                        assert!(
-                            !seen.contains(CLIENT_SECRET),
-                            "client secret sent to a resource server"
-                        );
-                    }
-                    RequestKind::Discovery => {
-                        assert_eq!(
-                            req.uri().to_string(),
-                            discovery_url(&issuer).as_str(),
-                            "discovery of another issuer"
-                        );
-                        assert!(
-                            req.headers().get(AUTHORIZATION).is_none(),
-                            "credentials on discovery"
-                        );
-                    }
-                    RequestKind::Token => {
-                        assert_eq!(
-                            Some(req.uri().to_string()),
-                            token_endpoint,
-                            "token request to an endpoint no validated metadata named"
-                        );
-                        assert_eq!(req.method(), http::Method::POST);
-                    }
-                    _ => panic!("unknown request kind {:?}", out.kind),
-                }
-                let Some(raw) = answers.next() else {
-                    // Out of answers: the driver gives up, as on a transport error.
-                    flow.abort(&mut client);
-                    return;
-                };
-                let response = decode_response(&raw, 200);
-                credentials_in(&response, &raw, &mut secrets);
-                match out.kind {
-                    RequestKind::Resource => {
-                        // Any origin a redirect names, resolved as a browser would (the flow may
-                        // parse `Location` more leniently than `http::Uri`).
-                        let location = response
-                            .headers()
-                            .get(LOCATION)
-                            .filter(|_| response.status().is_redirection())
-                            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
-                        let base = url::Url::parse(&req.uri().to_string()).ok();
-                        if let Some(url) = base.zip(location).and_then(|(b, l)| b.join(&l).ok()) {
-                            resource_origins.push(url.origin().ascii_serialization());
-                        }
-                    }
-                    RequestKind::Discovery => {
-                        if let Ok(meta) = parse_metadata(&issuer, &response, &policy) {
-                            token_endpoint = Some(meta.token_endpoint.to_string());
-                        }
-                    }
-                    _ => {
-                        if let Ok(t) = parse_token_response(&response) {
-                            obtained.insert(
-                                t.access_token.secret().to_owned(),
-                                flow.origin().to_owned(),
-                            );
-                        }
-                    }
-                }
-                now += Duration::from_millis(10);
-                flow.handle_response(&mut client, out.id, response, now)
-            }
-            Step::Wait { until } | Step::Park { until, .. } => {
-                idle += 1;
-                assert!(idle <= MAX_IDLE_STEPS, "the flow waits without end");
-                assert!(
-                    until <= now + Duration::from_secs(600),
-                    "a wait of more than 10 minutes"
-                );
-                now = now.max(until);
-                flow.resume(&mut client, now)
-            }
-            Step::Done(_) => return,
-            Step::Failed(failure) => break failure,
+impl Run {
+    /// Drives one flow for `url` to its end; `None` when the answers ran out first.
+    fn drive(&mut self, client: &mut Client, url: &str) -> Option<()> {
+        let Ok(request) = http::Request::get(url).body(Vec::new()) else {
+            panic!("the harness request is invalid");
         };
-    };
-    let shown = format!("{} {:?} {}", failure.error, failure.error, failure);
-    for secret in &secrets {
-        assert!(
-            !shown.contains(secret.as_str()),
-            "the credential {secret} appears in the error: {shown}"
-        );
+        let mut flow = Flow::new(request);
+        let requested = flow.origin().to_owned();
+        self.resource_origins = vec![requested.clone()];
+        let mut sends = 0;
+        let mut idle = 0;
+        let mut step = flow.start(client, self.now);
+        let failure = loop {
+            step = match step {
+                Step::Send(out) => {
+                    sends += 1;
+                    idle = 0;
+                    assert!(
+                        sends <= MAX_SENDS,
+                        "the flow did not end within {MAX_SENDS} requests"
+                    );
+                    let req = &out.request;
+                    let target = origin(req.uri());
+                    match out.kind {
+                        RequestKind::Resource => {
+                            assert!(
+                                self.resource_origins.contains(&target),
+                                "resource request to {target}, which no response named"
+                            );
+                            if let Some(token) = bearer(req) {
+                                let for_origin = self.obtained.get(&token);
+                                let user = token == USER_TOKEN && target == requested;
+                                assert!(
+                                    user || for_origin == Some(&target),
+                                    "a bearer token obtained for {for_origin:?} sent to {target}"
+                                );
+                            }
+                            let auth = req.headers().get(AUTHORIZATION);
+                            assert!(
+                                auth.is_none_or(|v| !v.as_bytes().starts_with(b"Basic")),
+                                "client credentials sent to a resource server"
+                            );
+                            let seen = format!(
+                                "{:?} {:?}",
+                                req.uri(),
+                                String::from_utf8_lossy(req.body())
+                            );
+                            assert!(
+                                !seen.contains(CLIENT_SECRET),
+                                "client secret sent to a resource server"
+                            );
+                        }
+                        RequestKind::Discovery => {
+                            assert_eq!(
+                                req.uri().to_string(),
+                                discovery_url(&self.issuer).as_str(),
+                                "discovery of another issuer"
+                            );
+                            assert!(
+                                req.headers().get(AUTHORIZATION).is_none(),
+                                "credentials on discovery"
+                            );
+                        }
+                        RequestKind::Token => {
+                            assert_eq!(
+                                Some(req.uri().to_string()),
+                                self.token_endpoint,
+                                "token request to an endpoint no validated metadata named"
+                            );
+                            assert_eq!(req.method(), http::Method::POST);
+                        }
+                        _ => panic!("unknown request kind {:?}", out.kind),
+                    }
+                    let Some(raw) = self.answers.next() else {
+                        // Out of answers: the driver gives up, as on a transport error.
+                        flow.abort(client);
+                        return None;
+                    };
+                    let response = decode_response(&raw, 200);
+                    credentials_in(&response, &raw, &mut self.secrets);
+                    match out.kind {
+                        RequestKind::Resource => {
+                            // Any origin a redirect names, resolved as a browser would (the flow may
+                            // parse `Location` more leniently than `http::Uri`).
+                            let location = response
+                                .headers()
+                                .get(LOCATION)
+                                .filter(|_| response.status().is_redirection())
+                                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+                            let base = url::Url::parse(&req.uri().to_string()).ok();
+                            if let Some(url) = base.zip(location).and_then(|(b, l)| b.join(&l).ok())
+                            {
+                                self.resource_origins
+                                    .push(url.origin().ascii_serialization());
+                            }
+                        }
+                        RequestKind::Discovery => {
+                            if let Ok(meta) = parse_metadata(&self.issuer, &response, &self.policy)
+                            {
+                                self.token_endpoint = Some(meta.token_endpoint.to_string());
+                            }
+                        }
+                        _ => {
+                            if let Ok(t) = parse_token_response(&response) {
+                                self.obtained.insert(
+                                    t.access_token.secret().to_owned(),
+                                    flow.origin().to_owned(),
+                                );
+                            }
+                        }
+                    }
+                    self.now += Duration::from_millis(10);
+                    flow.handle_response(client, out.id, response, self.now)
+                }
+                Step::Wait { until } | Step::Park { until, .. } => {
+                    idle += 1;
+                    assert!(idle <= MAX_IDLE_STEPS, "the flow waits without end");
+                    assert!(
+                        until <= self.now + Duration::from_secs(600),
+                        "a wait of more than 10 minutes"
+                    );
+                    self.now = self.now.max(until);
+                    flow.resume(client, self.now)
+                }
+                Step::Done(_) => return Some(()),
+                Step::Failed(failure) => break failure,
+            };
+        };
+        let shown = format!("{} {:?} {}", failure.error, failure.error, failure);
+        for secret in &self.secrets {
+            assert!(
+                !shown.contains(secret.as_str()),
+                "the credential {secret} appears in the error: {shown}"
+            );
+        }
+        Some(())
     }
 }
