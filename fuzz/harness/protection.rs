@@ -13,7 +13,7 @@ use uma_core::protection::{
 };
 
 use super::support::{
-    SECRET_MEMBERS, assert_printable, check_json_leaks, decode_response, split_line,
+    SECRET_MEMBERS, assert_printable, check_json_leaks_to_depth, decode_response, split_line,
 };
 
 const PARSERS: &[&str] = &[
@@ -42,13 +42,15 @@ pub fn run(data: &[u8]) {
     // The body alone, with the same status and headers, under the differential leak check: error
     // answers must hide every credential member, successes the ones their parser knows as
     // credentials (resource descriptions and introspection results keep unknown members as data).
+    // Success bodies: only the top-level members the parser extracts (`RegisteredClient::metadata`
+    // keeps every other member, nested ones included, as data).
     for parser in &selected {
-        let names = if response.status().is_success() {
-            credentials_of(parser)
+        let (names, depth) = if response.status().is_success() {
+            (credentials_of(parser), 1)
         } else {
-            SECRET_MEMBERS
+            (SECRET_MEMBERS, usize::MAX)
         };
-        check_json_leaks(response.body(), names, |body| {
+        check_json_leaks_to_depth(response.body(), names, depth, |body| {
             let mut r = http::Response::new(body.to_vec());
             *r.status_mut() = response.status();
             *r.headers_mut() = response.headers().clone();

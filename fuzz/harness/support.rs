@@ -145,10 +145,22 @@ pub const MIN_SECRET_CHARS: usize = 8;
 /// member, which is a leak. (If `S` also occurs in a non-credential member, the parser may show
 /// it there; that is not a leak of the credential.)
 pub fn check_json_leaks(body: &[u8], names: &[&str], observe: impl Fn(&[u8]) -> String) {
+    check_json_leaks_to_depth(body, names, usize::MAX, observe);
+}
+
+/// [`check_json_leaks`] for credential members at most `depth` levels deep (1: top-level members
+/// only), for parsers that keep unknown members, nested credentials included, as opaque data.
+pub fn check_json_leaks_to_depth(
+    body: &[u8],
+    names: &[&str],
+    depth: usize,
+    observe: impl Fn(&[u8]) -> String,
+) {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return;
     };
-    let secrets = secret_members(&value, names);
+    let mut secrets = secret_members(&value, names);
+    secrets.retain(|(path, _)| path.len() <= depth);
     if secrets.is_empty() {
         return;
     }
