@@ -317,7 +317,10 @@ impl Run {
                 Step::Failed(failure) => break failure,
             };
         };
-        let shown = format!("{} {:?} {}", failure.error, failure.error, failure);
+        let shown = format!(
+            "{} {:?} {} {:?}",
+            failure.error, failure.error, failure, failure
+        );
         for secret in &self.secrets {
             assert!(
                 !shown.contains(secret.as_str()),

@@ -239,7 +239,9 @@ impl TokenError {
 pub(super) fn from_error_object(status: u16, object: &Map<String, Value>) -> Option<UmaError> {
     let raw_code = object.get("error")?.as_str()?;
     let secrets = collect_secrets(object);
-    let clean = |s: &str| scrub(&sanitize(s, FIELD_CHARS), &secrets);
+    // Scrub before sanitizing: truncation or control-character replacement would hide a credential from
+    // the scrub and leave part of it visible.
+    let clean = |s: &str| sanitize(&scrub(s, &secrets), FIELD_CHARS);
     let code = clean(raw_code);
     let text = |name: &str| object.get(name).and_then(Value::as_str).map(clean);
     let description = text("error_description");
