@@ -141,10 +141,12 @@ impl Client {
             .map(|e| &e.metadata)
     }
 
-    pub(crate) fn store_metadata(&mut self, metadata: AsMetadata, now: Instant) {
+    /// Caches `metadata` under the issuer the user configured (which differs from the document's own with
+    /// a discovery override).
+    pub(crate) fn store_metadata(&mut self, issuer: &Issuer, metadata: AsMetadata, now: Instant) {
         let expires_at = now + self.config.metadata_ttl;
         self.metadata.insert(
-            metadata.issuer.clone(),
+            issuer.clone(),
             MetadataEntry {
                 metadata,
                 expires_at,

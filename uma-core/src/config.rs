@@ -7,7 +7,7 @@ use http::HeaderMap;
 
 use crate::auth::ClientCredentials;
 use crate::challenge::Strictness;
-use crate::discovery::{EndpointPolicy, Issuer};
+use crate::discovery::{DiscoveryError, EndpointPolicy, Issuer};
 use crate::grant::PushedClaim;
 
 /// One authorization server the user trusts, and the client's registration there.
@@ -29,6 +29,19 @@ pub struct AuthorizationServer {
     pub rpt_params: Vec<(String, String)>,
     /// `scope` parameter for RPT requests to this server (UMAG §3.3.1).
     pub scope: Option<String>,
+    /// Where the metadata lives and which `issuer` it names, when that is not `issuer` itself (PingAM
+    /// serves it under `/am/uma/…` while naming `/am/oauth2/…`, `uma-protocol.md` §10.4). The check stays
+    /// strict: the document must name exactly `expected_issuer`.
+    pub discovery: Option<DiscoveryOverride>,
+}
+
+/// An explicit discovery location for one authorization server.
+#[derive(Clone, Debug)]
+pub struct DiscoveryOverride {
+    /// The `uma2-configuration` document's URL.
+    pub url: url::Url,
+    /// The `issuer` the document must name.
+    pub expected_issuer: Issuer,
 }
 
 impl AuthorizationServer {
@@ -41,6 +54,7 @@ impl AuthorizationServer {
             claim: None,
             rpt_params: Vec::new(),
             scope: None,
+            discovery: None,
         }
     }
 
@@ -197,6 +211,30 @@ impl Config {
         self.authorization_servers
             .iter()
             .find(|s| &s.issuer == issuer)
+    }
+
+    /// The discovery request for a trusted `issuer` and the `issuer` its document must name (the issuer
+    /// itself unless [`AuthorizationServer::discovery`] says otherwise). An explicit http URL needs
+    /// insecure http to be allowed, like any endpoint.
+    pub fn discovery_for(
+        &self,
+        issuer: &Issuer,
+    ) -> Result<(http::Request<Vec<u8>>, Issuer), DiscoveryError> {
+        match self.server(issuer).and_then(|s| s.discovery.as_ref()) {
+            None => Ok((crate::discovery::discovery_request(issuer), issuer.clone())),
+            Some(o) => {
+                if o.url.scheme() != "https" && !self.endpoint_policy.allow_insecure_http {
+                    return Err(DiscoveryError::InsecureEndpoint {
+                        field: "discovery_url",
+                        url: o.url.to_string(),
+                    });
+                }
+                Ok((
+                    crate::discovery::discovery_request_at(&o.url)?,
+                    o.expected_issuer.clone(),
+                ))
+            }
+        }
     }
 
     /// Whether the requesting party's access token may go to a resource at `origin`.

@@ -92,7 +92,7 @@ pub mod trace;
 
 pub use cache::{ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
-pub use config::{AuthorizationServer, Config};
+pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
 pub use flow::{Flow, Machine, Outgoing, RequestId, RequestKind, Step};
 pub use login::{Login, LoginGrant};

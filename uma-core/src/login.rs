@@ -141,13 +141,22 @@ impl Machine for Login {
         if client.fresh_metadata(&self.issuer, now).is_some() {
             return self.send_token(client);
         }
+        let request = match client.config().discovery_for(&self.issuer) {
+            Ok((request, _)) => request,
+            Err(error) => {
+                return self.fail(Error::Discovery {
+                    issuer: self.issuer.as_str().to_owned(),
+                    error,
+                });
+            }
+        };
         self.next += 1;
         self.state = LoginState::Discovery(self.next);
         client.stats.discovery_requests += 1;
         Step::Send(Outgoing {
             id: RequestId(self.next),
             kind: RequestKind::Discovery,
-            request: discovery::discovery_request(&self.issuer),
+            request,
         })
     }
 
@@ -161,9 +170,18 @@ impl Machine for Login {
         match std::mem::replace(&mut self.state, LoginState::Idle) {
             LoginState::Discovery(expected) if expected == id.0 => {
                 let policy = client.config().endpoint_policy;
-                match discovery::parse_metadata(&self.issuer, &response, &policy) {
+                let expected = match client.config().discovery_for(&self.issuer) {
+                    Ok((_, expected)) => expected,
+                    Err(error) => {
+                        return self.fail(Error::Discovery {
+                            issuer: self.issuer.as_str().to_owned(),
+                            error,
+                        });
+                    }
+                };
+                match discovery::parse_metadata(&expected, &response, &policy) {
                     Ok(metadata) => {
-                        client.store_metadata(metadata, now);
+                        client.store_metadata(&self.issuer, metadata, now);
                         self.send_token(client)
                     }
                     Err(error) => self.fail(Error::Discovery {

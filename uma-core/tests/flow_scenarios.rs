@@ -723,3 +723,50 @@ fn cross_origin_redirect_carries_neither_the_access_token_nor_a_cached_rpt() {
         ]
     );
 }
+
+#[test]
+fn a_discovery_override_accepts_exactly_the_configured_document_issuer() {
+    // PingAM: the challenge names /am/uma/…, the document there names /am/oauth2/… (uma-protocol.md §10.4).
+    let as_uri = "https://am.example.org/am/uma/realms/root/realms/r";
+    let doc_issuer = "https://am.example.org/am/oauth2/r";
+    let mut server = uma_core::AuthorizationServer::new(
+        uma_core::discovery::Issuer::parse(as_uri).unwrap(),
+        uma_core::auth::ClientCredentials::basic("app", "app-secret"),
+    );
+    server.discovery = Some(uma_core::DiscoveryOverride {
+        url: url::Url::parse(&format!("{as_uri}/.well-known/uma2-configuration")).unwrap(),
+        expected_issuer: uma_core::discovery::Issuer::parse(doc_issuer).unwrap(),
+    });
+    let cfg = uma_core::Config::new().with_authorization_server(server);
+    let doc = ok(&format!(
+        r#"{{"issuer":"{doc_issuer}","token_endpoint":"https://am.example.org/am/oauth2/r/access_token"}}"#
+    ));
+    let mut d = Driver::new(uma_core::Client::new(cfg.clone()));
+    let step = d.run(
+        get("/a"),
+        vec![challenge_from(as_uri, "t1"), doc, token("rpt"), ok("{}")],
+    );
+    assert_eq!(done_status(&step), 200);
+    assert_eq!(
+        d.sent[1],
+        format!("Discovery GET {as_uri}/.well-known/uma2-configuration")
+    );
+    assert!(d.sent[2].starts_with("Token POST https://am.example.org/am/oauth2/r/access_token"));
+    // The metadata is cached under the configured issuer: a second resource needs no discovery.
+    d.sent.clear();
+    d.prime(
+        get("/b"),
+        vec![challenge_from(as_uri, "t2"), token("rpt2"), ok("{}")],
+    );
+    assert_eq!(d.sent.len(), 3);
+
+    // Any other document issuer is still refused.
+    let mut d = Driver::new(uma_core::Client::new(cfg));
+    let liar = ok(&format!(
+        r#"{{"issuer":"{as_uri}","token_endpoint":"https://am.example.org/t"}}"#
+    ));
+    match d.run(get("/a"), vec![challenge_from(as_uri, "t1"), liar]) {
+        Step::Failed(f) => assert!(matches!(f.error, Error::Discovery { .. }), "{:?}", f.error),
+        other => panic!("{other:?}"),
+    }
+}

@@ -51,6 +51,30 @@ pub fn discovery_request(issuer: &Issuer) -> http::Request<Vec<u8>> {
     request
 }
 
+/// `GET url` with `Accept: application/json`: discovery at a location configured explicitly for a server
+/// whose document does not live under its issuer (PingAM, `uma-protocol.md` §10.4). Refuses a URL with a
+/// fragment or userinfo, or one `http::Uri` rejects.
+pub fn discovery_request_at(url: &url::Url) -> Result<http::Request<Vec<u8>>, DiscoveryError> {
+    let invalid = |reason| DiscoveryError::InvalidEndpoint {
+        field: "discovery_url",
+        reason,
+    };
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("a fragment or userinfo"));
+    }
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid("not an http(s) URL"));
+    }
+    let uri = http::Uri::try_from(url.as_str()).map_err(|_| invalid("not a valid request URI"))?;
+    let mut request = http::Request::new(Vec::new());
+    *request.uri_mut() = uri;
+    request.headers_mut().insert(
+        http::header::ACCEPT,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(request)
+}
+
 /// Which relaxations of the endpoint rules the user opted into (both off by default).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EndpointPolicy {

@@ -43,7 +43,13 @@ impl Flow {
         {
             return step;
         }
-        let request = discovery::discovery_request(&issuer);
+        let request = match client.config.discovery_for(&issuer) {
+            Ok((request, _)) => request,
+            Err(error) => {
+                let issuer = issuer.as_str().to_owned();
+                return self.fail(client, Error::Discovery { issuer, error });
+            }
+        };
         let id = self.next_id();
         self.state = State::Discovery { id, issuer, then };
         client.stats.discovery_requests += 1;
@@ -69,9 +75,16 @@ impl Flow {
         response: http::Response<Vec<u8>>,
         now: Instant,
     ) -> Out {
-        match discovery::parse_metadata(&issuer, &response, &client.config.endpoint_policy) {
+        let expected = match client.config.discovery_for(&issuer) {
+            Ok((_, expected)) => expected,
+            Err(error) => {
+                let issuer = issuer.as_str().to_owned();
+                return self.fail(client, Error::Discovery { issuer, error });
+            }
+        };
+        match discovery::parse_metadata(&expected, &response, &client.config.endpoint_policy) {
             Ok(metadata) => {
-                client.store_metadata(metadata, now);
+                client.store_metadata(&issuer, metadata, now);
                 self.release(client, &ExchangeKey::Discovery(issuer));
                 self.proceed(client, then, now)
             }
