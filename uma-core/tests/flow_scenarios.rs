@@ -770,3 +770,97 @@ fn a_discovery_override_accepts_exactly_the_configured_document_issuer() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn keycloak_invalid_bearer_token_refreshes_the_user_token_once_and_retries_in_the_same_flow() {
+    let mut cfg = config();
+    cfg.authorization_servers[0].credentials = uma_core::auth::ClientCredentials::bearer("app");
+    let mut client = uma_core::Client::new(cfg);
+    let now = std::time::Instant::now();
+    client.set_identity(
+        uma_core::Party::default(),
+        uma_core::Identity {
+            access_token: uma_core::secret::AccessToken::new("user-at"),
+            refresh_token: Some(uma_core::secret::RefreshToken::new("user-rt")),
+            expires_at: None,
+            obtained_at: now,
+            issuer: Some(issuer()),
+            id_token: None,
+        },
+    );
+    let mut d = Driver::new(client);
+    d.now = now;
+    let invalid = error(
+        401,
+        r#"{"error":"invalid_grant","error_description":"Invalid bearer token"}"#,
+    );
+    let fresh = token_json(r#"{"access_token":"user-at2","token_type":"Bearer","expires_in":300}"#);
+    let step = d.run(
+        get("/a"),
+        vec![
+            challenge("t1"),
+            metadata(),
+            invalid,
+            fresh,
+            challenge("t2"),
+            token("rpt"),
+            ok("{}"),
+        ],
+    );
+    assert_eq!(done_status(&step), 200);
+    assert!(
+        d.sent[3].contains("grant_type=refresh_token&refresh_token=user-rt"),
+        "{}",
+        d.sent[3]
+    );
+    assert_eq!(
+        d.sent[4],
+        format!("Resource GET {RS}/a auth=Bearer user-at2")
+    );
+    assert_eq!(
+        d.sent[5],
+        format!("Token POST {AS}/token auth=Bearer user-at2 body={GRANT}&ticket=t2")
+    );
+
+    // Refused again after the refresh: a typed error, no loop.
+    let mut client = uma_core::Client::new({
+        let mut cfg = config();
+        cfg.authorization_servers[0].credentials = uma_core::auth::ClientCredentials::bearer("app");
+        cfg
+    });
+    client.set_identity(
+        uma_core::Party::default(),
+        uma_core::Identity {
+            access_token: uma_core::secret::AccessToken::new("user-at"),
+            refresh_token: Some(uma_core::secret::RefreshToken::new("user-rt")),
+            expires_at: None,
+            obtained_at: now,
+            issuer: Some(issuer()),
+            id_token: None,
+        },
+    );
+    let mut d = Driver::new(client);
+    let invalid = || {
+        error(
+            401,
+            r#"{"error":"invalid_grant","error_description":"Invalid bearer token"}"#,
+        )
+    };
+    let fresh = token_json(r#"{"access_token":"user-at2","token_type":"Bearer"}"#);
+    let f = failure(d.run(
+        get("/a"),
+        vec![
+            challenge("t1"),
+            metadata(),
+            invalid(),
+            fresh,
+            challenge("t2"),
+            invalid(),
+        ],
+    ));
+    assert!(
+        matches!(f.error, Error::ClientAuthentication { .. }),
+        "{:?}",
+        f.error
+    );
+}

@@ -294,6 +294,31 @@ impl Flow {
                 grant.use_scope = false;
                 self.send_grant(client, grant, now)
             }
+            Outcome::ClientAuthFailed
+                if error.status == 401
+                    && client.config.server(&grant.issuer).is_some_and(|s| {
+                        s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
+                    })
+                    && !self.counters.refreshed_identity =>
+            {
+                // Keycloak's 401 "Invalid bearer token": the user's token expired under us. Refresh it once
+                // (if it can be) and fetch a fresh challenge within the same flow.
+                let issuer = grant.issuer.clone();
+                self.pending_refetch = Some(grant);
+                match self.refresh_identity(client, now, true) {
+                    Some(step) => step,
+                    None => {
+                        self.pending_refetch = None;
+                        self.fail(
+                            client,
+                            Error::ClientAuthentication {
+                                issuer: issuer.as_str().to_owned(),
+                                error,
+                            },
+                        )
+                    }
+                }
+            }
             Outcome::ClientAuthFailed => self.fail(
                 client,
                 Error::ClientAuthentication {
@@ -406,11 +431,22 @@ impl Flow {
         client: &mut Client,
         now: Instant,
     ) -> Option<Out> {
+        self.refresh_identity(client, now, false)
+    }
+
+    /// Refreshes the requesting party's own token, once per request: when due, or at once with `force`
+    /// (the authorization server refused it). `None` when it cannot be refreshed.
+    pub(crate) fn refresh_identity(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        force: bool,
+    ) -> Option<Out> {
         if self.counters.refreshed_identity {
             return None;
         }
         let identity = client.identities.get(&self.party)?;
-        if identity.refresh_token.is_none() || !identity.due_for_refresh(now) {
+        if identity.refresh_token.is_none() || !(force || identity.due_for_refresh(now)) {
             return None;
         }
         let issuer = identity.issuer.clone()?;
