@@ -86,8 +86,10 @@ mod error;
 pub mod flow;
 pub mod grant;
 mod login;
+mod oneshot;
 pub mod protection;
 pub mod secret;
+mod ticketless;
 pub mod trace;
 
 pub use cache::{ExchangeKey, Identity, Party, Stats};
@@ -96,3 +98,4 @@ pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
 pub use flow::{Flow, Machine, Outgoing, RequestId, RequestKind, Step};
 pub use login::{Login, LoginGrant};
+pub use ticketless::{KeycloakPermissions, PermissionsAnswer};

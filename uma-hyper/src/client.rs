@@ -242,6 +242,17 @@ where
         self.login(Login::new(issuer.clone(), grant)).await
     }
 
+    /// Keycloak's ticketless request (`uma-protocol.md` §2.9): an RPT for a resource server ahead of any
+    /// challenge (cached for its origin), or a decision, or the granted permissions. See
+    /// [`uma_core::KeycloakPermissions`].
+    pub async fn keycloak_permissions(
+        &self,
+        request: uma_core::KeycloakPermissions,
+    ) -> Result<uma_core::PermissionsAnswer, Error> {
+        let mut http = &self.http;
+        drive(&self.engine, &self.options, request, &mut http).await
+    }
+
     /// Runs an initial grant (any party, see [`Login::for_party`]) at a configured authorization server.
     pub async fn login(&self, login: Login) -> Result<(), Error> {
         let mut http = &self.http;

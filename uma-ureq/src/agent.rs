@@ -152,6 +152,16 @@ impl UmaAgent {
         self.shared.drive(&mut login)
     }
 
+    /// Keycloak's ticketless request (`uma-protocol.md` §2.9): an RPT for a resource server ahead of any
+    /// challenge (cached for its origin, so the first request needs no ticket round trip), or a decision,
+    /// or the granted permissions. See [`uma_core::KeycloakPermissions`].
+    pub fn keycloak_permissions(
+        &self,
+        mut request: uma_core::KeycloakPermissions,
+    ) -> Result<uma_core::PermissionsAnswer, Error> {
+        self.shared.drive(&mut request)
+    }
+
     /// Hands over the default party's access token, obtained with any OAuth2 library. It goes to the
     /// resource servers the configuration allows until an RPT replaces it, and authenticates ticket
     /// exchanges at servers configured with bearer client authentication (Keycloak style).
