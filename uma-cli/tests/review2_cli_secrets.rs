@@ -43,3 +43,25 @@ fn userinfo_password_is_not_echoed_on_non_2xx_status() {
         run.stderr
     );
 }
+
+#[test]
+fn issuer_with_userinfo_is_refused_without_echoing_the_password() {
+    // Refused, rightly (RFC 8414 §2), but the message quotes the whole string back.
+    for args in [
+        vec!["discover", "https://u:hunter2-pw@as.example"],
+        vec![
+            "fetch",
+            "--issuer",
+            "https://u:hunter2-pw@as.example",
+            "http://127.0.0.1:9/x",
+        ],
+    ] {
+        let run = uma(&args);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(
+            !run.stderr.contains("hunter2-pw"),
+            "userinfo password echoed by {args:?}:\n{}",
+            run.stderr
+        );
+    }
+}
