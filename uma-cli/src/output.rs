@@ -45,12 +45,14 @@ impl CliError {
     }
 }
 
-/// `scheme://authority/path` of a URL: the query may carry a token on a badly built server.
+/// `scheme://host[:port]/path` of a URL: no userinfo (`user:password@`) and no query (which may carry a
+/// token on a badly built server).
 pub fn url_without_query(uri: &http::Uri) -> String {
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
-        "{}://{}{}",
+        "{}://{}{port}{}",
         uri.scheme_str().unwrap_or("http"),
-        uri.authority().map(|a| a.as_str()).unwrap_or(""),
+        uri.host().unwrap_or(""),
         uri.path()
     )
 }

@@ -146,7 +146,8 @@ where
     // instead of two nested ones: the warm path is measured in microseconds, BENCHMARKS.md).
     let overall = options
         .overall_timeout
-        .map(|after| (tokio::time::Instant::now() + after, after));
+        // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
+        .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
     run(engine, options, machine, service, overall).await
 }
 
@@ -273,23 +274,28 @@ where
         let body = collect(body, limit, body_kind, kind).await?;
         Ok(http::Response::from_parts(parts, Vec::from(body)))
     };
-    // Whichever comes first: this exchange's timeout or the request's.
-    let exchange_deadline = started + options.exchange_timeout;
-    let (deadline, expired) = match overall {
-        Some((deadline, after)) if deadline < exchange_deadline => {
-            (deadline, overall_timeout(after))
-        }
-        _ => (
-            exchange_deadline,
-            Error::Timeout {
+    // Whichever comes first: this exchange's timeout or the request's. A deadline the clock cannot
+    // represent (`Duration::MAX` for "no limit") is no deadline.
+    let exchange = started
+        .checked_add(options.exchange_timeout)
+        .map(|deadline| {
+            let expired = Error::Timeout {
                 what: Deadline::Exchange(kind),
                 after: options.exchange_timeout,
-            },
-        ),
+            };
+            (deadline, expired)
+        });
+    let request = overall.map(|(deadline, after)| (deadline, overall_timeout(after)));
+    let first = match (exchange, request) {
+        (Some(e), Some(r)) => Some(if r.0 < e.0 { r } else { e }),
+        (e, r) => e.or(r),
     };
-    let result = tokio::time::timeout_at(deadline, attempt)
-        .await
-        .unwrap_or(Err(expired));
+    let result = match first {
+        Some((deadline, expired)) => tokio::time::timeout_at(deadline, attempt)
+            .await
+            .unwrap_or(Err(expired)),
+        None => attempt.await,
+    };
     if let (Some(observer), Some(event)) = (&options.observer, event) {
         let elapsed = started.elapsed();
         let event = match &result {

@@ -209,12 +209,32 @@ impl UmaAgent {
 /// # Ok(()) }
 /// ```
 #[must_use = "a request does nothing until it is sent"]
-#[derive(Debug)]
 pub struct RequestBuilder<'a> {
     agent: &'a UmaAgent,
     builder: http::request::Builder,
     body: Vec<u8>,
     party: Party,
+}
+
+impl std::fmt::Debug for RequestBuilder<'_> {
+    // Method, URL without userinfo or query, header names and body length: never a credential.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self
+            .builder
+            .headers_ref()
+            .map(|h| h.keys().map(|k| k.as_str()).collect())
+            .unwrap_or_default();
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.builder.method_ref())
+            .field(
+                "url",
+                &self.builder.uri_ref().map(crate::error::display_url),
+            )
+            .field("headers", &headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("party", &self.party)
+            .finish()
+    }
 }
 
 impl RequestBuilder<'_> {

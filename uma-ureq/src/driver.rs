@@ -111,7 +111,8 @@ impl Shared {
     /// requests parked on its exchanges stop waiting.
     pub fn drive<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
         let request_timeout = self.options.request_timeout;
-        let deadline = request_timeout.map(|t| Instant::now() + t);
+        // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is none.
+        let deadline = request_timeout.and_then(|t| Instant::now().checked_add(t));
         let mut guard = AbortOnDrop {
             shared: self,
             machine,

@@ -27,7 +27,7 @@ impl Budget {
         agent_global: Option<Duration>,
         now: Instant,
     ) -> Option<Budget> {
-        let ours = Self::ours(options, deadline, now);
+        let ours = Self::ours(options, deadline, now).map(Budget::capped);
         match (ours, agent_global) {
             (Some(b), Some(global)) if global < b.after => Some(Budget {
                 after: global,
@@ -38,6 +38,15 @@ impl Budget {
                 kind: TimeoutKind::Exchange,
             }),
             (ours, _) => ours,
+        }
+    }
+
+    /// ureq adds the timeout to `Instant::now()` and panics on overflow: a year is "no limit" enough.
+    fn capped(self) -> Budget {
+        const A_YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        Budget {
+            after: self.after.min(A_YEAR),
+            ..self
         }
     }
 

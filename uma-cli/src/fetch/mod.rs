@@ -59,7 +59,8 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     ]);
     let templates = templates(args)?;
     let jobs = templates.len() * args.repeat as usize;
-    let session = match setup::session(args, &redactor) {
+    let exchanges = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let session = match setup::session(args, &redactor, std::sync::Arc::clone(&exchanges)) {
         Ok(s) => s,
         Err(e) => {
             let code = report_now(&redactor, &e);
@@ -67,7 +68,8 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
                 // Nothing was fetched: every fetch ended without a response.
                 let mut tally = Tally::default();
                 (0..jobs).for_each(|_| tally.add(None));
-                eprintln!("{}", tally.stats_json(0, started.elapsed()));
+                let seen = exchanges.load(Ordering::Relaxed);
+                eprintln!("{}", tally.stats_json(seen, started.elapsed()));
             }
             return Err(CliError::Reported(code));
         }

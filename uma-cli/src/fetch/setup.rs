@@ -128,9 +128,13 @@ fn ureq_agent() -> ureq::Agent {
 }
 
 /// Builds the session and runs the initial grant, if any.
-pub fn session(args: &FetchArgs, redactor: &Redactor) -> Result<Session, CliError> {
+/// `exchanges` counts every exchange the observer sees, the failed login's too.
+pub fn session(
+    args: &FetchArgs,
+    redactor: &Redactor,
+    exchanges: Arc<AtomicU64>,
+) -> Result<Session, CliError> {
     let issuers = issuers(args)?;
-    let exchanges = Arc::new(AtomicU64::new(0));
     let options = options(args, redactor, &exchanges);
     // With no --issuer nothing is trusted, so no credentials are needed (or ever sent).
     let credentials = if issuers.is_empty() {

@@ -54,11 +54,32 @@ impl fmt::Display for Issuer {
     }
 }
 
+/// The input as it may be shown in an error: any `user:password@` and any query dropped (a refused issuer
+/// is echoed back, and both may carry credentials).
+fn without_credentials(s: &str) -> String {
+    let s = s.split(['?', '#']).next().unwrap_or(s);
+    match s.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            let dropped = if authority.contains('@') {
+                "[userinfo]@"
+            } else {
+                ""
+            };
+            format!("{scheme}://{dropped}{host}{path}")
+        }
+        None => s.to_owned(),
+    }
+}
+
 impl Issuer {
     /// Validates an issuer identifier, typically a challenge's `as_uri` or a configured issuer.
     pub fn parse(s: &str) -> Result<Issuer, DiscoveryError> {
         let invalid = |reason: &'static str| DiscoveryError::InvalidIssuer {
-            input: sanitize(s, 200),
+            input: sanitize(&without_credentials(s), 200),
             reason,
         };
         if s.is_empty() {
