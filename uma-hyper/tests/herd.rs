@@ -75,11 +75,12 @@ async fn thousand_cold(tls: bool, token_delay: Option<Duration>) {
     }
     assert_eq!(kit.count_endpoint(Endpoint::Discovery), 1);
     assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
-    // Each task: one challenged request and one retry with the shared RPT.
-    assert_eq!(
-        kit.count(Server::Rs, "/api/a"),
-        2000,
-        "{:?}",
+    // Each task: one challenged request and one retry with the shared RPT — or a single request when it
+    // started after the RPT landed. Never a third.
+    let rs = kit.count(Server::Rs, "/api/a");
+    assert!(
+        (1000..=2000).contains(&rs),
+        "{rs} RS requests, {:?}",
         client.stats()
     );
     if token_delay.is_some() {
