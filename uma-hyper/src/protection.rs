@@ -21,8 +21,8 @@ use uma_core::auth::ClientCredentials;
 use uma_core::discovery::{AsMetadata, Endpoint, EndpointPolicy, Issuer};
 use uma_core::protection::{
     self as core, ClientRegistration, CreatedResource, Dialect, Introspection, IntrospectionAuth,
-    PatCache, Pep, PermissionBody, PermissionRequest, ProtectionError, RegisteredClient,
-    ResourceDescription, ResourceList, ResourceQuery, TokenTypeHint, UpdatedResource,
+    IntrospectionCaller, PatCache, Pep, PermissionBody, PermissionRequest, ProtectionError,
+    RegisteredClient, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
@@ -194,9 +194,7 @@ where
             dialect,
             policy,
             metadata_ttl: Duration::from_secs(3600),
-            // Keycloak grants `uma_protection` as a client role and may refuse the scope parameter;
-            // the spec and Gluu want it asked for (`uma-protocol.md` §9.1).
-            pat_scope: (dialect == Dialect::Keycloak).then(String::new),
+            pat_scope: dialect.default_pat_scope().map(str::to_owned),
             realm: None,
             state: Arc::new(Mutex::new(State {
                 metadata,
@@ -335,29 +333,23 @@ where
     /// [`Introspection::allows`].
     pub async fn introspect(&self, rpt: &AccessToken) -> Result<Introspection, Error> {
         let url = self.endpoint(Endpoint::Introspection).await?;
-        match self.dialect {
-            Dialect::Keycloak => {
+        let (caller, hint) = self.dialect.introspection();
+        match caller {
+            IntrospectionCaller::Client => {
                 let request = core::introspection_request(
                     &url,
                     rpt,
-                    TokenTypeHint::RequestingPartyToken,
+                    hint,
                     IntrospectionAuth::Client(&self.credentials),
                 )?;
                 Ok(core::parse_introspection_response(
                     &self.send(INTROSPECTION, request).await?,
                 )?)
             }
-            _ => {
+            IntrospectionCaller::Pat => {
                 self.with_pat(
                     INTROSPECTION,
-                    |pat| {
-                        core::introspection_request(
-                            &url,
-                            rpt,
-                            TokenTypeHint::AccessToken,
-                            IntrospectionAuth::Pat(pat),
-                        )
-                    },
+                    |pat| core::introspection_request(&url, rpt, hint, IntrospectionAuth::Pat(pat)),
                     core::parse_introspection_response,
                 )
                 .await

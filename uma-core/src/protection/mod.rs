@@ -93,3 +93,46 @@ pub enum Dialect {
     /// Gluu oxAuth, as used by EOEPCA.
     Gluu,
 }
+
+impl Dialect {
+    /// The PAT scope asked for by default: `uma_protection` (`None` for [`pat_request`]) for the
+    /// recommendation and Gluu; none at all (`Some("")`) for Keycloak, where the role comes with the client
+    /// and the scope parameter may be refused (`uma-protocol.md` §9.1).
+    pub fn default_pat_scope(self) -> Option<&'static str> {
+        match self {
+            Dialect::Keycloak => Some(""),
+            Dialect::Uma | Dialect::Gluu => None,
+        }
+    }
+
+    /// How this dialect's introspection endpoint wants to be called (`uma-protocol.md` §9.4): Keycloak
+    /// with the resource server's own client credentials and `requesting_party_token`, the others with the
+    /// PAT and `access_token`.
+    pub fn introspection(self) -> (IntrospectionCaller, TokenTypeHint) {
+        match self {
+            Dialect::Keycloak => (
+                IntrospectionCaller::Client,
+                TokenTypeHint::RequestingPartyToken,
+            ),
+            Dialect::Uma | Dialect::Gluu => (IntrospectionCaller::Pat, TokenTypeHint::AccessToken),
+        }
+    }
+}
+
+/// Who authenticates an introspection call (see [`Dialect::introspection`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntrospectionCaller {
+    /// The PAT, as Bearer.
+    Pat,
+    /// The resource server's client credentials.
+    Client,
+}
+
+/// The token of an incoming request's `Authorization: Bearer <token>` (scheme case-insensitive), for a PEP.
+pub fn bearer_token(headers: &http::HeaderMap) -> Option<crate::secret::AccessToken> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .then(|| crate::secret::AccessToken::new(token.to_owned()))
+}

@@ -2,14 +2,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection as core;
-use uma_core::secret::AccessToken;
 
 use super::{DISCOVERY, Error};
 use crate::options::Options;
@@ -96,14 +94,7 @@ fn display_url(uri: &http::Uri) -> String {
     )
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
-pub(super) fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-        .then(|| AccessToken::new(token.to_owned()))
-}
+pub(super) use uma_core::protection::bearer_token as bearer;
 
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
@@ -115,18 +106,6 @@ pub(super) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
-        let mut headers = HeaderMap::new();
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
-        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
-        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-    }
 
     #[test]
     fn urls_lose_userinfo_and_query() {

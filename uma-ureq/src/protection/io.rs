@@ -2,10 +2,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, header};
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection as core;
-use uma_core::secret::AccessToken;
 
 use super::{DISCOVERY, Error};
 use crate::error::{TimeoutKind, display_url};
@@ -72,14 +70,7 @@ fn timeout(operation: &'static str, url: String, budget: Option<Budget>) -> Erro
     }
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive), if any.
-pub(super) fn bearer(headers: &HeaderMap) -> Option<AccessToken> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-        .then(|| AccessToken::new(token.to_owned()))
-}
+pub(super) use uma_core::protection::bearer_token as bearer;
 
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
@@ -91,18 +82,6 @@ pub(super) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively_and_nothing_else() {
-        let mut headers = HeaderMap::new();
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "bearer rpt-1".parse().unwrap());
-        assert_eq!(bearer(&headers).unwrap().secret(), "rpt-1");
-        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, "Bearer  ".parse().unwrap());
-        assert!(bearer(&headers).is_none());
-    }
 
     #[test]
     fn errors_name_the_endpoint_not_the_query() {
