@@ -91,11 +91,7 @@ impl Flow {
             );
             if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
                 self.counters.refreshed_before_send = true;
-                let key = ExchangeKey::Rpt {
-                    issuer: issuer.clone(),
-                    origin: origin.clone(),
-                    party: party.clone(),
-                };
+                let key = self.rpt_key(&issuer);
                 return self.ensure_metadata_then(
                     client,
                     issuer.clone(),
@@ -113,8 +109,6 @@ impl Flow {
                     set.remove(id);
                 }
                 chosen = pick(client, None);
-            } else {
-                chosen = pick(client, Some(id));
             }
         }
         let chosen = chosen.and_then(|id| client.rpt_set(&origin, &party)?.get(id));
