@@ -1,0 +1,273 @@
+//! The project's own resource server in front of real Keycloak: a hyper server whose policy
+//! enforcement point is `uma_hyper::Protection` (PAT, resource look-up, permission tickets from
+//! Keycloak, RPT introspection). Real tickets and RPTs cross the wire; nothing here is canned.
+//!
+//! | Path | Method | Resource (client) | Scope |
+//! |---|---|---|---|
+//! | `/docs/shared` | GET / PUT | `shared-doc` (uma-rs) | `doc:read` / `doc:write` |
+//! | `/docs/notes` | GET | `shared-notes` (uma-rs) | `doc:read` |
+//! | `/docs/secret` | GET | `secret-doc` (uma-rs) | `doc:read` |
+//! | `/alice/album` | GET | `alice-album` (uma-rs, owned by alice) | `album:view` |
+//! | `/short/doc` | GET | `short-doc` (uma-rs-short: 3-second PATs, so 3-second tickets) | `doc:read` |
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use uma_core::Config;
+use uma_core::auth::ClientCredentials;
+use uma_core::discovery::Issuer;
+use uma_core::protection::{Dialect, Pep, PermissionRequest, ResourceQuery};
+use uma_hyper::protection::Decision;
+use uma_hyper::{Protection, UmaClient};
+
+struct Route {
+    path: &'static str,
+    method: &'static str,
+    resource: &'static str,
+    scope: &'static str,
+    short: bool,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        path: "/docs/shared",
+        method: "GET",
+        resource: "shared-doc",
+        scope: "doc:read",
+        short: false,
+    },
+    Route {
+        path: "/docs/shared",
+        method: "PUT",
+        resource: "shared-doc",
+        scope: "doc:write",
+        short: false,
+    },
+    Route {
+        path: "/docs/notes",
+        method: "GET",
+        resource: "shared-notes",
+        scope: "doc:read",
+        short: false,
+    },
+    Route {
+        path: "/docs/secret",
+        method: "GET",
+        resource: "secret-doc",
+        scope: "doc:read",
+        short: false,
+    },
+    Route {
+        path: "/alice/album",
+        method: "GET",
+        resource: "alice-album",
+        scope: "album:view",
+        short: false,
+    },
+    Route {
+        path: "/short/doc",
+        method: "GET",
+        resource: "short-doc",
+        scope: "doc:read",
+        short: true,
+    },
+];
+
+struct State {
+    main: Protection,
+    short: Protection,
+    /// Resource name → Keycloak `_id`.
+    ids: HashMap<&'static str, String>,
+    requests: AtomicUsize,
+    served: AtomicUsize,
+    /// Request bodies the resource server received, in order.
+    bodies: Mutex<Vec<Vec<u8>>>,
+}
+
+/// The resource server; stops when dropped.
+pub struct ResourceServer {
+    base: String,
+    state: Arc<State>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl ResourceServer {
+    /// Starts it against `issuer` (the realm through a proxy): discovers, gets PATs, looks up the
+    /// realm's resources by exact name.
+    pub fn start(issuer: &str) -> ResourceServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let state = runtime.block_on(async {
+            let issuer = Issuer::parse(issuer).expect("issuer");
+            let http = UmaClient::new(Config::new().allow_insecure_http(true)).expect("client");
+            let protection = |id: &str, secret: &str| {
+                let http = http.clone();
+                let issuer = issuer.clone();
+                let credentials = ClientCredentials::basic(id, secret);
+                async move {
+                    http.protection(&issuer, credentials, Dialect::Keycloak)
+                        .await
+                        .expect("protection")
+                        .with_realm(crate::REALM)
+                        .expect("realm")
+                }
+            };
+            let main = protection(crate::RS_CLIENT, crate::RS_SECRET).await;
+            let short = protection(crate::RS_SHORT_CLIENT, crate::RS_SHORT_SECRET).await;
+            let mut ids = HashMap::new();
+            for route in ROUTES {
+                let query = ResourceQuery {
+                    name: Some(route.resource.into()),
+                    exact_name: Some(true),
+                    deep: Some(true),
+                    ..Default::default()
+                };
+                let owner = if route.short { &short } else { &main };
+                let list = owner.list_resources(&query).await.expect("list resources");
+                let id = list
+                    .ids
+                    .first()
+                    .unwrap_or_else(|| panic!("{} not found", route.resource));
+                ids.insert(route.resource, id.clone());
+            }
+            Arc::new(State {
+                main,
+                short,
+                ids,
+                requests: AtomicUsize::new(0),
+                served: AtomicUsize::new(0),
+                bodies: Mutex::new(Vec::new()),
+            })
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let accept = state.clone();
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = accept.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(&state, request).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        ResourceServer {
+            base,
+            state,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Requests received.
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests served with 200.
+    pub fn served(&self) -> usize {
+        self.state.served.load(Ordering::SeqCst)
+    }
+
+    /// The Keycloak `_id` of a realm resource by name.
+    pub fn resource_id(&self, name: &str) -> String {
+        self.state.ids[name].clone()
+    }
+
+    /// The main resource server's protection handle (uma-rs).
+    pub fn protection(&self) -> Protection {
+        self.state.main.clone()
+    }
+
+    /// Request bodies received, in order.
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.state.bodies.lock().unwrap().clone()
+    }
+
+    /// Runs a future on the server's runtime (for protection calls from blocking tests).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.as_ref().expect("runtime").block_on(future)
+    }
+}
+
+impl Drop for ResourceServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+async fn handle(state: &State, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let route = ROUTES
+        .iter()
+        .find(|r| r.path == request.uri().path() && r.method == request.method().as_str());
+    let Some(route) = route else {
+        return respond(
+            http::Response::builder()
+                .status(404)
+                .body(b"no such route".to_vec()),
+        );
+    };
+    let protection = if route.short {
+        &state.short
+    } else {
+        &state.main
+    };
+    let (parts, body) = request.into_parts();
+    let wanted = vec![PermissionRequest::new(
+        state.ids[route.resource].clone(),
+        [route.scope],
+    )];
+    let answer = match protection.enforce(&parts.headers, wanted).await {
+        Ok(Decision::Allow(_)) => {
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default();
+            state.bodies.lock().unwrap().push(body);
+            state.served.fetch_add(1, Ordering::SeqCst);
+            http::Response::new(format!("rs: {} {}", route.method, route.path).into_bytes())
+        }
+        Ok(Decision::Challenge(challenge)) => challenge,
+        Err(error) => {
+            eprintln!("rs: {error}");
+            Pep::unreachable()
+        }
+    };
+    respond(Ok(answer))
+}
+
+fn respond(response: Result<http::Response<Vec<u8>>, http::Error>) -> hyper::Response<Full<Bytes>> {
+    response
+        .unwrap_or_else(|_| http::Response::new(Vec::new()))
+        .map(|body| Full::new(Bytes::from(body)))
+}
