@@ -27,12 +27,20 @@ use uma_core::protection::{Dialect, Pep, PermissionRequest, ResourceQuery};
 use uma_hyper::protection::Decision;
 use uma_hyper::{Protection, UmaClient};
 
+#[derive(Clone, Copy)]
 struct Route {
     path: &'static str,
     method: &'static str,
     resource: &'static str,
     scope: &'static str,
     short: bool,
+}
+
+/// A route added at run time: `GET path` needs `scope` on the resource `id` (uma-rs).
+#[derive(Clone)]
+struct Owned {
+    id: String,
+    scope: String,
 }
 
 const ROUTES: &[Route] = &[
@@ -85,6 +93,8 @@ struct State {
     short: Protection,
     /// Resource name → Keycloak `_id`.
     ids: HashMap<&'static str, String>,
+    /// Path → resource added by [`ResourceServer::protect_owned`].
+    owned: Mutex<HashMap<String, Owned>>,
     requests: AtomicUsize,
     served: AtomicUsize,
     /// Request bodies the resource server received, in order.
@@ -144,6 +154,7 @@ impl ResourceServer {
                 main,
                 short,
                 ids,
+                owned: Mutex::new(HashMap::new()),
                 requests: AtomicUsize::new(0),
                 served: AtomicUsize::new(0),
                 bodies: Mutex::new(Vec::new()),
@@ -205,6 +216,59 @@ impl ResourceServer {
         self.state.main.clone()
     }
 
+    /// Serves the realm's owner-managed resource `name` (one of `alice-album-{ureq,hyper,cli,java}`,
+    /// owned by alice, so that approvals never leak between suites) at `/owned/<name>`; GET needs
+    /// `album:view`. Returns the path and the resource id.
+    ///
+    /// The realm declares these: Keycloak 26.7's protection API ignores `owner` on create (the
+    /// resource server always owns what it registers), so a user-owned resource cannot be made here.
+    pub fn protect_owned(&self, name: &str) -> (String, String) {
+        let protection = self.protection();
+        let query = ResourceQuery {
+            name: Some(name.to_owned()),
+            exact_name: Some(true),
+            ..Default::default()
+        };
+        let list = self
+            .block_on(async move { protection.list_resources(&query).await })
+            .expect("list resources");
+        let id = list
+            .ids
+            .first()
+            .unwrap_or_else(|| panic!("{name} not in the realm"))
+            .clone();
+        let path = format!("/owned/{name}");
+        self.state.owned.lock().unwrap().insert(
+            path.clone(),
+            Owned {
+                id: id.clone(),
+                scope: "album:view".into(),
+            },
+        );
+        (path, id)
+    }
+
+    /// Deletes every permission request (pending or approved) on resource `id`: approvals are undone.
+    pub fn revoke_all(&self, id: &str) {
+        let protection = self.protection();
+        let query = uma_core::protection::PermissionRequestQuery {
+            resource_id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        self.block_on(async move {
+            for record in protection
+                .list_permission_requests(&query)
+                .await
+                .expect("list")
+            {
+                protection
+                    .answer_permission_request(&record.id, false)
+                    .await
+                    .expect("deny");
+            }
+        });
+    }
+
     /// Request bodies received, in order.
     pub fn bodies(&self) -> Vec<Vec<u8>> {
         self.state.bodies.lock().unwrap().clone()
@@ -226,26 +290,34 @@ impl Drop for ResourceServer {
 
 async fn handle(state: &State, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     state.requests.fetch_add(1, Ordering::SeqCst);
+    let path = request.uri().path().to_owned();
+    let method = request.method().as_str().to_owned();
+    let owned = state.owned.lock().unwrap().get(&path).cloned();
     let route = ROUTES
         .iter()
-        .find(|r| r.path == request.uri().path() && r.method == request.method().as_str());
-    let Some(route) = route else {
-        return respond(
-            http::Response::builder()
+        .find(|r| r.path == path && r.method == method)
+        .copied();
+    let (protection, wanted) = match (route, owned) {
+        (Some(route), _) => (
+            if route.short {
+                &state.short
+            } else {
+                &state.main
+            },
+            PermissionRequest::new(state.ids[route.resource].clone(), [route.scope]),
+        ),
+        (None, Some(owned)) if method == "GET" => {
+            (&state.main, PermissionRequest::new(owned.id, [owned.scope]))
+        }
+        _ => {
+            let not_found = http::Response::builder()
                 .status(404)
-                .body(b"no such route".to_vec()),
-        );
-    };
-    let protection = if route.short {
-        &state.short
-    } else {
-        &state.main
+                .body(b"no such route".to_vec());
+            return respond(not_found);
+        }
     };
     let (parts, body) = request.into_parts();
-    let wanted = vec![PermissionRequest::new(
-        state.ids[route.resource].clone(),
-        [route.scope],
-    )];
+    let wanted = vec![wanted];
     let answer = match protection.enforce(&parts.headers, wanted).await {
         Ok(Decision::Allow(_)) => {
             let body = body
@@ -255,7 +327,7 @@ async fn handle(state: &State, request: hyper::Request<Incoming>) -> hyper::Resp
                 .unwrap_or_default();
             state.bodies.lock().unwrap().push(body);
             state.served.fetch_add(1, Ordering::SeqCst);
-            http::Response::new(format!("rs: {} {}", route.method, route.path).into_bytes())
+            http::Response::new(format!("rs: {method} {path}").into_bytes())
         }
         Ok(Decision::Challenge(challenge)) => challenge,
         Err(error) => {

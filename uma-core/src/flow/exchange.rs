@@ -295,13 +295,13 @@ impl Flow {
                 self.send_grant(client, grant, now)
             }
             Outcome::ClientAuthFailed
-                if error.status == 401
+                if (error.status == 401 || error.rejects_bearer_token())
                     && client.config.server(&grant.issuer).is_some_and(|s| {
                         s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
                     })
                     && !self.counters.refreshed_identity =>
             {
-                // Keycloak's 401 "Invalid bearer token": the user's token expired under us. Refresh it once
+                // Keycloak's "Invalid bearer token" (401, or 400 since 26.6): the user's token expired under us. Refresh it once
                 // (if it can be) and fetch a fresh challenge within the same flow.
                 let issuer = grant.issuer.clone();
                 self.pending_refetch = Some(grant);
@@ -413,6 +413,7 @@ impl Flow {
             refresh_token: token.refresh_token,
             obtained_at: now,
             expires_at: expiry(now, token.expires_in),
+            refreshed: false,
         };
         let origin = self.origin.clone();
         client.insert_rpt(&origin, &self.party, entry, replaces);
@@ -530,6 +531,7 @@ impl Flow {
                                 e.refresh_token = token.refresh_token.or(e.refresh_token.take());
                                 e.obtained_at = now;
                                 e.expires_at = expiry(now, token.expires_in);
+                                e.refreshed = true;
                                 prefer = Some(entry);
                             }
                         }
