@@ -8,6 +8,7 @@
 
 #![allow(missing_docs)]
 
+pub mod background;
 pub mod pep;
 pub mod proxy;
 

@@ -27,6 +27,8 @@ use uma_core::protection::{Dialect, Pep, PermissionRequest, ResourceQuery};
 use uma_hyper::protection::Decision;
 use uma_hyper::{Protection, UmaClient};
 
+use crate::background::Background;
+
 #[derive(Clone, Copy)]
 struct Route {
     path: &'static str,
@@ -105,20 +107,17 @@ struct State {
 pub struct ResourceServer {
     base: String,
     state: Arc<State>,
-    runtime: Option<tokio::runtime::Runtime>,
+    background: Background,
 }
 
 impl ResourceServer {
     /// Starts it against `issuer` (the realm through a proxy): discovers, gets PATs, looks up the
     /// realm's resources by exact name.
     pub fn start(issuer: &str) -> ResourceServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let state = runtime.block_on(async {
-            let issuer = Issuer::parse(issuer).expect("issuer");
+        let background = Background::start("keycloak-rs");
+        let issuer = issuer.to_owned();
+        let state = background.run(async move {
+            let issuer = Issuer::parse(&issuer).expect("issuer");
             let http = UmaClient::new(Config::new().allow_insecure_http(true)).expect("client");
             let protection = |id: &str, secret: &str| {
                 let http = http.clone();
@@ -160,12 +159,12 @@ impl ResourceServer {
                 bodies: Mutex::new(Vec::new()),
             })
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        let listener = background
+            .run(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let accept = state.clone();
-        runtime.spawn(async move {
+        background.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = accept.clone();
                 tokio::spawn(async move {
@@ -182,7 +181,7 @@ impl ResourceServer {
         ResourceServer {
             base,
             state,
-            runtime: Some(runtime),
+            background,
         }
     }
 
@@ -274,17 +273,13 @@ impl ResourceServer {
         self.state.bodies.lock().unwrap().clone()
     }
 
-    /// Runs a future on the server's runtime (for protection calls from blocking tests).
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.as_ref().expect("runtime").block_on(future)
-    }
-}
-
-impl Drop for ResourceServer {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+    /// Runs a future on the server's runtime and waits for it (protection calls from blocking tests).
+    pub fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.background.run(future)
     }
 }
 

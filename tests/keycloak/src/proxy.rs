@@ -18,6 +18,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use crate::background::Background;
+
 /// One request as Keycloak received it, and its answer.
 #[derive(Clone, Debug)]
 pub struct Exchange {
@@ -83,17 +85,14 @@ struct Shared {
 pub struct Proxy {
     base: String,
     shared: Arc<Shared>,
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Held for its `Drop`: the proxy stops with it.
+    _background: Background,
 }
 
 impl Proxy {
     /// Starts a proxy for `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
     pub fn start(upstream: &str) -> Proxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let background = Background::start("keycloak-proxy");
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -101,12 +100,12 @@ impl Proxy {
             delay_uma_grants: AtomicU32::new(0),
             delay: Mutex::new(Duration::ZERO),
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        let listener = background
+            .run(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let accept = shared.clone();
-        runtime.spawn(async move {
+        background.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let shared = accept.clone();
                 tokio::spawn(async move {
@@ -123,7 +122,7 @@ impl Proxy {
         Proxy {
             base: format!("http://{addr}"),
             shared,
-            runtime: Some(runtime),
+            _background: background,
         }
     }
 
@@ -168,14 +167,6 @@ impl Proxy {
     pub fn delay_next_uma_grants(&self, n: u32, delay: Duration) {
         *self.shared.delay.lock().unwrap() = delay;
         self.shared.delay_uma_grants.store(n, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }
 
