@@ -11,6 +11,8 @@
 pub mod background;
 pub mod pep;
 pub mod proxy;
+pub mod script;
+pub mod shapes;
 
 use std::time::Duration;
 
