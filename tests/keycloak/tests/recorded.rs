@@ -25,11 +25,7 @@ fn target(proxy: &Proxy, version: &str) -> Target {
 fn keycloak_answers_as_recorded() {
     let kc = Keycloak::from_env();
     let proxy = kc.proxy();
-    let prefix = format!(
-        "recorded-{}",
-        proxy.base().rsplit(':').next().unwrap_or("0")
-    );
-    let actual = script::run(&target(&proxy, &kc.version), &prefix);
+    let actual = script::run(&target(&proxy, &kc.version));
     let path = recording_path(&kc.version);
     if std::env::var("UMA_KC_RECORD").as_deref() == Ok("1") {
         let text = serde_json::to_string_pretty(&actual).unwrap() + "\n";
