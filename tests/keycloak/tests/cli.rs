@@ -72,7 +72,7 @@ fn fetch_logs_in_exchanges_reuses_and_upgrades() {
         .exchanges()
         .into_iter()
         .filter(|e| e.is_uma_grant())
-        .last()
+        .next_back()
         .unwrap();
     assert!(upgrade.form("rpt").is_some());
     assert_eq!(upgrade.json()["upgraded"], true);

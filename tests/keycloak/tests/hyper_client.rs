@@ -216,7 +216,7 @@ async fn tower_layer_and_ticketless_grant() {
         .exchanges()
         .into_iter()
         .filter(|e| e.is_uma_grant())
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(grant.form("audience").as_deref(), Some(RS_CLIENT));
     assert_eq!(
