@@ -9,6 +9,7 @@
 #![allow(missing_docs)]
 
 pub mod background;
+pub mod java_pep;
 pub mod pep;
 pub mod proxy;
 pub mod script;
