@@ -668,9 +668,10 @@ macro_rules! ticket_suite {
         assert_eq!(answer, serde_json::json!({"active": false}), "{adapter}");
         let plain = AccessToken::new(user_token(&proxy.issuer(), PUBLIC_CLIENT, None, "bob"));
         let plain = p.introspect(&plain) $($aw)* .expect("introspect a plain access token");
-        // With the RPT hint, Keycloak calls an ordinary (and valid) access token inactive:
-        // {"active":false}.
-        assert!(!plain.active, "{adapter}: {plain:?}");
+        // With the RPT hint, Keycloak 26.7 calls an ordinary (and valid) access token inactive
+        // ({"active":false}); 26.4 calls it active with no permissions. Either way it allows nothing.
+        let version = Keycloak::from_env().minor();
+        assert_eq!(plain.active, version < (26, 7), "{adapter}: {plain:?}");
         assert!(plain.permissions.is_empty(), "{adapter}: {plain:?}");
         assert!(!plain.allows(&doc, READ, now()), "{adapter}");
 
