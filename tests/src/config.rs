@@ -169,6 +169,8 @@ pub struct ResourceDef {
     /// Keycloak: `ownerManagedAccess` — requests by others are recorded as permission tickets
     /// for the owner to approve, and only approved scopes are granted to them.
     pub owner_managed_access: bool,
+    /// The resource's `type` at the AS (e.g. `urn:uma-test:doc`); `None` leaves it out.
+    pub resource_type: Option<String>,
 }
 
 impl ResourceDef {
@@ -192,10 +194,19 @@ impl ResourceDef {
                 .collect(),
             owner: None,
             owner_managed_access: false,
+            resource_type: None,
         }
     }
 
-    /// Builder-style (Keycloak): owned by user `owner`, with owner-managed access.
+    /// Builder-style: the resource's `type` at the AS.
+    pub fn with_type(mut self, resource_type: &str) -> Self {
+        self.resource_type = Some(resource_type.to_string());
+        self
+    }
+
+    /// Builder-style (Keycloak): owned by user `owner`, with owner-managed access. This is the only
+    /// way to a user-owned resource: like Keycloak 26.7, the protection API ignores `owner` on
+    /// registration (the resource server owns what it registers there).
     pub fn owner_managed_by(mut self, owner: &str) -> Self {
         self.owner = Some(owner.to_string());
         self.owner_managed_access = true;
@@ -301,6 +312,13 @@ pub struct KitConfig {
     pub ticket_only_with_bearer: bool,
     /// The Keycloak resource-server client id (the `audience` of ticketless requests, §2.9).
     pub resource_server_client: String,
+    /// The Keycloak version imitated, `(major, minor)` (default `(26, 7)`), where answers differ
+    /// between versions. From 26.6 on (before: recorded on 26.4.7): an invalid Bearer token at the
+    /// UMA grant and a wrong password are `400 invalid_grant` (before: 401), and reading an unknown
+    /// resource is `404 {"error":"HTTP 404 Not Found"}` (before: an empty 404). The 26.6 boundary
+    /// is known for the Bearer token; the other two were only seen to differ between 26.4.7 and
+    /// 26.7.3. Ignored by the other dialects.
+    pub keycloak_version: (u32, u32),
 }
 
 impl KitConfig {
@@ -347,6 +365,7 @@ impl KitConfig {
             access_token_lifetime: Duration::from_secs(300),
             ticket_only_with_bearer: challenge_style == ChallengeStyle::Keycloak,
             resource_server_client: "rs".to_string(),
+            keycloak_version: (26, 7),
             dialect,
         }
     }

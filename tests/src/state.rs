@@ -114,6 +114,8 @@ pub enum RefreshInfo {
         client_id: String,
         /// Requesting party.
         subject: Subject,
+        /// Keycloak: the session (`sid`, answered as `session_state` on refresh).
+        session: String,
     },
     /// A user access token.
     User {
@@ -121,7 +123,32 @@ pub enum RefreshInfo {
         username: String,
         /// The client.
         client_id: String,
+        /// Keycloak: the user session (`sid`, answered as `session_state`).
+        session: String,
     },
+}
+
+impl RefreshInfo {
+    /// The client the refresh token was issued to.
+    pub fn client_id(&self) -> &str {
+        match self {
+            RefreshInfo::Rpt { client_id, .. } | RefreshInfo::User { client_id, .. } => client_id,
+        }
+    }
+
+    /// The session it belongs to.
+    pub fn session(&self) -> &str {
+        match self {
+            RefreshInfo::Rpt { session, .. } | RefreshInfo::User { session, .. } => session,
+        }
+    }
+
+    fn sub(&self) -> &str {
+        match self {
+            RefreshInfo::Rpt { subject, .. } => subject.sub(),
+            RefreshInfo::User { username, .. } => username,
+        }
+    }
 }
 
 /// A persisted claims token.
@@ -230,10 +257,15 @@ impl Shared {
                     id: r.id.clone(),
                     name: r.name.clone(),
                     scopes: r.scopes(),
-                    extra: serde_json::Map::from_iter([(
-                        "uris".to_string(),
-                        json!([r.path.clone()]),
-                    )]),
+                    extra: serde_json::Map::from_iter(
+                        [("uris".to_string(), json!([r.path.clone()]))]
+                            .into_iter()
+                            .chain(
+                                r.resource_type
+                                    .as_ref()
+                                    .map(|t| ("type".to_string(), json!(t))),
+                            ),
+                    ),
                     owner: r.owner.clone(),
                     owner_managed: r.owner_managed_access,
                 },
@@ -283,6 +315,12 @@ impl Shared {
     /// Whether this is the Keycloak dialect.
     pub fn is_keycloak(&self) -> bool {
         matches!(self.cfg.dialect, Dialect::Keycloak { .. })
+    }
+
+    /// Whether this is the Keycloak dialect imitating `(major, minor)` or later (see
+    /// [`KitConfig::keycloak_version`]).
+    pub fn keycloak_since(&self, version: (u32, u32)) -> bool {
+        self.is_keycloak() && self.cfg.keycloak_version >= version
     }
 
     /// Whether this is the Gluu dialect.
@@ -440,9 +478,29 @@ impl Shared {
         (token, info)
     }
 
-    /// Issues a refresh token.
-    pub fn issue_refresh(&self, info: RefreshInfo) -> String {
-        let token = self.minter.opaque("rt-");
+    /// Issues a refresh token (Keycloak: JWT-shaped like Keycloak's, HS512 with `typ` `Refresh`,
+    /// `iss` = `issuer`; the others: opaque). Either way the kit only accepts the ones it recorded.
+    pub fn issue_refresh(&self, issuer: &str, info: RefreshInfo) -> String {
+        let token = if self.is_keycloak() {
+            let now = now_unix();
+            self.minter.sign_alg(
+                "HS512",
+                &json!({
+                    "exp": now + REFRESH_LIFETIME_SECS,
+                    "iat": now,
+                    "jti": self.minter.uuid(),
+                    "iss": issuer,
+                    "aud": issuer,
+                    "sub": info.sub(),
+                    "typ": "Refresh",
+                    "azp": info.client_id(),
+                    "sid": info.session(),
+                    "scope": KC_DEFAULT_SCOPE,
+                }),
+            )
+        } else {
+            self.minter.opaque("rt-")
+        };
         self.inner().refresh.insert(token.clone(), info);
         token
     }
@@ -505,6 +563,12 @@ impl Shared {
         })
     }
 }
+
+/// Keycloak's `refresh_expires_in` (the realm's SSO session idle timeout, 30 minutes).
+pub const REFRESH_LIFETIME_SECS: u64 = 1800;
+
+/// The `scope` Keycloak answers for a login without `scope` (the default client scopes).
+pub const KC_DEFAULT_SCOPE: &str = "profile email";
 
 /// Seconds left until `when`, for `expires_in`.
 pub fn secs(d: Duration) -> u64 {

@@ -112,13 +112,14 @@ fn reusable_tickets_user_bearer_and_errors() {
         forged.json(),
         json!({"error":"invalid_ticket","error_description":"Ticket verification failed"})
     );
+    // An invalid Bearer token: 400 from Keycloak 26.6 on (the default imitates 26.7).
     let bad_bearer = grant(&kit, &agent, "Bearer nope", &[("ticket", &t)]);
     assert_eq!(
+        (bad_bearer.status, bad_bearer.json()),
         (
-            bad_bearer.status,
-            bad_bearer.json()["error_description"].as_str()
-        ),
-        (401, Some("Invalid bearer token"))
+            400,
+            json!({"error":"invalid_grant","error_description":"Invalid bearer token"})
+        )
     );
     let bad_client = grant(&kit, &agent, &basic("app", "x"), &[("ticket", &t)]);
     assert_eq!(
@@ -413,10 +414,18 @@ fn protection_api_keycloak_statuses() {
     assert_eq!(created.status, 201);
     assert!(created.header("location").is_none());
     let c = created.json();
-    assert_eq!(
-        c["resource_scopes"],
-        json!([{"name":"view"},{"name":"print"}])
-    );
+    // Keycloak 26.7: scopes as {"id", "name"} under both names.
+    let names = |k: &str| -> Vec<String> {
+        let scopes = c[k].as_array().unwrap();
+        assert!(scopes.iter().all(|s| s["id"].as_str().unwrap().len() == 36));
+        scopes
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("resource_scopes"), ["view", "print"]);
+    assert_eq!(names("scopes"), names("resource_scopes"));
+    assert_eq!(c["uris"], json!(["/photo"]));
     let id = c["_id"].as_str().unwrap();
     let dup = send_json(
         &agent,
@@ -439,7 +448,10 @@ fn protection_api_keycloak_statuses() {
         204
     );
     let gone = get(&agent, &format!("{rreg}/{id}"), Some(&pat));
-    assert_eq!((gone.status, gone.body.as_str()), (404, ""));
+    assert_eq!(
+        (gone.status, gone.json()),
+        (404, json!({"error": "HTTP 404 Not Found"}))
+    );
 
     // Introspection with the client's own credentials and Keycloak's hint.
     let alice = bearer(&kit.access_token_for("alice"));
@@ -522,4 +534,43 @@ fn public_client_needs_the_users_bearer_token() {
         (payload["sub"].as_str(), payload["azp"].as_str()),
         (Some("app"), Some("app"))
     );
+}
+
+#[test]
+fn keycloak_before_26_6_answers_401_and_empty_404s() {
+    let mut cfg = KitConfig::new(Dialect::keycloak());
+    cfg.keycloak_version = (26, 4);
+    let kit = Kit::start(cfg).unwrap();
+    let agent = agent_for(&kit);
+    let ticket = kit.ticket_for("res-a", "read").unwrap();
+    let bad_bearer = grant(&kit, &agent, "Bearer nope", &[("ticket", &ticket)]);
+    assert_eq!(
+        (bad_bearer.status, bad_bearer.json()),
+        (
+            401,
+            json!({"error":"invalid_grant","error_description":"Invalid bearer token"})
+        )
+    );
+    let wrong_password = post_form(
+        &agent,
+        &token_url(&kit),
+        None,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "public-app"),
+            ("username", "bob"),
+            ("password", "not-bobs"),
+        ],
+    );
+    assert_eq!(
+        (wrong_password.status, wrong_password.json()),
+        (
+            401,
+            json!({"error":"invalid_grant","error_description":"Invalid user credentials"})
+        )
+    );
+    let rreg = kit.endpoint_url(Endpoint::ResourceRegistration).unwrap();
+    let pat = bearer(&pat(&kit, &agent));
+    let unknown = get(&agent, &format!("{rreg}/no-such-id"), Some(&pat));
+    assert_eq!((unknown.status, unknown.body.as_str()), (404, ""));
 }

@@ -28,6 +28,13 @@ fn tickets_url(kit: &Kit) -> String {
     format!("{}/ticket", kit.endpoint_url(Endpoint::Permission).unwrap())
 }
 
+/// `GET resource_set?{query}`: the matching ids.
+fn list_resources(agent: &ureq::Agent, rreg: &str, auth: &str, query: &str) -> Vec<Value> {
+    let a = get(agent, &format!("{rreg}?{query}"), Some(auth));
+    assert_eq!(a.status, 200, "{a:?}");
+    a.json().as_array().unwrap().clone()
+}
+
 fn list(kit: &Kit, agent: &ureq::Agent, auth: &str, query: &str) -> Vec<Value> {
     let a = get(agent, &format!("{}?{query}", tickets_url(kit)), Some(auth));
     assert_eq!(a.status, 200, "{a:?}");
@@ -166,7 +173,7 @@ fn request_is_recorded_approved_and_then_granted() {
 }
 
 #[test]
-fn owner_denies_and_registration_takes_owners() {
+fn owner_denies_and_registration_ignores_owners() {
     let (kit, agent) = kit();
     let bob = kit.access_token_for("bob");
     let alice = kit.access_token_for("alice");
@@ -211,38 +218,49 @@ fn owner_denies_and_registration_takes_owners() {
             .all(|p| p["rsid"] != "res-album")
     );
 
-    // Registration: owner as username string or {"id"}, ownerManagedAccess kept.
+    // Registration through the protection API: like Keycloak 26.7, `owner` (a username string, an
+    // {"id"} object, even an unknown user) is ignored, the RS owns the resource, and
+    // ownerManagedAccess is kept.
     let rreg = kit.endpoint_url(Endpoint::ResourceRegistration).unwrap();
-    let diary =
-        json!({"name":"diary","resource_scopes":["view"],"owner":"bob","ownerManagedAccess":true});
-    let created = send_json(&agent, "POST", &rreg, Some(&pat), &diary);
-    assert_eq!(created.status, 201, "{created:?}");
-    let c = created.json();
+    for (name, owner) in [
+        ("diary", json!("bob")),
+        ("notes", json!({"id": "alice"})),
+        ("x", json!("nobody")),
+    ] {
+        let body = json!({"name": name, "resource_scopes": ["view"], "owner": owner,
+            "ownerManagedAccess": true});
+        let created = send_json(&agent, "POST", &rreg, Some(&pat), &body);
+        assert_eq!(created.status, 201, "{created:?}");
+        let c = created.json();
+        assert_eq!(
+            (&c["owner"]["name"], &c["ownerManagedAccess"]),
+            (&json!("rs"), &json!(true))
+        );
+    }
     assert_eq!(
-        (&c["owner"]["id"], &c["ownerManagedAccess"]),
-        (&json!("bob"), &json!(true))
-    );
-    let obj = json!({"name":"notes","resource_scopes":["view"],"owner":{"id":"alice"}});
-    let notes = send_json(&agent, "POST", &rreg, Some(&pat), &obj).json();
-    assert_eq!(
-        (&notes["owner"]["id"], &notes["ownerManagedAccess"]),
-        (&json!("alice"), &json!(false))
-    );
-    let nobody = json!({"name":"x","resource_scopes":["view"],"owner":"nobody"});
-    assert_eq!(
-        send_json(&agent, "POST", &rreg, Some(&pat), &nobody).status,
-        400
+        list_resources(&agent, &rreg, &pat, "owner=bob").len()
+            + list_resources(&agent, &rreg, &pat, "owner=alice").len(),
+        1,
+        "only the configured res-album is user-owned"
     );
 
-    // Alice asks for bob's diary through an RS-minted ticket: recorded for bob to decide.
+    // A user-owned resource comes from the configuration: alice asks for bob's diary through an
+    // RS-minted ticket, and the request is recorded for bob to decide.
+    let mut cfg = KitConfig::new(Dialect::keycloak());
+    cfg.resources
+        .push(ResourceDef::read_write("res-diary", "diary", "/api/diary").owner_managed_by("bob"));
+    let kit = Kit::start(cfg).unwrap();
+    let agent = agent_for(&kit);
+    let alice = kit.access_token_for("alice");
+    let pat = bearer(&common::pat(&kit, &agent));
     let perm = kit.endpoint_url(Endpoint::Permission).unwrap();
-    let rid = c["_id"].as_str().unwrap();
+    let rid = "res-diary";
     let tk = send_json(
         &agent,
         "POST",
         &perm,
         Some(&pat),
-        &json!([{"resource_id": rid, "resource_scopes": ["view"]}]),
+        &json!([{"resource_id": rid, "resource_scopes": ["read"]}]),
     );
     let tk = tk.json()["ticket"].as_str().unwrap().to_string();
     assert_eq!(grant(&kit, &agent, &alice, &[("ticket", &tk)]).status, 403);

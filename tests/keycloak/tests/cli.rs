@@ -71,8 +71,7 @@ fn fetch_logs_in_exchanges_reuses_and_upgrades() {
     let upgrade = proxy
         .exchanges()
         .into_iter()
-        .filter(|e| e.is_uma_grant())
-        .next_back()
+        .rfind(|e| e.is_uma_grant())
         .unwrap();
     assert!(upgrade.form("rpt").is_some());
     assert_eq!(upgrade.json()["upgraded"], true);

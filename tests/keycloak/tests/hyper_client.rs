@@ -215,8 +215,7 @@ async fn tower_layer_and_ticketless_grant() {
     let grant = proxy
         .exchanges()
         .into_iter()
-        .filter(|e| e.is_uma_grant())
-        .next_back()
+        .rfind(|e| e.is_uma_grant())
         .unwrap();
     assert_eq!(grant.form("audience").as_deref(), Some(RS_CLIENT));
     assert_eq!(

@@ -6,17 +6,21 @@ use uma_keycloak_e2e::script::{self, Target};
 use uma_keycloak_e2e::shapes::{Recording, differences};
 use uma_testkit::{ClientReg, Dialect, Kit, KitConfig, ResourceDef, UserReg};
 
-fn resource(id: &str, name: &str, path: &str, scope: &str) -> ResourceDef {
-    let mut resource = ResourceDef::read_write(id, name, path);
+const DOC: &str = "urn:uma-test:doc";
+const ALBUM: &str = "urn:uma-test:album";
+
+fn resource(id: &str, name: &str, path: &str, scope: &str, ty: &str) -> ResourceDef {
+    let mut resource = ResourceDef::read_write(id, name, path).with_type(ty);
     resource.method_scopes = vec![("GET".into(), scope.into())];
     resource
 }
 
-/// A testkit set up like `tests/keycloak/uma-realm.json`.
-fn kit() -> Kit {
+/// A testkit set up like `tests/keycloak/uma-realm.json`, imitating Keycloak `version`.
+fn kit(version: (u32, u32)) -> Kit {
     let mut config = KitConfig::new(Dialect::Keycloak {
         realm: "uma".into(),
     });
+    config.keycloak_version = version;
     config.clients = vec![
         ClientReg::public("uma-public"),
         ClientReg::confidential("uma-app", "app-secret"),
@@ -29,18 +33,53 @@ fn kit() -> Kit {
         UserReg::new("carol", "carol-pw"),
     ];
     config.resources = vec![
-        resource("shared-doc-id", "shared-doc", "/docs/shared", "doc:read"),
-        resource("shared-notes-id", "shared-notes", "/docs/notes", "doc:read"),
-        resource("secret-doc-id", "secret-doc", "/docs/secret", "secret:read"),
+        resource(
+            "shared-doc-id",
+            "shared-doc",
+            "/docs/shared",
+            "doc:read",
+            DOC,
+        ),
+        resource(
+            "shared-notes-id",
+            "shared-notes",
+            "/docs/notes",
+            "doc:read",
+            DOC,
+        ),
+        resource(
+            "secret-doc-id",
+            "secret-doc",
+            "/docs/secret",
+            "secret:read",
+            DOC,
+        ),
         resource(
             "alice-album-id",
             "alice-album",
             "/alice/album",
             "album:view",
+            ALBUM,
         )
         .owner_managed_by("alice"),
     ];
     Kit::start(config).unwrap()
+}
+
+/// The Keycloak version a recording was made with, from its file name `<major>.<minor>.<patch>.json`.
+fn version_of(path: &std::path::Path) -> (u32, u32) {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let mut parts = stem.split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor),
+        _ => panic!(
+            "{}: a recording is named <major>.<minor>.<patch>.json",
+            path.display()
+        ),
+    }
 }
 
 fn target(kit: &Kit) -> Target {
@@ -71,7 +110,7 @@ fn testkit_answers_in_the_recorded_keycloak_shapes() {
     for path in recordings {
         let expected: Recording =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let kit = kit();
+        let kit = kit(version_of(&path));
         let actual = script::run(&target(&kit));
         report.extend(differences(&expected, &actual));
     }

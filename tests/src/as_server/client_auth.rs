@@ -133,7 +133,15 @@ pub fn authenticate(
             .filter(|t| !t.protection && same_issuer(&t.issuer))
             .or_else(rpt_as_token)
             .map(Caller::User)
-            .ok_or_else(|| oauth_error(401, "invalid_grant", Some("Invalid bearer token")));
+            .ok_or_else(|| {
+                // Keycloak answers 400 from 26.6 on, 401 before.
+                let status = if shared.keycloak_since((26, 6)) {
+                    400
+                } else {
+                    401
+                };
+                oauth_error(status, "invalid_grant", Some("Invalid bearer token"))
+            });
     }
     let Some(id) = req.form("client_id") else {
         return Err(invalid_client(shared, false));

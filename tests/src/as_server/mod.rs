@@ -102,6 +102,8 @@ pub fn discovery(shared: &Shared, req: &Req) -> Value {
             "resource_registration_endpoint": format!("{base}{}", p.rreg),
             "permission_endpoint": format!("{base}{}", p.permission),
             "policy_endpoint": format!("{issuer}/authz/protection/uma-policy"),
+            "frontchannel_logout_session_supported": true,
+            "frontchannel_logout_supported": true,
         }),
         Dialect::Gluu => json!({
             "issuer": issuer,

@@ -11,6 +11,7 @@ use crate::http::{KitBody, json, oauth_error, set_header};
 use crate::kc_state::request_issuer;
 use crate::routing::Req;
 use crate::state::{Perms, Shared, StoredResource, TokenInfo};
+use crate::tokens::decode_jwt_payload;
 
 type Outcome<T> = Result<T, Response<KitBody>>;
 
@@ -231,7 +232,7 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
             .iter()
             .map(|(rid, scopes)| {
                 let mut p = json!({"resource_id": rid, "resource_scopes": scopes});
-                if let Some(exp) = rpt.exp_unix {
+                if let Some(exp) = rpt.exp_unix.filter(|_| !kc) {
                     p["exp"] = json!(exp);
                 }
                 if kc {
@@ -248,8 +249,12 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
             body["exp"] = json!(exp);
         }
         if kc {
+            // Keycloak 26.7: the RPT's `acr`, `aud`, `jti` and `typ`, no `nbf`.
+            let jti = decode_jwt_payload(&token).map(|c| c["jti"].clone());
+            body["acr"] = json!("1");
             body["aud"] = json!(shared.cfg.resource_server_client);
-            body["nbf"] = json!(0);
+            body["jti"] = jti.unwrap_or(Value::Null);
+            body["typ"] = json!("Bearer");
         }
         if shared.is_gluu() {
             body["client_id"] = json!(rpt.client_id);

@@ -1,5 +1,6 @@
 //! Resource registration (UMAF §3.2 with the Keycloak and Gluu statuses of uma-protocol.md §9.2),
-//! including Keycloak's owners, `ownerManagedAccess` and list filters.
+//! including Keycloak's owners (the RS for everything registered here), `ownerManagedAccess` and
+//! list filters.
 
 use http::Response;
 use serde_json::{Map, Value, json};
@@ -33,6 +34,19 @@ fn owner_view(shared: &Shared, r: &StoredResource) -> Value {
     }
 }
 
+/// Keycloak's scope objects, `{"id", "name"}`.
+fn kc_scopes(shared: &Shared, r: &StoredResource) -> Value {
+    let mut inner = shared.inner();
+    let scopes: Vec<Value> = r
+        .scopes
+        .iter()
+        .map(|s| json!({"id": scope_id(&mut inner, &shared.minter, s), "name": s}))
+        .collect();
+    Value::Array(scopes)
+}
+
+/// A resource as registration answers it. Keycloak 26.7: `resource_scopes` and `scopes` as
+/// `{"id", "name"}` objects, `owner`, `ownerManagedAccess`, `uris` always present.
 fn resource_view(shared: &Shared, r: &StoredResource) -> Value {
     let mut out = Map::new();
     out.insert("_id".into(), json!(r.id));
@@ -41,17 +55,12 @@ fn resource_view(shared: &Shared, r: &StoredResource) -> Value {
         out.insert(k.clone(), v.clone());
     }
     if shared.is_keycloak() {
-        out.insert(
-            "resource_scopes".into(),
-            json!(
-                r.scopes
-                    .iter()
-                    .map(|s| json!({"name": s}))
-                    .collect::<Vec<_>>()
-            ),
-        );
+        let scopes = kc_scopes(shared, r);
+        out.insert("resource_scopes".into(), scopes.clone());
+        out.insert("scopes".into(), scopes);
         out.insert("owner".into(), owner_view(shared, r));
         out.insert("ownerManagedAccess".into(), json!(r.owner_managed));
+        out.entry("uris").or_insert_with(|| json!([]));
     } else {
         out.insert("resource_scopes".into(), json!(r.scopes));
     }
@@ -71,13 +80,7 @@ fn deep_view(shared: &Shared, r: &StoredResource) -> Value {
     out.entry("attributes").or_insert_with(|| json!({}));
     out.insert("_id".into(), json!(r.id));
     out.entry("uris").or_insert_with(|| json!([]));
-    let mut inner = shared.inner();
-    let scopes: Vec<Value> = r
-        .scopes
-        .iter()
-        .map(|s| json!({"id": scope_id(&mut inner, &shared.minter, s), "name": s}))
-        .collect();
-    out.insert("scopes".into(), Value::Array(scopes));
+    out.insert("scopes".into(), kc_scopes(shared, r));
     Value::Object(out)
 }
 
@@ -164,7 +167,8 @@ fn rreg_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
                 name: d.name,
                 scopes: d.scopes,
                 extra: d.extra,
-                owner: d.owner,
+                // Keycloak 26.7 ignores `owner` here: the resource server owns what it registers.
+                owner: None,
                 owner_managed: d.owner_managed,
             };
             inner.resources.insert(id.clone(), stored.clone());
@@ -189,7 +193,14 @@ fn rreg_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
         ("GET", false) => {
             let r = shared.inner().resources.get(rest).cloned();
             r.map(|r| json(200, &resource_view(shared, &r)))
-                .ok_or_else(not_found)
+                .ok_or_else(|| {
+                    if shared.keycloak_since((26, 6)) {
+                        // Keycloak 26.7 (not 26.4): JAX-RS's NotFoundException, as JSON.
+                        json(404, &json!({"error": "HTTP 404 Not Found"}))
+                    } else {
+                        not_found()
+                    }
+                })
         }
         ("PUT", false) => {
             let body: Value = serde_json::from_slice(&req.body)
@@ -201,9 +212,6 @@ fn rreg_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
             r.scopes = d.scopes;
             r.extra = d.extra;
             r.owner_managed = d.owner_managed;
-            if d.owner.is_some() {
-                r.owner = d.owner;
-            }
             Ok(if kc {
                 empty(204)
             } else {
@@ -223,35 +231,7 @@ struct Description {
     name: String,
     scopes: Vec<String>,
     extra: Map<String, Value>,
-    owner: Option<String>,
     owner_managed: bool,
-}
-
-/// Keycloak's `owner`: a user id or username, as a string or `{"id": …}` (`{"name": …}` too);
-/// the RS client itself means "no user owner".
-fn parse_owner(shared: &Shared, v: Option<&Value>) -> Outcome<Option<String>> {
-    let given = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(o) => o["id"]
-            .as_str()
-            .or_else(|| o["name"].as_str())
-            .unwrap_or_default()
-            .to_string(),
-    };
-    if given == shared.cfg.resource_server_client || given == shared.rs_owner_id {
-        return Ok(None);
-    }
-    if shared.cfg.users.iter().any(|u| u.username == given) {
-        return Ok(Some(given));
-    }
-    Err(oauth_error(
-        400,
-        "invalid_request",
-        Some(&format!(
-            "Could not find the user [{given}] who owns the Resource"
-        )),
-    ))
 }
 
 fn parse_description(shared: &Shared, body: &Value) -> Outcome<Description> {
@@ -297,20 +277,12 @@ fn parse_description(shared: &Shared, body: &Value) -> Outcome<Description> {
         .filter(|(k, _)| !typed(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let (owner, owner_managed) = if kc {
-        let managed = obj.get("ownerManagedAccess").and_then(Value::as_bool);
-        (
-            parse_owner(shared, obj.get("owner"))?,
-            managed == Some(true),
-        )
-    } else {
-        (None, false)
-    };
+    // Keycloak: `owner` is accepted and ignored (see `rreg_inner`), `ownerManagedAccess` kept.
+    let owner_managed = kc && obj.get("ownerManagedAccess").and_then(Value::as_bool) == Some(true);
     Ok(Description {
         name,
         scopes,
         extra,
-        owner,
         owner_managed,
     })
 }

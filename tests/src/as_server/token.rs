@@ -10,7 +10,7 @@ use crate::config::UMA_GRANT;
 use crate::http::{KitBody, json, oauth_error};
 use crate::kc_state::request_issuer;
 use crate::routing::Req;
-use crate::state::{RefreshInfo, Shared, Subject, secs};
+use crate::state::{KC_DEFAULT_SCOPE, REFRESH_LIFETIME_SECS, RefreshInfo, Shared, Subject, secs};
 
 /// `POST token_endpoint`.
 pub fn token_endpoint(shared: &Shared, req: &Req) -> Response<KitBody> {
@@ -30,15 +30,6 @@ pub fn token_endpoint(shared: &Shared, req: &Req) -> Response<KitBody> {
         Some("refresh_token") => refresh(shared, req),
         Some(_) => oauth_error(400, "unsupported_grant_type", None),
         None => oauth_error(400, "invalid_request", Some("grant_type is required")),
-    }
-}
-
-fn token_type(shared: &Shared) -> &'static str {
-    // Keycloak's non-UMA token responses say `bearer` (uma-protocol.md §3.3, §9.1).
-    if shared.is_keycloak() {
-        "bearer"
-    } else {
-        "Bearer"
     }
 }
 
@@ -67,7 +58,7 @@ fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
     );
     let mut body = json!({
         "access_token": token,
-        "token_type": token_type(shared),
+        "token_type": "Bearer",
         "expires_in": secs(shared.cfg.access_token_lifetime),
         "scope": if protection && scope.is_empty() { "uma_protection".to_string() } else { scope },
     });
@@ -78,32 +69,64 @@ fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
     json(200, &body)
 }
 
+/// The scope a Keycloak login answers: the requested scopes and the default client scopes.
+fn kc_scope(requested: &str) -> String {
+    let mut scopes: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+    for s in KC_DEFAULT_SCOPE.split(' ') {
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    scopes.join(" ")
+}
+
+/// Keycloak's members of a user token or refreshed-RPT answer: `refresh_expires_in`,
+/// `not-before-policy`, `session_state` and `scope`.
+fn kc_members(body: &mut Value, session: &str, scope: &str, refresh: bool) {
+    let refresh_expires_in = if refresh { REFRESH_LIFETIME_SECS } else { 0 };
+    body["refresh_expires_in"] = json!(refresh_expires_in);
+    body["not-before-policy"] = json!(0);
+    body["session_state"] = json!(session);
+    body["scope"] = json!(kc_scope(scope));
+}
+
 fn user_token_response(
     shared: &Shared,
     req: &Req,
     username: &str,
     client_id: &str,
     scope: &str,
+    session: Option<String>,
 ) -> Response<KitBody> {
+    let issuer = request_issuer(shared, req);
     let token = shared.issue_access_token(
-        &request_issuer(shared, req),
+        &issuer,
         Subject::User(username.to_string()),
         client_id,
         false,
     );
     let mut body = json!({
         "access_token": token,
-        "token_type": token_type(shared),
+        "token_type": "Bearer",
         "expires_in": secs(shared.cfg.access_token_lifetime),
     });
     if !scope.is_empty() {
         body["scope"] = Value::String(scope.to_string());
     }
+    // Keycloak: a login opens a user session; a refresh stays in it.
+    let session = session.unwrap_or_else(|| shared.minter.uuid());
     if shared.cfg.refresh_tokens {
-        body["refresh_token"] = Value::String(shared.issue_refresh(RefreshInfo::User {
-            username: username.to_string(),
-            client_id: client_id.to_string(),
-        }));
+        body["refresh_token"] = Value::String(shared.issue_refresh(
+            &issuer,
+            RefreshInfo::User {
+                username: username.to_string(),
+                client_id: client_id.to_string(),
+                session: session.clone(),
+            },
+        ));
+    }
+    if shared.is_keycloak() {
+        kc_members(&mut body, &session, scope, shared.cfg.refresh_tokens);
     }
     if scope.split(' ').any(|s| s == "openid") {
         body["id_token"] = Value::String(shared.id_token_for(username));
@@ -124,7 +147,13 @@ fn password(shared: &Shared, req: &Req) -> Response<KitBody> {
         .iter()
         .any(|u| u.username == user && u.password == pass);
     if !known {
-        return oauth_error(400, "invalid_grant", Some("Invalid user credentials"));
+        // Keycloak before 26.6 (seen on 26.4.7) answers 401.
+        let status = if shared.is_keycloak() && !shared.keycloak_since((26, 6)) {
+            401
+        } else {
+            400
+        };
+        return oauth_error(status, "invalid_grant", Some("Invalid user credentials"));
     }
     user_token_response(
         shared,
@@ -132,6 +161,7 @@ fn password(shared: &Shared, req: &Req) -> Response<KitBody> {
         user,
         client.client_id(),
         req.form("scope").unwrap_or_default(),
+        None,
     )
 }
 
@@ -147,10 +177,7 @@ fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
     let Some(info) = info else {
         return oauth_error(400, "invalid_grant", Some("Invalid refresh token"));
     };
-    let owner = match &info {
-        RefreshInfo::Rpt { client_id, .. } | RefreshInfo::User { client_id, .. } => client_id,
-    };
-    if owner != caller.client_id() {
+    if info.client_id() != caller.client_id() {
         return oauth_error(
             400,
             "invalid_grant",
@@ -163,20 +190,26 @@ fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
         RefreshInfo::User {
             username,
             client_id,
-        } => user_token_response(shared, req, &username, &client_id, ""),
+            session,
+        } => user_token_response(shared, req, &username, &client_id, "", Some(session)),
         RefreshInfo::Rpt {
             perms,
             client_id,
             subject,
+            session,
         } => {
             // UMAG §3.6: no re-assessment; permissions carry over.
             let iss = request_issuer(shared, req);
             let (rpt, _) = shared.issue_rpt(&iss, perms.clone(), &client_id, subject.clone());
-            let new_rt = shared.issue_refresh(RefreshInfo::Rpt {
-                perms,
-                client_id,
-                subject,
-            });
+            let new_rt = shared.issue_refresh(
+                &iss,
+                RefreshInfo::Rpt {
+                    perms,
+                    client_id,
+                    subject,
+                    session: session.clone(),
+                },
+            );
             let mut body = json!({
                 "access_token": rpt,
                 "token_type": "Bearer",
@@ -184,6 +217,10 @@ fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
             });
             if let Some(l) = shared.cfg.rpt_lifetime {
                 body["expires_in"] = json!(secs(l));
+            }
+            if shared.is_keycloak() {
+                // Keycloak answers a refreshed RPT like any refreshed token (no `upgraded`).
+                kc_members(&mut body, &session, "", true);
             }
             json(200, &body)
         }

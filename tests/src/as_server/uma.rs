@@ -16,7 +16,7 @@ use crate::config::ID_TOKEN_FORMAT;
 use crate::http::{KitBody, json, oauth_error};
 use crate::kc_state::request_issuer;
 use crate::routing::Req;
-use crate::state::{PctInfo, Perms, RefreshInfo, Shared, Subject, secs};
+use crate::state::{PctInfo, Perms, REFRESH_LIFETIME_SECS, RefreshInfo, Shared, Subject, secs};
 
 type Outcome<T> = Result<T, Response<KitBody>>;
 
@@ -290,13 +290,15 @@ fn issue(
         body["expires_in"] = json!(secs(l));
     }
     if shared.cfg.refresh_tokens {
-        body["refresh_token"] = Value::String(shared.issue_refresh(RefreshInfo::Rpt {
+        let info = RefreshInfo::Rpt {
             perms,
             client_id: client_id.to_string(),
             subject: subject.clone(),
-        }));
+            session: shared.minter.uuid(),
+        };
+        body["refresh_token"] = Value::String(shared.issue_refresh(&iss, info));
         if kc {
-            body["refresh_expires_in"] = json!(1800);
+            body["refresh_expires_in"] = json!(REFRESH_LIFETIME_SECS);
         }
     }
     if kc {
