@@ -235,15 +235,21 @@ pub struct FetchArgs {
 
 /// `uma challenge`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 a usable UMA challenge was found; 1 none was (the JSON is printed anyway, and the reason \
+on stderr); 2 usage error.")]
 pub struct ChallengeArgs {
-    /// Response status the header came with (401, or 403 for UMA 1.0 servers).
-    #[arg(long = "status", value_name = "CODE", default_value_t = 401,
+    /// Response status the header came with (401, or 403 for UMA 1.0 servers) [default: 401, or the
+    /// status line read from standard input].
+    #[arg(long = "status", value_name = "CODE",
           value_parser = clap::value_parser!(u16).range(100..=599))]
-    pub status: u16,
+    pub status: Option<u16>,
     /// Response body (a UMA 1.0 server puts {"ticket": "…"} here).
     #[arg(long = "body", value_name = "TEXT")]
     pub body: Option<String>,
-    /// WWW-Authenticate field values, one argument per field line.
+    /// WWW-Authenticate field values, one argument per field line; a pasted `WWW-Authenticate:` prefix
+    /// is accepted. `-` reads them from standard input, one per line (e.g. `curl -si URL | uma challenge
+    /// -`: the status line is used, other header fields are ignored).
     #[arg(required = true, value_name = "HEADER_VALUE")]
     pub values: Vec<String>,
 }
