@@ -287,6 +287,8 @@ pub struct KitConfig {
     pub ticket_only_with_bearer: bool,
     /// The Keycloak resource-server client id (the `audience` of ticketless requests, §2.9).
     pub resource_server_client: String,
+    /// Listen on this loopback port (the AS) and the next one (the RS) instead of random ports.
+    pub port: Option<u16>,
 }
 
 impl KitConfig {
@@ -333,6 +335,7 @@ impl KitConfig {
             access_token_lifetime: Duration::from_secs(300),
             ticket_only_with_bearer: challenge_style == ChallengeStyle::Keycloak,
             resource_server_client: "rs".to_string(),
+            port: None,
             dialect,
         }
     }
@@ -342,6 +345,12 @@ impl KitConfig {
     pub fn with_challenge_style(mut self, style: ChallengeStyle) -> Self {
         self.challenge_style = style;
         self.ticket_only_with_bearer = style == ChallengeStyle::Keycloak;
+        self
+    }
+
+    /// Builder-style: the AS on `port`, the RS on `port + 1` (loopback).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = Some(port);
         self
     }
 

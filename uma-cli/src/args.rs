@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Where to write the test CA certificate (PEM) with --tls.
     #[arg(long, default_value = "uma-testkit-ca.pem")]
     pub ca_out: PathBuf,
+    /// Listen on this loopback port (the authorization server) and the next one (the resource server)
+    /// instead of random ports.
+    #[arg(long = "port", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..=65534))]
+    pub port: Option<u16>,
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long = "for", value_name = "SECONDS")]
     pub duration: Option<u64>,
