@@ -858,9 +858,17 @@ fn keycloak_invalid_bearer_token_refreshes_the_user_token_once_and_retries_in_th
             invalid(),
         ],
     ));
+    // The user's token was refused, not the client's credentials.
     assert!(
-        matches!(f.error, Error::ClientAuthentication { .. }),
+        matches!(f.error, Error::AccessTokenRejected { .. }),
         "{:?}",
+        f.error
+    );
+    assert!(
+        f.error
+            .to_string()
+            .contains("rejected the requesting party's access token"),
+        "{}",
         f.error
     );
 }

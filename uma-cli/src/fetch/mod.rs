@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::args::FetchArgs;
+use crate::args::{FetchArgs, Grant};
 use crate::output::{CliError, url_without_query};
 use crate::redact::Redactor;
 use report::Tally;
@@ -146,8 +146,12 @@ fn fetch_one(
     let (response, failure) = match agent.run(template.request()) {
         Ok(response) => {
             let failure = (!response.status().is_success()).then(|| {
+                let sent_token = args.access_token.is_some() || args.grant() != Grant::None;
+                let hint = report::bearer_hint(&response, sent_token)
+                    .map(|h| format!(": {h}"))
+                    .unwrap_or_default();
                 CliError::Status(format!(
-                    "{context}: HTTP {} {}",
+                    "{context}: HTTP {} {}{hint}",
                     response.status().as_u16(),
                     response.status().canonical_reason().unwrap_or("")
                 ))

@@ -201,6 +201,12 @@ impl Flow {
             }
             Err(TokenError::Rejected(error)) => Box::new(error),
         };
+        // A 401 to a ticket grant that authenticated with the requesting party's token (Keycloak's
+        // "Invalid bearer token"): that token was refused, not the client's credentials.
+        let user_token_refused = error.status == 401
+            && client.config.server(&grant.issuer).is_some_and(|s| {
+                s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
+            });
         match error.outcome {
             Outcome::NeedInfo => {
                 if error.ticket.is_none() {
@@ -295,11 +301,7 @@ impl Flow {
                 self.send_grant(client, grant, now)
             }
             Outcome::ClientAuthFailed
-                if error.status == 401
-                    && client.config.server(&grant.issuer).is_some_and(|s| {
-                        s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
-                    })
-                    && !self.counters.refreshed_identity =>
+                if user_token_refused && !self.counters.refreshed_identity =>
             {
                 // Keycloak's 401 "Invalid bearer token": the user's token expired under us. Refresh it once
                 // (if it can be) and fetch a fresh challenge within the same flow.
@@ -311,7 +313,7 @@ impl Flow {
                         self.pending_refetch = None;
                         self.fail(
                             client,
-                            Error::ClientAuthentication {
+                            Error::AccessTokenRejected {
                                 issuer: issuer.as_str().to_owned(),
                                 error,
                             },
@@ -319,6 +321,13 @@ impl Flow {
                     }
                 }
             }
+            Outcome::ClientAuthFailed if user_token_refused => self.fail(
+                client,
+                Error::AccessTokenRejected {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
             Outcome::ClientAuthFailed => self.fail(
                 client,
                 Error::ClientAuthentication {

@@ -389,6 +389,8 @@ fn sharing(error: &Error) -> Option<bool> {
     match error.root() {
         Error::Discovery { .. }
         | Error::ClientAuthentication { .. }
+        | Error::AccessTokenRejected { .. }
+        | Error::LoginRefused { .. }
         | Error::TokenEndpoint { .. }
         | Error::MalformedTokenResponse { .. }
         | Error::Build(_) => Some(false),

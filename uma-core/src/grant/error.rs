@@ -40,6 +40,10 @@ pub enum Outcome {
     /// `invalid_grant` (except a 401, Keycloak's "Invalid bearer token"), `invalid_ticket`, `expired_ticket`.
     /// Get a fresh ticket from the RS once. For a refresh grant: the refresh token is dead.
     DeadTicket,
+    /// `invalid_grant` answering a login (the password or client-credentials grant): the user name or
+    /// password is wrong, or the account may not log in. Set by [`crate::Login`], which knows the grant;
+    /// [`Outcome::classify`] alone never returns it. Stop: retrying the same login cannot help.
+    LoginRefused,
     /// `invalid_rpt`: retry once without `rpt`.
     InvalidRpt,
     /// `invalid_pct`: forget the PCT, retry once without it.
