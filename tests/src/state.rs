@@ -18,7 +18,7 @@ use crate::tokens::{Minter, now_unix};
 /// Permissions: resource id → granted scopes.
 pub type Perms = BTreeMap<String, BTreeSet<String>>;
 
-/// Paths of the AS endpoints for the configured dialect (uma-protocol.md §9.5).
+/// Paths of the AS endpoints for the configured dialect (docs/protocol.md §9.5).
 #[derive(Debug, Clone)]
 pub struct AsPaths {
     /// Issuer path below the AS origin (`""` or `/realms/{realm}`).

@@ -1,4 +1,4 @@
-//! `uma challenge` on every uma-protocol.md §8.5 vector.
+//! `uma challenge` on every docs/protocol.md §8.5 vector.
 
 mod common;
 

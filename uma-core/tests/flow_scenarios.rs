@@ -726,7 +726,7 @@ fn cross_origin_redirect_carries_neither_the_access_token_nor_a_cached_rpt() {
 
 #[test]
 fn a_discovery_override_accepts_exactly_the_configured_document_issuer() {
-    // PingAM: the challenge names /am/uma/…, the document there names /am/oauth2/… (uma-protocol.md §10.4).
+    // PingAM: the challenge names /am/uma/…, the document there names /am/oauth2/… (docs/protocol.md §10.4).
     let as_uri = "https://am.example.org/am/uma/realms/root/realms/r";
     let doc_issuer = "https://am.example.org/am/oauth2/r";
     let mut server = uma_core::AuthorizationServer::new(

@@ -260,7 +260,7 @@ where
         self.login(Login::new(issuer.clone(), grant)).await
     }
 
-    /// Keycloak's ticketless request (`uma-protocol.md` §2.9): an RPT for a resource server ahead of any
+    /// Keycloak's ticketless request (`docs/protocol.md` §2.9): an RPT for a resource server ahead of any
     /// challenge (cached for its origin), or a decision, or the granted permissions. See
     /// [`uma_core::KeycloakPermissions`].
     pub async fn keycloak_permissions(

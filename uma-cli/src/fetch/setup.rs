@@ -27,7 +27,7 @@ fn usage(msg: &str) -> CliError {
     CliError::Usage(msg.to_owned())
 }
 
-/// Parses the `--issuer` allow-list (uma-protocol.md §11.1: nothing else is ever contacted).
+/// Parses the `--issuer` allow-list (docs/protocol.md §11.1: nothing else is ever contacted).
 pub fn issuers(args: &FetchArgs) -> Result<Vec<Issuer>, CliError> {
     args.issuers
         .iter()

@@ -178,7 +178,7 @@ impl Flow {
         })
     }
 
-    /// Reads the token endpoint's answer to a ticket grant (uma-protocol.md §4.4).
+    /// Reads the token endpoint's answer to a ticket grant (docs/protocol.md §4.4).
     pub(crate) fn on_token(
         &mut self,
         client: &mut Client,
@@ -257,7 +257,7 @@ impl Flow {
                 },
             ),
             Outcome::DeadTicket if !self.counters.fresh_challenge_used => {
-                // One fresh challenge within the same flow; the exchange stays ours (uma-protocol.md §4.1).
+                // One fresh challenge within the same flow; the exchange stays ours (docs/protocol.md §4.1).
                 self.counters.fresh_challenge_used = true;
                 self.send_resource_with(client, now, None, Some(grant))
             }
@@ -363,7 +363,7 @@ impl Flow {
         let issuer = grant.issuer.as_str().to_owned();
         if error.ticket.is_none() {
             // Keycloak: `access_denied` / `request_submitted` without a ticket. The owner may have been asked,
-            // but there is nothing to poll with: report it as a denial that says so (uma-protocol.md §4.2).
+            // but there is nothing to poll with: report it as a denial that says so (docs/protocol.md §4.2).
             return self.fail(client, Error::Denied { issuer, error });
         }
         let Some(ticket) = self.rotated_ticket(&grant, &error) else {
@@ -401,7 +401,7 @@ impl Flow {
         Step::Wait { until }
     }
 
-    /// Caches a new RPT, honouring `upgraded` (UMAG §3.3.5, uma-protocol.md §6), then retries with it.
+    /// Caches a new RPT, honouring `upgraded` (UMAG §3.3.5, docs/protocol.md §6), then retries with it.
     fn store_rpt(
         &mut self,
         client: &mut Client,
@@ -517,7 +517,7 @@ impl Flow {
     }
 
     /// A refresh that fails is not fatal: the RPT is dropped and the resource server's next challenge
-    /// starts a new ticket flow (uma-protocol.md §7.1).
+    /// starts a new ticket flow (docs/protocol.md §7.1).
     pub(crate) fn on_refresh(
         &mut self,
         client: &mut Client,
