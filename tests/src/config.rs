@@ -164,6 +164,11 @@ pub struct ResourceDef {
     pub path: String,
     /// `(METHOD, scope)` pairs; a method not listed answers 405.
     pub method_scopes: Vec<(String, String)>,
+    /// Keycloak: the owning user (`None`: the resource server owns it).
+    pub owner: Option<String>,
+    /// Keycloak: `ownerManagedAccess` — requests by others are recorded as permission tickets
+    /// for the owner to approve, and only approved scopes are granted to them.
+    pub owner_managed_access: bool,
 }
 
 impl ResourceDef {
@@ -185,7 +190,16 @@ impl ResourceDef {
                 .iter()
                 .map(|(m, s)| (m.to_string(), s.to_string()))
                 .collect(),
+            owner: None,
+            owner_managed_access: false,
         }
+    }
+
+    /// Builder-style (Keycloak): owned by user `owner`, with owner-managed access.
+    pub fn owner_managed_by(mut self, owner: &str) -> Self {
+        self.owner = Some(owner.to_string());
+        self.owner_managed_access = true;
+        self
     }
 
     /// The scope `method` needs, if the method is allowed.

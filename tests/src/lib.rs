@@ -85,7 +85,9 @@ pub mod config;
 pub mod faults;
 mod hostile;
 mod http;
+mod kc_state;
 pub mod log;
+mod paths;
 mod routing;
 mod rs_server;
 mod state;
@@ -237,6 +239,9 @@ impl Kit {
     }
 
     /// The AS issuer, exactly as the RS's `as_uri` says it (Keycloak: `{as_base}/realms/{realm}`).
+    /// Keycloak, like a real one in dev mode, builds the issuer it answers with from each request's
+    /// `Host` header (`localhost:PORT` gives `http://localhost:PORT/realms/…`); this is the
+    /// `127.0.0.1` form, the one the RS trusts.
     pub fn issuer(&self) -> String {
         self.shared.issuer()
     }
@@ -390,15 +395,17 @@ impl Kit {
     /// A user access token for `user`, issued to client `app` (Keycloak: usable as Bearer client
     /// authentication at the token endpoint).
     pub fn access_token_for(&self, user: &str) -> String {
+        let iss = self.shared.issuer();
         self.shared
-            .issue_access_token(Subject::User(user.to_string()), "app", false)
+            .issue_access_token(&iss, Subject::User(user.to_string()), "app", false)
     }
 
     /// A PAT of the resource-server client.
     pub fn pat(&self) -> String {
         let rs = self.shared.cfg.resource_server_client.clone();
+        let iss = self.shared.issuer();
         self.shared
-            .issue_access_token(Subject::Client(rs.clone()), &rs, true)
+            .issue_access_token(&iss, Subject::Client(rs.clone()), &rs, true)
     }
 
     /// A fresh permission ticket for `scope` on resource `resource_id`, as the RS would mint.
@@ -415,8 +422,9 @@ impl Kit {
                 .or_default()
                 .insert(scope.to_string());
         }
+        let iss = self.shared.issuer();
         self.shared
-            .issue_rpt(perms, "app", Subject::User(user.to_string()))
+            .issue_rpt(&iss, perms, "app", Subject::User(user.to_string()))
             .0
     }
 

@@ -21,7 +21,7 @@ pub enum Endpoint {
     Discovery,
     /// The AS token endpoint.
     Token,
-    /// The AS permission endpoint.
+    /// The AS permission endpoint (Keycloak: also the permission-ticket API below it).
     Permission,
     /// The AS resource registration endpoint (any method, with or without an id).
     ResourceRegistration,

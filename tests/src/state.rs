@@ -12,82 +12,13 @@ use serde_json::{Value, json};
 
 use crate::config::{ClientReg, Dialect, KitConfig, RequiredClaim};
 use crate::faults::FaultTable;
+pub use crate::kc_state::PermTicket;
 use crate::log::RequestLog;
+pub use crate::paths::AsPaths;
 use crate::tokens::{Minter, now_unix};
 
 /// Permissions: resource id → granted scopes.
 pub type Perms = BTreeMap<String, BTreeSet<String>>;
-
-/// Paths of the AS endpoints for the configured dialect (docs/protocol.md §9.5).
-#[derive(Debug, Clone)]
-pub struct AsPaths {
-    /// Issuer path below the AS origin (`""` or `/realms/{realm}`).
-    pub issuer: String,
-    /// Discovery document.
-    pub discovery: String,
-    /// Extra discovery path (Gluu's `/oxauth/restv1/uma2-configuration`).
-    pub discovery_alt: Option<String>,
-    /// Token endpoint.
-    pub token: String,
-    /// Permission endpoint.
-    pub permission: String,
-    /// Resource registration endpoint.
-    pub rreg: String,
-    /// Introspection endpoint.
-    pub introspection: String,
-    /// Claims interaction endpoint (none for Keycloak).
-    pub claims: Option<String>,
-    /// Dynamic client registration endpoint.
-    pub registration: String,
-}
-
-impl AsPaths {
-    /// The map for `dialect`.
-    pub fn for_dialect(dialect: &Dialect) -> Self {
-        let wk = "/.well-known/uma2-configuration";
-        match dialect {
-            Dialect::Spec => AsPaths {
-                issuer: String::new(),
-                discovery: wk.to_string(),
-                discovery_alt: None,
-                token: "/token".to_string(),
-                permission: "/perm".to_string(),
-                rreg: "/rreg".to_string(),
-                introspection: "/introspect".to_string(),
-                claims: Some("/rqp_claims".to_string()),
-                registration: "/register".to_string(),
-            },
-            Dialect::Keycloak { realm } => {
-                let kc = format!("/realms/{realm}");
-                AsPaths {
-                    discovery: format!("{kc}{wk}"),
-                    discovery_alt: None,
-                    token: format!("{kc}/protocol/openid-connect/token"),
-                    permission: format!("{kc}/authz/protection/permission"),
-                    rreg: format!("{kc}/authz/protection/resource_set"),
-                    introspection: format!("{kc}/protocol/openid-connect/token/introspect"),
-                    claims: None,
-                    registration: format!("{kc}/clients-registrations/openid-connect"),
-                    issuer: kc,
-                }
-            }
-            Dialect::Gluu => {
-                let gl = "/oxauth/restv1";
-                AsPaths {
-                    issuer: String::new(),
-                    discovery: wk.to_string(),
-                    discovery_alt: Some(format!("{gl}/uma2-configuration")),
-                    token: format!("{gl}/token"),
-                    permission: format!("{gl}/host/rsrc_pr"),
-                    rreg: format!("{gl}/host/rsrc/resource_set"),
-                    introspection: format!("{gl}/rpt/status"),
-                    claims: Some(format!("{gl}/uma/gather_claims")),
-                    registration: format!("{gl}/register"),
-                }
-            }
-        }
-    }
-}
 
 /// Base URLs of the three servers.
 #[derive(Debug, Clone)]
@@ -129,6 +60,8 @@ pub struct TokenInfo {
     pub protection: bool,
     /// Expiry.
     pub expires: Instant,
+    /// The `iss` it was minted with (Keycloak: from the request's Host).
+    pub issuer: String,
 }
 
 /// A permission ticket kept server-side (spec and Gluu; Keycloak tickets are self-contained).
@@ -159,6 +92,8 @@ pub struct RptInfo {
     pub client_id: String,
     /// Requesting party.
     pub subject: Subject,
+    /// The `iss` it was minted with (Keycloak: from the request's Host).
+    pub issuer: String,
 }
 
 impl RptInfo {
@@ -207,6 +142,10 @@ pub struct StoredResource {
     pub scopes: Vec<String>,
     /// Other members as registered (`type`, `icon_uri`, `uris`, `description`, …).
     pub extra: serde_json::Map<String, Value>,
+    /// Keycloak: the owning user (`None`: the resource server).
+    pub owner: Option<String>,
+    /// Keycloak: `ownerManagedAccess`.
+    pub owner_managed: bool,
 }
 
 /// Runtime knobs (see the `Kit` methods that set them).
@@ -249,6 +188,10 @@ pub struct Inner {
     pub resources: BTreeMap<String, StoredResource>,
     /// Registered clients (configured plus dynamically registered).
     pub clients: Vec<ClientReg>,
+    /// Keycloak permission tickets (owner-managed access requests) by id.
+    pub permission_tickets: BTreeMap<String, PermTicket>,
+    /// Keycloak scope ids by scope name (one id per name, made on first use).
+    pub scope_ids: BTreeMap<String, String>,
 }
 
 /// Everything the servers share.
@@ -266,6 +209,8 @@ pub struct Shared {
     pub log: RequestLog,
     /// Armed faults.
     pub faults: FaultTable,
+    /// Keycloak: the id of the resource server client (owner of the resources it registers).
+    pub rs_owner_id: String,
     inner: Mutex<Inner>,
     knobs: Mutex<Knobs>,
 }
@@ -289,6 +234,8 @@ impl Shared {
                         "uris".to_string(),
                         json!([r.path.clone()]),
                     )]),
+                    owner: r.owner.clone(),
+                    owner_managed: r.owner_managed_access,
                 },
             );
         }
@@ -299,11 +246,13 @@ impl Shared {
             rpt_use_limit: cfg.rpt_use_limit,
             ..Knobs::default()
         };
+        let minter = Minter::new();
         Shared {
             cfg,
             urls,
             paths,
-            minter: Minter::new(),
+            rs_owner_id: minter.uuid(),
+            minter,
             log: RequestLog::default(),
             faults: FaultTable::default(),
             inner: Mutex::new(inner),
@@ -355,19 +304,8 @@ impl Shared {
     pub fn mint_ticket(&self, perms: &Perms, gathered_user: Option<String>) -> String {
         let lifetime = self.cfg.ticket_lifetime;
         if self.is_keycloak() {
-            let permissions: Vec<Value> = perms
-                .iter()
-                .map(|(id, scopes)| json!({"rsid": id, "scopes": scopes}))
-                .collect();
-            let now = now_unix();
-            return self.minter.sign(&json!({
-                "jti": self.minter.opaque(""),
-                "iat": now,
-                "exp": now + lifetime.as_secs().max(1),
-                "aud": self.issuer(),
-                "azp": self.cfg.resource_server_client,
-                "permissions": permissions,
-            }));
+            let rs = self.cfg.resource_server_client.clone();
+            return self.mint_kc_ticket(&self.issuer(), &rs, perms);
         }
         let ticket = if self.is_gluu() {
             self.minter.uuid()
@@ -385,9 +323,32 @@ impl Shared {
         ticket
     }
 
-    /// Issues an access token (user token or PAT) and records it.
+    /// A Keycloak permission ticket as 26.x mints it: HS512 header, `aud` = the issuer the RS
+    /// called, `azp` = the RS client, `sub` = the PAT's subject.
+    pub fn mint_kc_ticket(&self, issuer: &str, sub: &str, perms: &Perms) -> String {
+        let permissions: Vec<Value> = perms
+            .iter()
+            .map(|(id, scopes)| json!({"scopes": scopes, "rsid": id}))
+            .collect();
+        let now = now_unix();
+        self.minter.sign_alg(
+            "HS512",
+            &json!({
+                "exp": now + self.cfg.ticket_lifetime.as_secs().max(1),
+                "iat": now,
+                "permissions": permissions,
+                "jti": self.minter.opaque(""),
+                "aud": issuer,
+                "sub": sub,
+                "azp": self.cfg.resource_server_client,
+            }),
+        )
+    }
+
+    /// Issues an access token (user token or PAT) with `iss` = `issuer` and records it.
     pub fn issue_access_token(
         &self,
+        issuer: &str,
         subject: Subject,
         client_id: &str,
         protection: bool,
@@ -397,7 +358,7 @@ impl Shared {
             let now = now_unix();
             self.minter.sign(&json!({
                 "jti": self.minter.opaque(""),
-                "iss": self.issuer(),
+                "iss": issuer,
                 "sub": subject.sub(),
                 "azp": client_id,
                 "typ": "Bearer",
@@ -414,6 +375,7 @@ impl Shared {
                 client_id: client_id.to_string(),
                 protection,
                 expires: Instant::now() + lifetime,
+                issuer: issuer.to_string(),
             },
         );
         token
@@ -428,20 +390,33 @@ impl Shared {
             .cloned()
     }
 
-    /// Issues an RPT with `perms` and records it.
-    pub fn issue_rpt(&self, perms: Perms, client_id: &str, subject: Subject) -> (String, RptInfo) {
+    /// Issues an RPT with `perms` and `iss` = `issuer`, and records it.
+    pub fn issue_rpt(
+        &self,
+        issuer: &str,
+        perms: Perms,
+        client_id: &str,
+        subject: Subject,
+    ) -> (String, RptInfo) {
         let now = now_unix();
         let lifetime = self.cfg.rpt_lifetime;
         let exp_unix = lifetime.map(|l| now + l.as_secs().max(1));
         let token = if self.is_keycloak() {
-            let permissions: Vec<Value> = perms
-                .iter()
-                .map(|(id, scopes)| json!({"rsid": id, "scopes": scopes}))
-                .collect();
+            let permissions: Vec<Value> = {
+                let inner = self.inner();
+                perms
+                    .iter()
+                    .map(|(id, scopes)| {
+                        let name = inner.resources.get(id).map(|r| r.name.clone());
+                        json!({"scopes": scopes, "rsid": id, "rsname": name})
+                    })
+                    .collect()
+            };
             self.minter.sign(&json!({
                 "jti": self.minter.opaque(""),
-                "iss": self.issuer(),
+                "iss": issuer,
                 "sub": subject.sub(),
+                "typ": "Bearer",
                 "azp": client_id,
                 "aud": self.cfg.resource_server_client,
                 "iat": now,
@@ -459,6 +434,7 @@ impl Shared {
             uses_left: self.knobs().rpt_use_limit,
             client_id: client_id.to_string(),
             subject,
+            issuer: issuer.to_string(),
         };
         self.inner().rpts.insert(token.clone(), info.clone());
         (token, info)
@@ -479,6 +455,12 @@ impl Shared {
             return false;
         };
         if !info.active() || info.uses_left == Some(0) {
+            return false;
+        }
+        // A Keycloak PEP only trusts tokens whose `iss` is the issuer it was configured with.
+        if self.is_keycloak()
+            && info.issuer != format!("{}{}", self.urls.as_base, self.paths.issuer)
+        {
             return false;
         }
         let granted = info

@@ -160,7 +160,14 @@ impl Minter {
 
     /// A JWT-shaped token with `payload` as its claims.
     pub fn sign(&self, payload: &Value) -> String {
-        let header = b64url(br#"{"alg":"HS256","typ":"JWT","kid":"uma-testkit"}"#);
+        self.sign_alg("HS256", payload)
+    }
+
+    /// A JWT-shaped token whose header names `alg` (only a label: the signature is always the
+    /// kit's keyed SHA-256).
+    pub fn sign_alg(&self, alg: &str, payload: &Value) -> String {
+        let header = serde_json::json!({"alg": alg, "typ": "JWT", "kid": "uma-testkit"});
+        let header = b64url(header.to_string().as_bytes());
         let body = b64url(payload.to_string().as_bytes());
         let input = format!("{header}.{body}");
         let sig = self.signature(&input);

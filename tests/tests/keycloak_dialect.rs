@@ -476,3 +476,50 @@ fn protection_api_keycloak_statuses() {
     );
     assert_eq!(p["scopes"], json!(["read"]));
 }
+
+#[test]
+fn public_client_needs_the_users_bearer_token() {
+    let (kit, agent) = kit();
+    let alice = kit.access_token_for("alice");
+    let t = challenge_ticket(&kit, &agent, "/api/a", Some(&bearer(&alice)));
+    let form = |extra: &[(&str, &str)]| {
+        let mut f = vec![("grant_type", UMA), ("ticket", t.as_str())];
+        f.extend_from_slice(extra);
+        post_form(&agent, &token_url(&kit), None, &f)
+    };
+    // Nothing identifies the client: invalid_client, as Keycloak words it.
+    let none = form(&[]);
+    assert_eq!(
+        (none.status, none.json()),
+        (
+            401,
+            json!({"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"})
+        )
+    );
+    // A public client that stopped sending the user's token has no service account to act as.
+    let public = form(&[("client_id", "public-app")]);
+    assert_eq!(
+        (public.status, public.json()),
+        (
+            401,
+            json!({"error":"unauthorized_client","error_description":"Public client not allowed to retrieve service account"})
+        )
+    );
+    // With the user's token as Bearer it works, and a pushed ID token names the party too.
+    assert_eq!(
+        grant(&kit, &agent, &bearer(&alice), &[("ticket", &t)]).status,
+        200
+    );
+    let id_token = kit.id_token_for("alice");
+    let pushed = form(&[("client_id", "public-app"), ("claim_token", &id_token)]);
+    assert_eq!(pushed.status, 200, "{pushed:?}");
+    // A confidential client without Bearer acts as itself (its service account).
+    let own = grant(&kit, &agent, &basic("app", "app-secret"), &[("ticket", &t)]);
+    assert_eq!(own.status, 200);
+    let rpt = own.json()["access_token"].as_str().unwrap().to_string();
+    let payload = uma_testkit::tokens::decode_jwt_payload(&rpt).unwrap();
+    assert_eq!(
+        (payload["sub"].as_str(), payload["azp"].as_str()),
+        (Some("app"), Some("app"))
+    );
+}

@@ -60,6 +60,8 @@ pub(crate) struct RptEntry {
     pub refresh_token: Option<RefreshToken>,
     pub obtained_at: Instant,
     pub expires_at: Option<Instant>,
+    /// Renewed with its refresh token at least once (the resource server has not seen it yet).
+    pub refreshed: bool,
 }
 
 impl RptEntry {
@@ -114,6 +116,11 @@ impl RptSet {
 
     pub fn get_mut(&mut self, id: u64) -> Option<&mut RptEntry> {
         self.entries.iter_mut().find(|e| e.id == id)
+    }
+
+    /// Whether entry `id` was the last one to serve `path`.
+    pub fn served(&self, path: &str, id: u64) -> bool {
+        self.path_hint.get(path) == Some(&id)
     }
 
     pub fn remember_path(&mut self, path: &str, id: u64) {
@@ -229,6 +236,9 @@ pub struct Stats {
     pub token_requests: u64,
     /// Flows that waited for another flow's exchange instead of running their own.
     pub parked: u64,
+    /// Authorization servers whose refreshed RPTs a resource server refused (Keycloak's lose their
+    /// `aud`): their RPTs are no longer refreshed, a new ticket flow replaces them.
+    pub rpt_refresh_abandoned: u64,
 }
 
 impl Stats {

@@ -1,6 +1,6 @@
 //! The long-lived [`Client`]: configuration plus every cache, shared by all requests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use crate::cache::{
@@ -31,6 +31,8 @@ pub struct Client {
     finished: Vec<ExchangeKey>,
     next_flow: u64,
     next_rpt: u64,
+    /// Issuers whose refreshed RPTs a resource server refused on a path the RPT had served.
+    rpt_refresh_refused: HashSet<Issuer>,
     pub(crate) stats: Stats,
 }
 
@@ -65,7 +67,24 @@ impl Client {
             finished: Vec::new(),
             next_flow: 1,
             next_rpt: 1,
+            rpt_refresh_refused: HashSet::new(),
             stats: Stats::default(),
+        }
+    }
+
+    /// Whether RPTs of `issuer` are renewed with their refresh tokens: configured so
+    /// ([`AuthorizationServer::refresh_rpts`](crate::AuthorizationServer::refresh_rpts)), and not seen
+    /// to produce RPTs that resource servers refuse.
+    pub(crate) fn refreshes_rpts(&self, issuer: &Issuer) -> bool {
+        !self.rpt_refresh_refused.contains(issuer)
+            && self.config.server(issuer).is_none_or(|s| s.refresh_rpts)
+    }
+
+    /// A resource server refused a refreshed RPT of `issuer` where the RPT had been accepted before:
+    /// stop refreshing that server's RPTs.
+    pub(crate) fn abandon_rpt_refresh(&mut self, issuer: &Issuer) {
+        if self.rpt_refresh_refused.insert(issuer.clone()) {
+            self.stats.rpt_refresh_abandoned += 1;
         }
     }
 

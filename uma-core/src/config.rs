@@ -33,6 +33,12 @@ pub struct AuthorizationServer {
     /// serves it under `/am/uma/…` while naming `/am/oauth2/…`, `docs/protocol.md` §10.4). The check stays
     /// strict: the document must name exactly `expected_issuer`.
     pub discovery: Option<DiscoveryOverride>,
+    /// Whether RPTs from this server are renewed with their refresh tokens (default `true`). Keycloak
+    /// (seen on 26.4 and 26.7) refreshes an RPT into a token that keeps its permissions but loses its
+    /// `aud`, which the resource server's introspection then calls inactive; the client notices that by
+    /// itself after one wasted refresh (see [`Client::stats`](crate::Client::stats)), and `false` saves
+    /// even that one.
+    pub refresh_rpts: bool,
 }
 
 /// An explicit discovery location for one authorization server.
@@ -55,6 +61,7 @@ impl AuthorizationServer {
             rpt_params: Vec::new(),
             scope: None,
             discovery: None,
+            refresh_rpts: true,
         }
     }
 

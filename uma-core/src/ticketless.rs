@@ -186,6 +186,7 @@ impl Machine for KeycloakPermissions {
                     refresh_token: token.refresh_token,
                     obtained_at: now,
                     expires_at: expiry(now, token.expires_in),
+                    refreshed: false,
                 };
                 let origin = self.resource_origin.clone().unwrap_or_default();
                 client.insert_rpt(&origin, &self.party, entry, None);

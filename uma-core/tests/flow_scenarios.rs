@@ -481,6 +481,72 @@ fn rpt_is_refreshed_before_expiry_and_a_short_one_is_not_refreshed_every_time() 
 }
 
 #[test]
+fn refreshed_rpt_refused_where_it_served_before_stops_rpt_refresh_for_that_server() {
+    // Keycloak (26.4, 26.7): a refreshed RPT keeps its permissions but loses `aud`; the resource
+    // server's introspection calls it inactive and challenges again.
+    let mut d = Driver::new(client());
+    let rt = |token: &str| {
+        token_json(&format!(
+            r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":300,"refresh_token":"rt-{token}"}}"#
+        ))
+    };
+    d.prime(
+        get("/a"),
+        vec![challenge("t1"), metadata(), rt("r1"), ok("{}")],
+    );
+    d.advance(Duration::from_secs(290));
+    d.sent.clear();
+    let refreshed = token_json(r#"{"access_token":"r2","token_type":"Bearer","expires_in":300}"#);
+    let step = d.run(
+        get("/a"),
+        vec![refreshed, challenge("t2"), rt("r3"), ok("{}")],
+    );
+    assert_eq!(done_status(&step), 200);
+    assert!(
+        d.sent[0].contains("grant_type=refresh_token"),
+        "{}",
+        d.sent[0]
+    );
+    assert_eq!(d.sent[1], format!("Resource GET {RS}/a auth=Bearer r2"));
+    assert!(d.sent[2].contains("ticket=t2"), "{}", d.sent[2]);
+    assert_eq!(d.client.stats().rpt_refresh_abandoned, 1);
+
+    // The next time the RPT is due, no refresh: it is dropped when expired and a new flow runs.
+    d.advance(Duration::from_secs(301));
+    d.sent.clear();
+    let step = d.run(get("/a"), vec![challenge("t3"), token("r4"), ok("{}")]);
+    assert_eq!(done_status(&step), 200);
+    assert_eq!(d.sent[0], format!("Resource GET {RS}/a"));
+    assert!(d.sent[1].contains("ticket=t3"), "{}", d.sent[1]);
+    assert!(
+        !d.sent.iter().any(|s| s.contains("refresh_token")),
+        "{:?}",
+        d.sent
+    );
+}
+
+#[test]
+fn rpt_refresh_can_be_turned_off_per_server() {
+    let mut cfg = config();
+    cfg.authorization_servers[0].refresh_rpts = false;
+    let mut d = Driver::new(uma_core::Client::new(cfg));
+    let rt = token_json(
+        r#"{"access_token":"r1","token_type":"Bearer","expires_in":60,"refresh_token":"rt1"}"#,
+    );
+    d.prime(get("/a"), vec![challenge("t1"), metadata(), rt, ok("{}")]);
+    d.advance(Duration::from_secs(61));
+    d.sent.clear();
+    let step = d.run(get("/a"), vec![challenge("t2"), token("r2"), ok("{}")]);
+    assert_eq!(done_status(&step), 200);
+    assert_eq!(d.sent[0], format!("Resource GET {RS}/a"));
+    assert!(
+        !d.sent.iter().any(|s| s.contains("refresh_token")),
+        "{:?}",
+        d.sent
+    );
+}
+
+#[test]
 fn failed_refresh_falls_back_to_a_new_ticket_flow() {
     let mut d = Driver::new(client());
     let rt = token_json(
@@ -773,6 +839,13 @@ fn a_discovery_override_accepts_exactly_the_configured_document_issuer() {
 
 #[test]
 fn keycloak_invalid_bearer_token_refreshes_the_user_token_once_and_retries_in_the_same_flow() {
+    // Keycloak answers 401 up to 26.5 and 400 from 26.6 on (both seen on real servers).
+    for status in [401, 400] {
+        invalid_bearer_token_refreshes_once(status);
+    }
+}
+
+fn invalid_bearer_token_refreshes_once(status: u16) {
     let mut cfg = config();
     cfg.authorization_servers[0].credentials = uma_core::auth::ClientCredentials::bearer("app");
     let mut client = uma_core::Client::new(cfg);
@@ -791,7 +864,7 @@ fn keycloak_invalid_bearer_token_refreshes_the_user_token_once_and_retries_in_th
     let mut d = Driver::new(client);
     d.now = now;
     let invalid = error(
-        401,
+        status,
         r#"{"error":"invalid_grant","error_description":"Invalid bearer token"}"#,
     );
     let fresh = token_json(r#"{"access_token":"user-at2","token_type":"Bearer","expires_in":300}"#);
@@ -842,7 +915,7 @@ fn keycloak_invalid_bearer_token_refreshes_the_user_token_once_and_retries_in_th
     let mut d = Driver::new(client);
     let invalid = || {
         error(
-            401,
+            status,
             r#"{"error":"invalid_grant","error_description":"Invalid bearer token"}"#,
         )
     };

@@ -169,6 +169,13 @@ fn keycloak_table_4_2() {
             "Invalid bearer token",
             Outcome::ClientAuthFailed,
         ),
+        // Keycloak 26.6+ (seen on 26.7.3).
+        (
+            400,
+            "invalid_grant",
+            "Invalid bearer token",
+            Outcome::ClientAuthFailed,
+        ),
         (
             401,
             "invalid_client",

@@ -21,8 +21,9 @@ use uma_core::auth::ClientCredentials;
 use uma_core::discovery::{AsMetadata, Endpoint, EndpointPolicy, Issuer};
 use uma_core::protection::{
     self as core, ClientRegistration, CreatedResource, Dialect, Introspection, IntrospectionAuth,
-    IntrospectionCaller, PatCache, Pep, PermissionBody, PermissionRequest, ProtectionError,
-    RegisteredClient, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,
+    IntrospectionCaller, PatCache, Pep, PermissionBody, PermissionRequest, PermissionRequestQuery,
+    PermissionRequestRecord, ProtectionError, RegisteredClient, ResourceDescription, ResourceList,
+    ResourceQuery, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
@@ -39,6 +40,7 @@ const DISCOVERY: &str = "discovery";
 const TOKEN: &str = "token endpoint";
 const RESOURCES: &str = "resource registration endpoint";
 const PERMISSION: &str = "permission endpoint";
+const PERMISSION_REQUESTS: &str = "permission request endpoint";
 const INTROSPECTION: &str = "introspection endpoint";
 const REGISTRATION: &str = "client registration endpoint";
 
@@ -309,6 +311,34 @@ where
             RESOURCES,
             |pat| core::list_resources_request(&url, pat, query),
             core::parse_list_resources_response,
+        )
+        .await
+    }
+
+    /// Keycloak: the permission requests left by denied requesting parties on owner-managed resources
+    /// (`{permission_endpoint}/ticket`), with their names. See
+    /// [`uma_core::protection::PermissionRequestRecord`].
+    pub async fn list_permission_requests(
+        &self,
+        query: &PermissionRequestQuery,
+    ) -> Result<Vec<PermissionRequestRecord>, Error> {
+        let url = self.endpoint(Endpoint::Permission).await?;
+        self.with_pat(
+            PERMISSION_REQUESTS,
+            |pat| core::list_permission_requests_request(&url, pat, query),
+            core::parse_list_permission_requests_response,
+        )
+        .await
+    }
+
+    /// Keycloak: approves (`granted = true`) or denies (`false`, which deletes it) one permission
+    /// request, as the resource server. The requesting party's next ticket exchange then succeeds.
+    pub async fn answer_permission_request(&self, id: &str, granted: bool) -> Result<(), Error> {
+        let url = self.endpoint(Endpoint::Permission).await?;
+        self.with_pat(
+            PERMISSION_REQUESTS,
+            |pat| core::answer_permission_request_request(&url, pat, id, granted),
+            core::parse_answer_permission_request_response,
         )
         .await
     }

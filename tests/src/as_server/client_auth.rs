@@ -6,6 +6,7 @@ use http::Response;
 
 use crate::config::ClientReg;
 use crate::http::{KitBody, oauth_error, set_header};
+use crate::kc_state::request_issuer;
 use crate::routing::Req;
 use crate::state::{Shared, TokenInfo};
 use crate::tokens::b64decode;
@@ -108,23 +109,28 @@ pub fn authenticate(
         if !allow_user_bearer {
             return Err(invalid_client(shared, false));
         }
+        // Keycloak refuses a token minted under another Host (its issuer differs).
+        let issuer = request_issuer(shared, req);
+        let same_issuer = |iss: &str| !shared.is_keycloak() || iss == issuer;
         // Keycloak's RPTs are access tokens too: a client that presents its RPT as the bearer token (as
         // the Python peer does after its first flow) is accepted as the RPT's subject.
         let rpt_as_token = || {
             let info = shared.inner().rpts.get(cred).cloned()?;
             let live = info.expires.is_none_or(|e| std::time::Instant::now() < e);
-            (shared.is_keycloak() && live).then(|| crate::state::TokenInfo {
+            let ok = shared.is_keycloak() && live && same_issuer(&info.issuer);
+            ok.then(|| crate::state::TokenInfo {
                 subject: info.subject.clone(),
                 client_id: info.client_id.clone(),
                 protection: false,
                 expires: info.expires.unwrap_or_else(|| {
                     std::time::Instant::now() + std::time::Duration::from_secs(3600)
                 }),
+                issuer: info.issuer.clone(),
             })
         };
         return shared
             .lookup_token(cred)
-            .filter(|t| !t.protection)
+            .filter(|t| !t.protection && same_issuer(&t.issuer))
             .or_else(rpt_as_token)
             .map(Caller::User)
             .ok_or_else(|| oauth_error(401, "invalid_grant", Some("Invalid bearer token")));

@@ -4,15 +4,19 @@
 mod client_auth;
 mod extras;
 mod protection;
+mod resource_set;
+mod tickets;
 mod token;
 mod uma;
 mod uma_inputs;
+mod uma_policy;
 
 use http::Response;
 use serde_json::{Value, json};
 
 use crate::config::{Dialect, UMA_GRANT};
 use crate::http::{KitBody, json, oauth_error};
+use crate::kc_state::{request_base, request_issuer};
 use crate::log::Endpoint;
 use crate::routing::Req;
 use crate::state::Shared;
@@ -25,7 +29,8 @@ pub fn classify(shared: &Shared, path: &str) -> Endpoint {
         Endpoint::Discovery
     } else if path == p.token {
         Endpoint::Token
-    } else if path == p.permission {
+    } else if path == p.permission || (shared.is_keycloak() && under(&tickets::path(shared))) {
+        // Keycloak's permission-ticket API lives under the permission endpoint.
         Endpoint::Permission
     } else if under(&p.rreg) {
         Endpoint::ResourceRegistration
@@ -45,14 +50,15 @@ pub fn handle(shared: &Shared, endpoint: Endpoint, req: &Req) -> Response<KitBod
     match endpoint {
         Endpoint::Discovery => {
             if req.method == "GET" || req.method == "HEAD" {
-                json(200, &discovery(shared))
+                json(200, &discovery(shared, req))
             } else {
                 oauth_error(405, "unsupported_method_type", None)
             }
         }
         Endpoint::Token => token::token_endpoint(shared, req),
+        Endpoint::Permission if req.path != shared.paths.permission => tickets::handle(shared, req),
         Endpoint::Permission => protection::permission(shared, req),
-        Endpoint::ResourceRegistration => protection::resource_registration(shared, req),
+        Endpoint::ResourceRegistration => resource_set::resource_registration(shared, req),
         Endpoint::Introspection => protection::introspection(shared, req),
         Endpoint::ClaimsInteraction => extras::claims_interaction(shared, req),
         Endpoint::ClientRegistration => extras::client_registration(shared, req),
@@ -61,11 +67,11 @@ pub fn handle(shared: &Shared, endpoint: Endpoint, req: &Req) -> Response<KitBod
 }
 
 /// The discovery document (uma-protocol.md §10.2 Keycloak, §10.3 Gluu, §10.1 spec), with the
-/// issuer / token endpoint overrides applied.
-pub fn discovery(shared: &Shared) -> Value {
-    let base = &shared.urls.as_base;
+/// issuer / token endpoint overrides applied. Keycloak builds every URL from the request's Host.
+pub fn discovery(shared: &Shared, req: &Req) -> Value {
+    let base = &request_base(shared, req);
     let p = &shared.paths;
-    let issuer = shared.issuer();
+    let issuer = request_issuer(shared, req);
     let mut doc = match &shared.cfg.dialect {
         Dialect::Spec => json!({
             "issuer": issuer,

@@ -4,18 +4,37 @@
 use std::collections::BTreeSet;
 
 use http::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::client_auth::{Caller, authenticate};
-use crate::http::{KitBody, empty, json, oauth_error, set_header};
+use crate::http::{KitBody, json, oauth_error, set_header};
+use crate::kc_state::request_issuer;
 use crate::routing::Req;
 use crate::state::{Perms, Shared, StoredResource, TokenInfo};
 
 type Outcome<T> = Result<T, Response<KitBody>>;
 
 /// Requires a PAT as Bearer (§9.1): 401 without a live token, 403/406 without `uma_protection`.
-fn require_pat(shared: &Shared, req: &Req) -> Outcome<TokenInfo> {
+pub(super) fn require_pat(shared: &Shared, req: &Req) -> Outcome<TokenInfo> {
     let token = req.bearer().and_then(|t| shared.lookup_token(t));
+    let issuer = request_issuer(shared, req);
+    if let Some(t) = token
+        .as_ref()
+        .filter(|t| shared.is_keycloak() && t.issuer != issuer)
+    {
+        // Keycloak checks `iss` against the issuer of this request's Host.
+        let desc = format!(
+            "Invalid token issuer. Expected '{issuer}', but was '{}'",
+            t.issuer
+        );
+        let mut resp = oauth_error(401, "invalid_token", Some(&desc));
+        set_header(
+            &mut resp,
+            "www-authenticate",
+            "Bearer error=\"invalid_token\"",
+        );
+        return Err(resp);
+    }
     let Some(token) = token else {
         let code = if shared.is_gluu() {
             "unauthorized_client"
@@ -55,7 +74,7 @@ fn permission_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     if req.method != "POST" {
         return Err(oauth_error(405, "unsupported_method_type", None));
     }
-    require_pat(shared, req)?;
+    let pat = require_pat(shared, req)?;
     let kc = shared.is_keycloak();
     let bad = || {
         oauth_error(
@@ -141,7 +160,12 @@ fn permission_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     if perms.is_empty() {
         return Err(bad());
     }
-    let ticket = shared.mint_ticket(&perms, None);
+    let ticket = if kc {
+        let issuer = request_issuer(shared, req);
+        shared.mint_kc_ticket(&issuer, pat.subject.sub(), &perms)
+    } else {
+        shared.mint_ticket(&perms, None)
+    };
     Ok(json(201, &json!({ "ticket": ticket })))
 }
 
@@ -165,179 +189,6 @@ fn find_resource<'a>(
             .then(|| resources.values().find(|r| r.name == id_or_name))
             .flatten()
     })
-}
-
-fn scopes_from(body: &Value, kc: bool) -> Option<Vec<String>> {
-    let v = body
-        .get("resource_scopes")
-        .or_else(|| body.get("scopes").filter(|_| kc))?;
-    let arr = v.as_array()?;
-    Some(
-        arr.iter()
-            .filter_map(|s| s.as_str().or_else(|| s["name"].as_str()))
-            .map(str::to_string)
-            .collect(),
-    )
-}
-
-fn resource_view(shared: &Shared, r: &StoredResource) -> Value {
-    let mut out = Map::new();
-    out.insert("_id".into(), json!(r.id));
-    out.insert("name".into(), json!(r.name));
-    for (k, v) in &r.extra {
-        out.insert(k.clone(), v.clone());
-    }
-    if shared.is_keycloak() {
-        out.insert(
-            "resource_scopes".into(),
-            json!(
-                r.scopes
-                    .iter()
-                    .map(|s| json!({"name": s}))
-                    .collect::<Vec<_>>()
-            ),
-        );
-        out.insert(
-            "owner".into(),
-            json!({"id": shared.cfg.resource_server_client}),
-        );
-        out.insert("ownerManagedAccess".into(), json!(false));
-    } else {
-        out.insert("resource_scopes".into(), json!(r.scopes));
-    }
-    Value::Object(out)
-}
-
-/// Resource registration CRUD (UMAF §3.2 with the Keycloak and Gluu statuses of §9.2).
-pub fn resource_registration(shared: &Shared, req: &Req) -> Response<KitBody> {
-    match rreg_inner(shared, req) {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-fn rreg_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
-    require_pat(shared, req)?;
-    let kc = shared.is_keycloak();
-    let gluu = shared.is_gluu();
-    let rest = req.path[shared.paths.rreg.len()..].trim_matches('/');
-    let not_found = || {
-        if kc {
-            empty(404)
-        } else {
-            oauth_error(404, "not_found", None)
-        }
-    };
-    match (req.method.as_str(), rest.is_empty()) {
-        ("GET", true) => {
-            let ids: Vec<String> = shared.inner().resources.keys().cloned().collect();
-            Ok(json(200, &json!(ids)))
-        }
-        ("POST", true) => {
-            let body: Value = serde_json::from_slice(&req.body)
-                .map_err(|_| oauth_error(400, "invalid_request", Some("body is not JSON")))?;
-            let (name, scopes, extra) = parse_description(&body, kc, gluu)?;
-            let id = shared.minter.opaque("");
-            let mut inner = shared.inner();
-            if kc && inner.resources.values().any(|r| r.name == name) {
-                return Err(oauth_error(
-                    409,
-                    "invalid_request",
-                    Some(&format!("Resource with name [{name}] already exists.")),
-                ));
-            }
-            let stored = StoredResource {
-                id: id.clone(),
-                name,
-                scopes,
-                extra,
-            };
-            inner.resources.insert(id.clone(), stored.clone());
-            drop(inner);
-            if kc {
-                return Ok(json(201, &resource_view(shared, &stored)));
-            }
-            if gluu {
-                return Ok(json(201, &json!({"_id": id})));
-            }
-            let mut resp = json(
-                201,
-                &json!({"_id": id, "user_access_policy_uri": format!("{}/policy/{id}", shared.urls.as_base)}),
-            );
-            set_header(
-                &mut resp,
-                "location",
-                &format!("{}/{id}", shared.paths.rreg),
-            );
-            Ok(resp)
-        }
-        ("GET", false) => {
-            let r = shared.inner().resources.get(rest).cloned();
-            r.map(|r| json(200, &resource_view(shared, &r)))
-                .ok_or_else(not_found)
-        }
-        ("PUT", false) => {
-            let body: Value = serde_json::from_slice(&req.body)
-                .map_err(|_| oauth_error(400, "invalid_request", Some("body is not JSON")))?;
-            let (name, scopes, extra) = parse_description(&body, kc, gluu)?;
-            let mut inner = shared.inner();
-            let r = inner.resources.get_mut(rest).ok_or_else(not_found)?;
-            r.name = name;
-            r.scopes = scopes;
-            r.extra = extra;
-            Ok(if kc {
-                empty(204)
-            } else {
-                json(200, &json!({"_id": rest}))
-            })
-        }
-        ("DELETE", false) => {
-            let removed = shared.inner().resources.remove(rest);
-            removed.map(|_| empty(204)).ok_or_else(not_found)
-        }
-        _ => Err(oauth_error(405, "unsupported_method_type", None)),
-    }
-}
-
-type Description = (String, Vec<String>, Map<String, Value>);
-
-fn parse_description(body: &Value, kc: bool, gluu: bool) -> Outcome<Description> {
-    let Some(obj) = body.as_object() else {
-        return Err(oauth_error(
-            400,
-            "invalid_request",
-            Some("description must be an object"),
-        ));
-    };
-    let scopes = match scopes_from(body, kc) {
-        Some(s) => s,
-        // Gluu accepts a scope_expression instead (§9.2).
-        None if gluu && body.get("scope_expression").is_some() => Vec::new(),
-        None if gluu => {
-            return Err(oauth_error(
-                400,
-                "invalid_scope",
-                Some("resource_scopes is required"),
-            ));
-        }
-        None => {
-            return Err(oauth_error(
-                400,
-                "invalid_request",
-                Some("resource_scopes is required"),
-            ));
-        }
-    };
-    let name = obj
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let extra: Map<String, Value> = obj
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "_id" | "name" | "resource_scopes" | "scopes"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok((name, scopes, extra))
 }
 
 /// Token introspection (RFC 7662; UMAF §5; Keycloak also with client credentials; Gluu also GET).
@@ -370,8 +221,10 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
     let Some(token) = token else {
         return oauth_error(400, "invalid_request", Some("token is required"));
     };
+    // Keycloak: a token minted under another host (issuer) is not active here.
+    let issuer = request_issuer(shared, req);
     let rpt = shared.inner().rpts.get(&token).cloned();
-    if let Some(rpt) = rpt.filter(|r| r.active()) {
+    if let Some(rpt) = rpt.filter(|r| r.active() && (!kc || r.issuer == issuer)) {
         let names = shared.inner();
         let permissions: Vec<Value> = rpt
             .perms
@@ -405,7 +258,10 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
         }
         return json(200, &body);
     }
-    if let Some(t) = shared.lookup_token(&token) {
+    if let Some(t) = shared
+        .lookup_token(&token)
+        .filter(|t| !kc || t.issuer == issuer)
+    {
         return json(
             200,
             &json!({"active": true, "client_id": t.client_id, "sub": t.subject.sub(), "token_type": "Bearer"}),

@@ -8,6 +8,7 @@ use super::client_auth::{Caller, authenticate};
 use super::uma;
 use crate::config::UMA_GRANT;
 use crate::http::{KitBody, json, oauth_error};
+use crate::kc_state::request_issuer;
 use crate::routing::Req;
 use crate::state::{RefreshInfo, Shared, Subject, secs};
 
@@ -59,6 +60,7 @@ fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
     let protection =
         client.protection && (!shared.is_gluu() || scope.split(' ').any(|s| s == "uma_protection"));
     let token = shared.issue_access_token(
+        &request_issuer(shared, req),
         Subject::Client(client.client_id.clone()),
         &client.client_id,
         protection,
@@ -78,11 +80,17 @@ fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
 
 fn user_token_response(
     shared: &Shared,
+    req: &Req,
     username: &str,
     client_id: &str,
     scope: &str,
 ) -> Response<KitBody> {
-    let token = shared.issue_access_token(Subject::User(username.to_string()), client_id, false);
+    let token = shared.issue_access_token(
+        &request_issuer(shared, req),
+        Subject::User(username.to_string()),
+        client_id,
+        false,
+    );
     let mut body = json!({
         "access_token": token,
         "token_type": token_type(shared),
@@ -120,6 +128,7 @@ fn password(shared: &Shared, req: &Req) -> Response<KitBody> {
     }
     user_token_response(
         shared,
+        req,
         user,
         client.client_id(),
         req.form("scope").unwrap_or_default(),
@@ -154,14 +163,15 @@ fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
         RefreshInfo::User {
             username,
             client_id,
-        } => user_token_response(shared, &username, &client_id, ""),
+        } => user_token_response(shared, req, &username, &client_id, ""),
         RefreshInfo::Rpt {
             perms,
             client_id,
             subject,
         } => {
             // UMAG §3.6: no re-assessment; permissions carry over.
-            let (rpt, _) = shared.issue_rpt(perms.clone(), &client_id, subject.clone());
+            let iss = request_issuer(shared, req);
+            let (rpt, _) = shared.issue_rpt(&iss, perms.clone(), &client_id, subject.clone());
             let new_rt = shared.issue_refresh(RefreshInfo::Rpt {
                 perms,
                 client_id,

@@ -11,8 +11,10 @@ use super::client_auth::{Caller, authenticate};
 use super::uma_inputs::{
     add_scope_param, keycloak_ticket, old_rpt, pct_user, pushed_claims, ticketless_permissions,
 };
+use super::uma_policy;
 use crate::config::ID_TOKEN_FORMAT;
 use crate::http::{KitBody, json, oauth_error};
+use crate::kc_state::request_issuer;
 use crate::routing::Req;
 use crate::state::{PctInfo, Perms, RefreshInfo, Shared, Subject, secs};
 
@@ -30,6 +32,9 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     let gluu = shared.is_gluu();
     let caller = authenticate(shared, req, kc)?;
     let client_id = caller.client_id().to_string();
+    if kc {
+        public_client_needs_identity(req, &caller)?;
+    }
     let ticket = req.form("ticket");
     if kc {
         if let Some(mode) = req.form("response_mode") {
@@ -138,32 +143,26 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
         }
     }
 
-    // 6. Policy: per-user denied scopes.
-    let denied: BTreeSet<String> = match &subject {
-        Subject::User(u) => shared
-            .cfg
-            .users
-            .iter()
-            .find(|x| &x.username == u)
-            .map(|x| x.denied_scopes.iter().cloned().collect())
-            .unwrap_or_default(),
-        Subject::Client(_) => BTreeSet::new(),
-    };
+    // 6. Policy: per-user denied scopes; Keycloak's owner-managed resources.
+    let denied = uma_policy::denied(shared, &subject, &requested);
     let partial_allowed = kc && ticket.is_none() && old_rpt.is_none();
-    let any_denied = requested.values().any(|s| !s.is_disjoint(&denied));
-    if any_denied && partial_allowed {
+    if !denied.is_empty() && partial_allowed {
         // Keycloak without ticket and rpt issues a partial RPT (uma-protocol.md §2.9).
-        for scopes in requested.values_mut() {
-            scopes.retain(|s| !denied.contains(s));
+        for (rid, scopes) in requested.iter_mut() {
+            if let Some(no) = denied.get(rid) {
+                scopes.retain(|s| !no.contains(s));
+            }
         }
         requested.retain(|_, s| !s.is_empty());
         if requested.is_empty() {
             return Err(oauth_error(403, "access_denied", Some("not_authorized")));
         }
-    } else if any_denied {
+    } else if !denied.is_empty() {
         return Err(if kc {
             let submitted = ticket.is_some() && req.form("submit_request") != Some("false");
             let desc = if submitted {
+                // Owner-managed resources keep the request for the owner to approve.
+                uma_policy::record_requests(shared, &subject, &denied);
                 "request_submitted"
             } else {
                 "not_authorized"
@@ -253,7 +252,9 @@ fn issue(
                 (token, added)
             }
             None => (
-                shared.issue_rpt(requested, client_id, subject.clone()).0,
+                shared
+                    .issue_rpt(&shared.issuer(), requested, client_id, subject.clone())
+                    .0,
                 false,
             ),
         };
@@ -282,7 +283,8 @@ fn issue(
             shared.inner().rpts.remove(old_token);
         }
     }
-    let (token, _) = shared.issue_rpt(perms.clone(), client_id, subject.clone());
+    let iss = request_issuer(shared, req);
+    let (token, _) = shared.issue_rpt(&iss, perms.clone(), client_id, subject.clone());
     body = json!({"access_token": token, "token_type": "Bearer"});
     if let Some(l) = shared.cfg.rpt_lifetime {
         body["expires_in"] = json!(secs(l));
@@ -309,6 +311,25 @@ fn issue(
         }
     }
     json(200, &body)
+}
+
+/// Keycloak: without a Bearer user token the grant needs client authentication and acts as the
+/// client's service account, which a public client does not have; only an ID token pushed as
+/// `claim_token` (the default format) names a party instead (keycloak-real.md §4, identity rules).
+fn public_client_needs_identity(req: &Req, caller: &Caller) -> Outcome<()> {
+    let public = matches!(caller, Caller::Client(c) if c.secret.is_none());
+    let id_token_pushed = req.form("claim_token").is_some()
+        && req
+            .form("claim_token_format")
+            .is_none_or(|f| f == ID_TOKEN_FORMAT);
+    if public && !id_token_pushed {
+        return Err(oauth_error(
+            401,
+            "unauthorized_client",
+            Some("Public client not allowed to retrieve service account"),
+        ));
+    }
+    Ok(())
 }
 
 /// The PCT to return: the one sent if still valid, else a new one for the party.

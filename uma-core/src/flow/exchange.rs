@@ -201,9 +201,10 @@ impl Flow {
             }
             Err(TokenError::Rejected(error)) => Box::new(error),
         };
-        // A 401 to a ticket grant that authenticated with the requesting party's token (Keycloak's
-        // "Invalid bearer token"): that token was refused, not the client's credentials.
-        let user_token_refused = error.status == 401
+        // A ticket grant that authenticated with the requesting party's token was answered 401, or with
+        // Keycloak's "Invalid bearer token" (401 up to 26.5, 400 since 26.6): that token was refused, not
+        // the client's credentials.
+        let user_token_refused = (error.status == 401 || error.rejects_bearer_token())
             && client.config.server(&grant.issuer).is_some_and(|s| {
                 s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
             });
@@ -303,8 +304,8 @@ impl Flow {
             Outcome::ClientAuthFailed
                 if user_token_refused && !self.counters.refreshed_identity =>
             {
-                // Keycloak's 401 "Invalid bearer token": the user's token expired under us. Refresh it once
-                // (if it can be) and fetch a fresh challenge within the same flow.
+                // The user's token expired under us. Refresh it once (if it can be) and fetch a fresh
+                // challenge within the same flow.
                 let issuer = grant.issuer.clone();
                 self.pending_refetch = Some(grant);
                 match self.refresh_identity(client, now, true) {
@@ -422,6 +423,7 @@ impl Flow {
             refresh_token: token.refresh_token,
             obtained_at: now,
             expires_at: expiry(now, token.expires_in),
+            refreshed: false,
         };
         let origin = self.origin.clone();
         client.insert_rpt(&origin, &self.party, entry, replaces);
@@ -539,6 +541,7 @@ impl Flow {
                                 e.refresh_token = token.refresh_token.or(e.refresh_token.take());
                                 e.obtained_at = now;
                                 e.expires_at = expiry(now, token.expires_in);
+                                e.refreshed = true;
                                 prefer = Some(entry);
                             }
                         }

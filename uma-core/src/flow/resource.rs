@@ -86,7 +86,7 @@ impl Flow {
             let (id, issuer, can_refresh, expired) = (
                 entry.id,
                 entry.issuer.clone(),
-                entry.refresh_token.is_some(),
+                entry.refresh_token.is_some() && client.refreshes_rpts(&entry.issuer),
                 entry.expired(now),
             );
             if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
@@ -104,9 +104,11 @@ impl Flow {
                 );
             }
             if expired {
-                // Expired and not refreshable: the resource server would only refuse it.
+                // Expired and not refreshable: the resource server would only refuse it. So would any
+                // other expired entry the next pick falls back on.
                 if let Some(set) = client.rpt_set_mut(&origin, &party) {
                     set.remove(id);
+                    set.entries.retain(|e| !e.expired(now));
                 }
                 chosen = pick(client, None);
             }
@@ -227,6 +229,24 @@ impl Flow {
             self.release(client, &grant.key);
         }
 
+        // A refreshed RPT refused where its predecessor was accepted: this server's refreshes produce
+        // tokens resource servers do not take (Keycloak's lose their `aud`). Stop refreshing them.
+        if let Some(sent) = &self.sent_rpt {
+            let path = self.request.uri.path();
+            let refused_refresh = sent.issuer == issuer
+                && client
+                    .rpt_set(&self.origin, &self.party)
+                    .is_some_and(|set| {
+                        set.served(path, sent.entry)
+                            && set
+                                .get(sent.entry)
+                                .is_some_and(|e| e.refreshed && !e.expired(now))
+                    });
+            if refused_refresh {
+                client.abandon_rpt_refresh(&issuer);
+            }
+        }
+
         // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
         if let Some(sent) = self.sent_rpt.clone() {
             // An RPT obtained by this very request is fresh: refreshing it adds no permission (UMAG §3.6).
@@ -237,7 +257,8 @@ impl Flow {
                 let refreshable = client
                     .rpt_set(&self.origin, &self.party)
                     .and_then(|s| s.get(sent.entry))
-                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now));
+                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now))
+                    && client.refreshes_rpts(&issuer);
                 if refreshable {
                     self.counters.refreshed_after_rejection = true;
                     let key = self.rpt_key(&issuer);

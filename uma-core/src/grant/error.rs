@@ -37,7 +37,7 @@ pub enum Outcome {
     /// `request_denied`, `not_authorized`, `access_denied`, `forbidden_by_policy`,
     /// `not_authorized_permission`. Stop.
     Denied,
-    /// `invalid_grant` (except a 401, Keycloak's "Invalid bearer token"), `invalid_ticket`, `expired_ticket`.
+    /// `invalid_grant` (except Keycloak's "Invalid bearer token"), `invalid_ticket`, `expired_ticket`.
     /// Get a fresh ticket from the RS once. For a refresh grant: the refresh token is dead.
     DeadTicket,
     /// `invalid_grant` answering a login (the password or client-credentials grant): the user name or
@@ -51,7 +51,8 @@ pub enum Outcome {
     /// `invalid_scope`: retry once without `scope`, then fail.
     InvalidScope,
     /// `invalid_client`, `unauthorized_client`, `disabled_client`, `invalid_token`, and `invalid_grant` with
-    /// status 401 (Keycloak's "Invalid bearer token"). Credentials are wrong for this AS: stop.
+    /// status 401 or Keycloak's description "Invalid bearer token" (401 up to 26.5, 400 since 26.6).
+    /// Credentials are wrong for this AS: stop.
     ClientAuthFailed,
     /// `invalid_request`, `unsupported_grant_type`, `invalid_resource`, `invalid_resource_id`,
     /// `invalid_claims_redirect_uri` and similar configuration errors. No automatic retry.
@@ -80,8 +81,11 @@ impl Outcome {
             | "access_denied"
             | "forbidden_by_policy"
             | "not_authorized_permission" => Outcome::Denied,
-            // RFC 6749 uses 400 for invalid_grant; Keycloak's 401 means the Bearer token was refused.
-            "invalid_grant" if status == 401 => Outcome::ClientAuthFailed,
+            // RFC 6749 uses 400 for invalid_grant; Keycloak's 401 (up to 26.5) or its description "Invalid
+            // bearer token" (400 from 26.6 on) means the Bearer token was refused.
+            "invalid_grant" if status == 401 || desc.as_deref() == Some("invalid bearer token") => {
+                Outcome::ClientAuthFailed
+            }
             "invalid_grant" | "invalid_ticket" | "expired_ticket" => Outcome::DeadTicket,
             "invalid_rpt" => Outcome::InvalidRpt,
             "invalid_pct" => Outcome::InvalidPct,
@@ -151,6 +155,18 @@ pub struct UmaError {
 }
 
 impl UmaError {
+    /// Keycloak refused the `Authorization: Bearer` user token sent with the grant: `invalid_grant`
+    /// "Invalid bearer token", with status 401 up to Keycloak 26.5 and 400 from 26.6 on (both seen on
+    /// real servers). The token expired or is not one of this realm's.
+    pub fn rejects_bearer_token(&self) -> bool {
+        self.code.eq_ignore_ascii_case("invalid_grant")
+            && (self.status == 401
+                || self
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| d.trim().eq_ignore_ascii_case("invalid bearer token")))
+    }
+
     /// `redirect_user` with any ticket in it redacted, for messages and logs (Gluu puts the new ticket in
     /// the URL, `docs/protocol.md` §5.2). Use [`UmaError::redirect_user`] itself only to send the user there.
     pub fn redirect_user_redacted(&self) -> Option<String> {

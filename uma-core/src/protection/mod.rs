@@ -14,6 +14,7 @@
 //! | PAT | [`pat_request`] | [`parse_pat_response`], then [`PatCache`] |
 //! | Resource registration | [`create_resource_request`], [`read_resource_request`], [`update_resource_request`], [`delete_resource_request`], [`list_resources_request`] | [`parse_create_resource_response`], [`parse_read_resource_response`], [`parse_update_resource_response`], [`parse_delete_resource_response`], [`parse_list_resources_response`] |
 //! | Permission ticket | [`permission_request`] | [`parse_permission_response`] |
+//! | Keycloak's permission requests (approve, deny) | [`list_permission_requests_request`], [`answer_permission_request_request`] | [`parse_list_permission_requests_response`], [`parse_answer_permission_request_response`] |
 //! | Introspection | [`introspection_request`] | [`parse_introspection_response`], then [`Introspection::allows`] |
 //! | Client registration | [`registration_request`] | [`parse_registration_response`] |
 //! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
@@ -51,6 +52,7 @@ mod pat;
 mod pep;
 mod permission;
 mod registration;
+mod requests;
 mod resource;
 mod wire;
 
@@ -66,6 +68,11 @@ pub use permission::{
 };
 pub use registration::{
     ClientRegistration, RegisteredClient, parse_registration_response, registration_request,
+};
+pub use requests::{
+    PermissionRequestQuery, PermissionRequestRecord, answer_permission_request_request,
+    list_permission_requests_request, parse_answer_permission_request_response,
+    parse_list_permission_requests_response,
 };
 pub use resource::{
     CreatedResource, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,

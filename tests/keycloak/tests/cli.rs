@@ -1,0 +1,200 @@
+//! The `uma` CLI against a real Keycloak, as a user would type it, through the project's resource
+//! server. The password travels in the environment (UMA_PASSWORD), never on the command line.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use uma_keycloak_e2e::*;
+
+fn uma(args: &[&str], password: Option<&str>) -> Output {
+    let mut command = Command::new(uma_bin());
+    command.args(args).env_remove("UMA_CLIENT_SECRET");
+    match password {
+        Some(p) => command.env("UMA_PASSWORD", p),
+        None => command.env_remove("UMA_PASSWORD"),
+    };
+    command.output().expect("run uma")
+}
+
+fn stats(output: &Output) -> Value {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no --stats line in {stderr}"));
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+#[ignore = "needs a real Keycloak: tests/keycloak/run"]
+fn fetch_logs_in_exchanges_reuses_and_upgrades() {
+    let kc = Keycloak::from_env();
+    let proxy = kc.proxy();
+    let rs = ResourceServer::start(&proxy.issuer());
+    let (shared, notes) = (rs.url("/docs/shared"), rs.url("/docs/notes"));
+    let issuer = proxy.issuer();
+    let output = uma(
+        &[
+            "fetch",
+            &shared,
+            &shared,
+            &notes,
+            "--issuer",
+            &issuer,
+            "--client-id",
+            PUBLIC_CLIENT,
+            "--client-auth",
+            "bearer",
+            "--grant",
+            "password",
+            "--username",
+            "bob",
+            "--allow-insecure-http",
+            "--stats",
+        ],
+        Some("bob-pw"),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout,
+        "rs: GET /docs/sharedrs: GET /docs/sharedrs: GET /docs/notes"
+    );
+    let stats = stats(&output);
+    assert_eq!(stats["statuses"]["200"], 3);
+    // login: discovery + password grant; first: 401 + ticket grant + retry; second: 1; third
+    // (upgrade): 401 + ticket grant with rpt= + retry.
+    assert_eq!(stats["http_exchanges"], 2 + 3 + 1 + 3, "{stats}");
+    assert_eq!(proxy.uma_grants(), 2);
+    let upgrade = proxy
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.is_uma_grant())
+        .last()
+        .unwrap();
+    assert!(upgrade.form("rpt").is_some());
+    assert_eq!(upgrade.json()["upgraded"], true);
+    // Nothing secret on stderr.
+    for secret in ["bob-pw", "eyJ"] {
+        assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+    }
+}
+
+#[test]
+#[ignore = "needs a real Keycloak: tests/keycloak/run"]
+fn fetch_denied_exits_non_zero_with_one_line() {
+    let kc = Keycloak::from_env();
+    let proxy = kc.proxy();
+    let rs = ResourceServer::start(&proxy.issuer());
+    let secret = rs.url("/docs/secret");
+    let issuer = proxy.issuer();
+    let output = uma(
+        &[
+            "fetch",
+            &secret,
+            "--issuer",
+            &issuer,
+            "--client-id",
+            PUBLIC_CLIENT,
+            "--client-auth",
+            "bearer",
+            "--grant",
+            "password",
+            "--username",
+            "bob",
+            "--allow-insecure-http",
+        ],
+        Some("bob-pw"),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("request_submitted") || stderr.contains("denied"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("eyJ"), "a token leaked: {stderr}");
+    assert_eq!(proxy.uma_grants(), 1);
+}
+
+#[test]
+#[ignore = "needs a real Keycloak: tests/keycloak/run"]
+fn fetch_as_a_confidential_client_with_basic() {
+    let kc = Keycloak::from_env();
+    let proxy = kc.proxy();
+    let rs = ResourceServer::start(&proxy.issuer());
+    let shared = rs.url("/docs/shared");
+    let issuer = proxy.issuer();
+    let output = Command::new(uma_bin())
+        .args([
+            "fetch",
+            &shared,
+            "--issuer",
+            &issuer,
+            "--client-id",
+            APP_CLIENT,
+            "--allow-insecure-http",
+            "--stats",
+        ])
+        .env("UMA_CLIENT_SECRET", APP_SECRET)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains(APP_SECRET));
+    // No login: 401, discovery, ticket grant (Basic), retry.
+    assert_eq!(stats(&output)["http_exchanges"], 4);
+    let grant = proxy
+        .exchanges()
+        .into_iter()
+        .find(|e| e.is_uma_grant())
+        .unwrap();
+    assert!(
+        grant
+            .request_header("authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+}
+
+#[test]
+#[ignore = "needs a real Keycloak: tests/keycloak/run"]
+fn discover_and_challenge_read_keycloaks_answers() {
+    let kc = Keycloak::from_env();
+    let proxy = kc.proxy();
+    let rs = ResourceServer::start(&proxy.issuer());
+    let issuer = proxy.issuer();
+    let output = uma(&["discover", &issuer, "--allow-insecure-http"], None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert!(
+        metadata["permission_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/authz/protection/permission")
+    );
+
+    // The challenge our resource server answers with, as Keycloak's tickets make it.
+    let answer = raw_agent().get(&rs.url("/docs/shared")).call().unwrap();
+    assert_eq!(answer.status(), 401);
+    let header = answer.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let output = uma(&["challenge", &header], None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let parsed = String::from_utf8_lossy(&output.stdout);
+    let parsed: Value = serde_json::from_str(&parsed).unwrap();
+    assert_eq!(parsed["uma"]["as_uri"], issuer.as_str());
+    assert_eq!(parsed["uma"]["realm"], "uma");
+}
