@@ -36,7 +36,7 @@ python_cost=$(( $(received) - before ))
 
 before=$(received)
 urls=(); for p in "${paths[@]}"; do urls+=("$rs$p"); done
-UMA_CLIENT_SECRET=app-secret UMA_PASSWORD=alice-pw "$uma" fetch -s --stats --allow-insecure-http \
+UMA_CLIENT_SECRET=app-secret UMA_PASSWORD=alice-pw "$uma" fetch --no-body --stats --allow-insecure-http \
   --issuer "$issuer" --client-id app --client-auth bearer --grant password --username alice "${urls[@]}"
 sleep 0.3
 rust_cost=$(( $(received) - before ))

@@ -13,7 +13,7 @@ use uma_core::{AuthorizationServer, Client, Config, Flow, Machine, Outgoing, Req
 /// The canned authorization server's issuer.
 pub const ISSUER: &str = "https://as.example.org";
 
-/// The shapes of `WWW-Authenticate` challenges seen in the wild (uma-protocol.md §8.4).
+/// The shapes of `WWW-Authenticate` challenges seen in the wild (docs/protocol.md §8.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// `UMA realm="api", as_uri="…", ticket="…"` with an opaque ticket (UMAG §3.2.1).

@@ -1,4 +1,4 @@
-//! Target `challenge`: `WWW-Authenticate` field lines (uma-protocol.md §8).
+//! Target `challenge`: `WWW-Authenticate` field lines (docs/protocol.md §8).
 //!
 //! Input: field-line values separated by `\n`, then optionally an empty line and a response body
 //! (the UMA 1.0 body ticket, §8.3 step 4). A line starting with SP or HTAB continues the previous

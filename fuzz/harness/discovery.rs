@@ -1,4 +1,4 @@
-//! Target `discovery`: the issuer identifier and the metadata document (uma-protocol.md §10, §11.2).
+//! Target `discovery`: the issuer identifier and the metadata document (docs/protocol.md §10, §11.2).
 //!
 //! Input: the expected issuer (a challenge's `as_uri`) on the first line, then an optional status
 //! line (`200\n`, the default) and the body of the `/.well-known/uma2-configuration` response.

@@ -1,5 +1,5 @@
 //! Target `flow`: an arbitrary sequence of resource-server and authorization-server answers fed to
-//! a [`Flow`] with one trusted issuer and a fake clock (uma-protocol.md §2, §11). After the first
+//! a [`Flow`] with one trusted issuer and a fake clock (docs/protocol.md §2, §11). After the first
 //! request ends, a second one to another origin runs on the same client, so cached RPTs and
 //! metadata are in play.
 //!

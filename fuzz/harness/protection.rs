@@ -1,4 +1,4 @@
-//! Target `protection`: the resource server's protection-API answers (uma-protocol.md §9): PAT,
+//! Target `protection`: the resource server's protection-API answers (docs/protocol.md §9): PAT,
 //! resource registration, permission ticket, introspection, client registration.
 //!
 //! Input: a first line naming the parser (`pat`, `create`, `read`, `update`, `delete`, `list`,

@@ -31,7 +31,7 @@ pub fn response(status: u16, body: &[u8]) -> http::Response<Vec<u8>> {
 }
 
 /// Error and diagnostic text must not carry control characters: it ends up in logs and terminals
-/// (uma-protocol.md §11.10), where a CR/LF or an escape sequence from a server could forge lines.
+/// (docs/protocol.md §11.10), where a CR/LF or an escape sequence from a server could forge lines.
 pub fn assert_printable(what: &str, text: &str) {
     if let Some(c) = text.chars().find(|c| c.is_control()) {
         panic!("{what} contains the control character {c:?}: {text:?}");

@@ -1,5 +1,5 @@
 //! Target `token`: token-endpoint answers, successes and RFC 6749 §5.2 / UMA error bodies with any
-//! status (uma-protocol.md §2.5, §2.9, §3.3, §4).
+//! status (docs/protocol.md §2.5, §2.9, §3.3, §4).
 //!
 //! Input: an optional status line (`200\n`, the default) and the body. The same response goes
 //! through `parse_token_response`, `parse_decision` and `parse_permissions`.

@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-/// The `claim_token_format` of an OpenID Connect ID token (uma-protocol.md §3.1; note `http://`).
+/// The `claim_token_format` of an OpenID Connect ID token (docs/protocol.md §3.1; note `http://`).
 pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
 /// Keycloak's "JWT" claim token format: base64url(JSON object of name → array of strings) (§3.1).
 pub const JWT_CLAIMS_FORMAT: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// The UMA grant type URN (UMAG §3.3.1).
 pub const UMA_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 
-/// Which authorization server the kit imitates (uma-protocol.md §12).
+/// Which authorization server the kit imitates (docs/protocol.md §12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialect {
     /// The Kantara UMA 2.0 recommendation: issuer at the root, single-use tickets,
@@ -40,7 +40,7 @@ impl Dialect {
     }
 }
 
-/// How the resource server writes its challenge (uma-protocol.md §8.4).
+/// How the resource server writes its challenge (docs/protocol.md §8.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChallengeStyle {
     /// `401`, `UMA realm="api", as_uri="…", ticket="…"` (UMAG §3.2.1).
@@ -319,6 +319,8 @@ pub struct KitConfig {
     /// is known for the Bearer token; the other two were only seen to differ between 26.4.7 and
     /// 26.7.3. Ignored by the other dialects.
     pub keycloak_version: (u32, u32),
+    /// Listen on this loopback port (the AS) and the next one (the RS) instead of random ports.
+    pub port: Option<u16>,
 }
 
 impl KitConfig {
@@ -366,6 +368,7 @@ impl KitConfig {
             ticket_only_with_bearer: challenge_style == ChallengeStyle::Keycloak,
             resource_server_client: "rs".to_string(),
             keycloak_version: (26, 7),
+            port: None,
             dialect,
         }
     }
@@ -375,6 +378,12 @@ impl KitConfig {
     pub fn with_challenge_style(mut self, style: ChallengeStyle) -> Self {
         self.challenge_style = style;
         self.ticket_only_with_bearer = style == ChallengeStyle::Keycloak;
+        self
+    }
+
+    /// Builder-style: the AS on `port`, the RS on `port + 1` (loopback).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = Some(port);
         self
     }
 

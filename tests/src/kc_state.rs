@@ -1,4 +1,4 @@
-//! Keycloak-only state: permission tickets (owner-managed access requests, uma-protocol.md §4 and
+//! Keycloak-only state: permission tickets (owner-managed access requests, docs/protocol.md §4 and
 //! keycloak-real.md §4), scope ids, and the issuer Keycloak derives from each request's Host.
 
 use serde_json::{Value, json};

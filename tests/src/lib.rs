@@ -129,8 +129,8 @@ impl std::fmt::Debug for Kit {
     }
 }
 
-fn bind() -> std::io::Result<(std::net::TcpListener, SocketAddr)> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+fn bind(port: u16) -> std::io::Result<(std::net::TcpListener, SocketAddr)> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", port))?;
     l.set_nonblocking(true)?;
     let addr = l.local_addr()?;
     Ok((l, addr))
@@ -145,9 +145,22 @@ impl Kit {
             None
         };
         let scheme = if config.tls { "https" } else { "http" };
-        let (as_l, as_addr) = bind()?;
-        let (rs_l, rs_addr) = bind()?;
-        let (ho_l, ho_addr) = bind()?;
+        // A fixed port puts the AS there and the RS on the next one; the hostile AS is always random.
+        let (as_port, rs_port) = match config.port {
+            Some(p) => (
+                p,
+                p.checked_add(1).ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "port 65535 leaves none for the RS",
+                    )
+                })?,
+            ),
+            None => (0, 0),
+        };
+        let (as_l, as_addr) = bind(as_port)?;
+        let (rs_l, rs_addr) = bind(rs_port)?;
+        let (ho_l, ho_addr) = bind(0)?;
         let urls = Urls {
             as_base: format!("{scheme}://{as_addr}"),
             rs_base: format!("{scheme}://{rs_addr}"),

@@ -1,5 +1,5 @@
 //! The resource server: resources by path prefix, scopes per method, RPT validation against the
-//! AS state, and challenges in the configured style (uma-protocol.md §2.3, §8.4).
+//! AS state, and challenges in the configured style (docs/protocol.md §2.3, §8.4).
 
 use http::Response;
 use serde_json::json;
@@ -80,7 +80,7 @@ fn success(req: &Req, res: &ResourceDef, scope: &str) -> Response<KitBody> {
     )
 }
 
-/// A challenge response in `style` (uma-protocol.md §8.4 rows).
+/// A challenge response in `style` (docs/protocol.md §8.4 rows).
 pub fn challenge(
     style: ChallengeStyle,
     realm: &str,

@@ -1,4 +1,4 @@
-//! The Gluu dialect answers as uma-protocol.md §4.3, §5, §6, §9, §10.3 and the EOEPCA notes describe.
+//! The Gluu dialect answers as docs/protocol.md §4.3, §5, §6, §9, §10.3 and the EOEPCA notes describe.
 
 mod common;
 

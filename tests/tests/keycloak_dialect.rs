@@ -1,4 +1,4 @@
-//! The Keycloak dialect answers as uma-protocol.md §2.3, §2.9, §4.2, §6, §9 describe.
+//! The Keycloak dialect answers as docs/protocol.md §2.3, §2.9, §4.2, §6, §9 describe.
 
 mod common;
 

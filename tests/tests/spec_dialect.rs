@@ -1,4 +1,4 @@
-//! The spec dialect answers as uma-protocol.md §2, §4.1, §5, §6, §7, §9 describe.
+//! The spec dialect answers as docs/protocol.md §2, §4.1, §5, §6, §7, §9 describe.
 
 mod common;
 

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Where to write the test CA certificate (PEM) with --tls.
     #[arg(long, default_value = "uma-testkit-ca.pem")]
     pub ca_out: PathBuf,
+    /// Listen on this loopback port (the authorization server) and the next one (the resource server)
+    /// instead of random ports.
+    #[arg(long = "port", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..=65534))]
+    pub port: Option<u16>,
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long = "for", value_name = "SECONDS")]
     pub duration: Option<u64>,
@@ -99,17 +103,28 @@ pub struct FetchArgs {
     /// Extra request header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// Request body.
+    /// Request body, as curl: `@FILE` reads the file (`@-` standard input) with carriage returns and
+    /// newlines removed; repeated `-d` are joined with `&`.
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Vec<String>,
+    /// Request body sent exactly as given: `@FILE` reads the file (`@-` standard input) byte for byte.
     #[arg(
-        short = 'd',
-        long = "data",
-        value_name = "STRING",
-        conflicts_with = "data_binary"
+        long = "data-binary",
+        value_name = "DATA",
+        conflicts_with_all = ["data", "json"]
     )]
-    pub data: Option<String>,
-    /// Request body from a file (@FILE) or, without '@', the literal bytes.
-    #[arg(long = "data-binary", value_name = "@FILE")]
     pub data_binary: Option<String>,
+    /// JSON request body (`@FILE`, `@-` as --data-binary); sets `Content-Type` and `Accept` to
+    /// `application/json` unless -H gives them.
+    #[arg(long = "json", value_name = "DATA", conflicts_with = "data")]
+    pub json: Option<String>,
+    /// HEAD request: print the status line and headers only.
+    #[arg(
+        short = 'I',
+        long = "head",
+        conflicts_with_all = ["data", "data_binary", "json", "method"]
+    )]
+    pub head: bool,
     /// Trusted AS issuer (repeatable). With none, nothing is trusted.
     #[arg(long = "issuer", value_name = "URL")]
     pub issuers: Vec<String>,
@@ -128,11 +143,23 @@ pub struct FetchArgs {
     #[arg(long = "client-auth", value_enum, default_value = "basic")]
     pub client_auth: ClientAuth,
     /// How to obtain the requesting party's initial access token.
-    #[arg(long = "grant", value_enum, default_value = "none")]
-    pub grant: Grant,
+    /// [default: none, or password with -u]
+    #[arg(long = "grant", value_enum)]
+    pub grant: Option<Grant>,
     /// User name for --grant password.
     #[arg(long = "username", value_name = "U")]
     pub username: Option<String>,
+    /// The requesting party's login at the (first) trusted authorization server, as curl's `-u`:
+    /// the same as `--grant password --username USER [--password PASSWORD]`. Without `:PASSWORD` the
+    /// password comes from --password or UMA_PASSWORD, or is asked for (without echo) on a terminal.
+    /// Nothing is sent to the resource server with it: UMA never gives it the user's password.
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER[:PASSWORD]",
+        conflicts_with = "username"
+    )]
+    pub user: Option<String>,
     /// Password for --grant password.
     #[arg(
         long = "password",
@@ -168,6 +195,17 @@ pub struct FetchArgs {
     /// Permit http:// issuers and endpoints (development on loopback).
     #[arg(long = "allow-insecure-http")]
     pub allow_insecure_http: bool,
+    /// Trust exactly the CA certificates in this PEM file (one or more) instead of the built-in roots.
+    #[arg(
+        long = "cacert",
+        value_name = "FILE",
+        env = "SSL_CERT_FILE",
+        hide_env_values = true
+    )]
+    pub cacert: Option<PathBuf>,
+    /// Refused: an authorization tool does not skip TLS certificate checks (use --cacert FILE).
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
     /// Timeout per HTTP exchange, in seconds.
     #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<std::time::Duration>,
@@ -188,22 +226,34 @@ pub struct FetchArgs {
     /// Trace each HTTP exchange to stderr (secrets redacted).
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
-    /// Do not print response bodies (useful with --repeat and --stats).
+    /// Silent, as curl: print no error messages (the exit status still tells); see -S.
     #[arg(short = 's', long = "silent")]
     pub silent: bool,
+    /// With -s, print error messages anyway (curl's -sS).
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+    /// Do not print response bodies (useful with --repeat and --stats).
+    #[arg(long = "no-body")]
+    pub no_body: bool,
 }
 
 /// `uma challenge`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 a usable UMA challenge was found; 1 none was (the JSON is printed anyway, and the reason \
+on stderr); 2 usage error.")]
 pub struct ChallengeArgs {
-    /// Response status the header came with (401, or 403 for UMA 1.0 servers).
-    #[arg(long = "status", value_name = "CODE", default_value_t = 401,
+    /// Response status the header came with (401, or 403 for UMA 1.0 servers) [default: 401, or the
+    /// status line read from standard input].
+    #[arg(long = "status", value_name = "CODE",
           value_parser = clap::value_parser!(u16).range(100..=599))]
-    pub status: u16,
+    pub status: Option<u16>,
     /// Response body (a UMA 1.0 server puts {"ticket": "…"} here).
     #[arg(long = "body", value_name = "TEXT")]
     pub body: Option<String>,
-    /// WWW-Authenticate field values, one argument per field line.
+    /// WWW-Authenticate field values, one argument per field line; a pasted `WWW-Authenticate:` prefix
+    /// is accepted. `-` reads them from standard input, one per line (e.g. `curl -si URL | uma challenge
+    /// -`: the status line is used, other header fields are ignored).
     #[arg(required = true, value_name = "HEADER_VALUE")]
     pub values: Vec<String>,
 }
@@ -228,27 +278,19 @@ pub struct DiscoverArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
-/// Where `--data-binary` comes from.
-pub enum Body {
-    /// No body.
-    None,
-    /// Literal bytes.
-    Bytes(Vec<u8>),
-    /// A file to read.
-    File(PathBuf),
-}
-
 impl FetchArgs {
-    /// The body source the flags describe.
-    pub fn body(&self) -> Body {
-        match (&self.data, &self.data_binary) {
-            (Some(d), _) => Body::Bytes(d.as_bytes().to_vec()),
-            (None, Some(b)) => match b.strip_prefix('@') {
-                Some(path) => Body::File(PathBuf::from(path)),
-                None => Body::Bytes(b.as_bytes().to_vec()),
-            },
-            (None, None) => Body::None,
+    /// The initial grant: `--grant`, or the password grant when `-u` is given.
+    pub fn grant(&self) -> Grant {
+        match (self.grant, &self.user) {
+            (Some(grant), _) => grant,
+            (None, Some(_)) => Grant::Password,
+            (None, None) => Grant::None,
         }
+    }
+
+    /// Whether error messages are printed (`-s` without `-S` silences them).
+    pub fn show_errors(&self) -> bool {
+        !self.silent || self.show_error
     }
 }
 

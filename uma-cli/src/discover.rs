@@ -1,5 +1,5 @@
 //! `uma discover ISSUER`: fetch `ISSUER/.well-known/uma2-configuration`, validate it the way the client
-//! does before trusting it (uma-protocol.md §10, §11.2, §11.8), and print the result as JSON.
+//! does before trusting it (docs/protocol.md §10, §11.2, §11.8), and print the result as JSON.
 
 use std::time::Duration;
 

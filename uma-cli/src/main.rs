@@ -12,8 +12,10 @@ mod demo;
 mod discover;
 mod fetch;
 mod output;
+mod prompt;
 mod redact;
 mod serve;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 //!
 //! The primary defence is upstream: uma-core's errors and `ExchangeEvent` lines carry no secret. This
 //! catches what a server might echo back (an `error_description` quoting a token, a `redirect_user`
-//! URL carrying the new ticket, uma-protocol.md §11.6).
+//! URL carrying the new ticket, docs/protocol.md §11.6).
 
 /// Known secret strings to scrub.
 #[derive(Clone, Debug, Default)]

@@ -1,17 +1,22 @@
-//! `uma challenge` on every uma-protocol.md §8.5 vector.
+//! `uma challenge` on every docs/protocol.md §8.5 vector.
 
 mod common;
 
 use common::uma;
 use serde_json::{Value, json};
 
-/// Runs `uma challenge` with `args` and returns the JSON document.
-fn parse(args: &[&str]) -> Value {
+/// Runs `uma challenge` with `args`, checks the exit status, and returns the JSON document.
+fn parse_with(args: &[&str], code: i32) -> Value {
     let mut all = vec!["challenge"];
     all.extend_from_slice(args);
     let run = uma(&all);
-    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.code, code, "{}", run.all());
     run.json()
+}
+
+/// A usable UMA challenge: exit 0.
+fn parse(args: &[&str]) -> Value {
+    parse_with(args, 0)
 }
 
 /// The `uma` member as (as_uri, ticket), or None when null.
@@ -37,7 +42,8 @@ fn expect_uma(args: &[&str], as_uri: &str, ticket: &str) -> Value {
 }
 
 fn expect_not_uma(args: &[&str]) -> Value {
-    let doc = parse(args);
+    // Nothing usable: the JSON is still printed, and the exit status says so.
+    let doc = parse_with(args, 1);
     assert!(doc["uma"].is_null(), "{args:?} -> {doc}");
     doc
 }
@@ -191,7 +197,7 @@ fn v12_duplicate_as_uri_rejected() {
         "challenge",
         r#"UMA realm="x", as_uri="https://a", as_uri="https://b", ticket="t""#,
     ]);
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, 1);
     assert!(run.json()["uma"].is_null());
     assert!(
         run.stderr.contains("repeats the `as_uri`"),
@@ -244,7 +250,10 @@ fn v17_rfc9110_example_two_challenges() {
 
 #[test]
 fn v18_missing_comma_lax() {
-    let doc = parse(&[r#"UMA realm="x", as_uri="https://a"  error="insufficient_scope""#]);
+    let doc = parse_with(
+        &[r#"UMA realm="x", as_uri="https://a"  error="insufficient_scope""#],
+        1,
+    );
     assert_eq!(doc["challenges"][0]["params"]["as_uri"], "https://a");
     assert_eq!(
         doc["challenges"][0]["params"]["error"],
@@ -293,4 +302,54 @@ fn usage_errors_exit_2() {
     assert_eq!(uma(&["challenge"]).code, 2);
     assert_eq!(uma(&["challenge", "--status", "99", "UMA x=y"]).code, 2);
     assert_eq!(uma(&["challenge", "bad\u{1}value"]).code, 2);
+}
+
+#[test]
+fn no_usable_challenge_exits_1_with_the_json_and_a_reason() {
+    let run = uma(&["challenge", r#"Bearer realm="api""#]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.json()["uma"].is_null());
+    assert_eq!(run.json()["challenges"][0]["scheme"], "bearer");
+    assert!(
+        run.stderr.starts_with("uma: no usable UMA challenge"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pasted_field_name_is_not_taken_for_the_scheme() {
+    for pasted in [
+        r#"WWW-Authenticate: UMA realm="r", as_uri="https://as.example", ticket="t1""#,
+        r#"www-authenticate:UMA realm="r", as_uri="https://as.example", ticket="t1""#,
+    ] {
+        let doc = expect_uma(&[pasted], "https://as.example", "t1");
+        assert_eq!(doc["challenges"][0]["scheme"], "uma", "{doc}");
+    }
+}
+
+#[test]
+fn dash_reads_field_values_or_a_response_head_from_stdin() {
+    let value = br#"UMA realm="r", as_uri="https://as.example", ticket="t2""#;
+    let run = common::uma_stdin(&["challenge", "-"], value, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["uma"]["ticket"], "t2");
+
+    // What `curl -si URL` prints: the status line counts, other fields are skipped, folding is undone.
+    let head = b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nWWW-Authenticate: UMA realm=\"r\",\r\n as_uri=\"https://as.example\"\r\n\r\n";
+    let run = common::uma_stdin(
+        &["challenge", "--body", r#"{"ticket":"t3"}"#, "-"],
+        head,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.json()["uma"]["ticket"],
+        "t3",
+        "UMA 1.0 body ticket on the 403"
+    );
+    assert_eq!(run.json()["challenges"].as_array().unwrap().len(), 1);
+
+    let run = common::uma_stdin(&["challenge", "-"], b"Bearer realm=\"x\"\n", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
 }

@@ -39,7 +39,15 @@ fn stats_count_one_session_over_repeats_and_workers() {
     let a = kit.rs_url("/api/a");
     let run = fetch(
         &app_flags(&kit),
-        &["--stats", "-s", "--repeat", "10", "--concurrency", "3", &a],
+        &[
+            "--stats",
+            "--no-body",
+            "--repeat",
+            "10",
+            "--concurrency",
+            "3",
+            &a,
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.all());
     let stats = run.stats();
@@ -54,7 +62,7 @@ fn stats_count_one_session_over_repeats_and_workers() {
     assert_eq!(stats["http_exchanges"].as_u64(), Some(seen), "{stats}");
     assert_eq!(kit.count_endpoint(Endpoint::Discovery), 1);
     assert!(seen <= 16, "{seen} exchanges for 10 fetches");
-    assert!(run.stdout.is_empty(), "-s prints no body");
+    assert!(run.stdout.is_empty(), "--no-body prints no body");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Client authentication at the authorization server's token endpoint, and the form encoding it needs.
 //!
 //! One method per request (RFC 6749 §2.3). `client_secret_basic` form-encodes the id and secret before
-//! base64 (RFC 6749 §2.3.1 and Appendix B; `uma-protocol.md` §2.5), which naive clients get wrong for
+//! base64 (RFC 6749 §2.3.1 and Appendix B; `docs/protocol.md` §2.5), which naive clients get wrong for
 //! secrets containing `:` or non-ASCII characters.
 
 use http::HeaderValue;
@@ -17,7 +17,7 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body (EOEPCA, Gluu).
     ClientSecretPost,
-    /// The requesting party's access token as `Authorization: Bearer` (Keycloak, `uma-protocol.md` §2.5 d).
+    /// The requesting party's access token as `Authorization: Bearer` (Keycloak, `docs/protocol.md` §2.5 d).
     RequestingPartyBearer,
     /// A public client: `client_id` in the body, no secret.
     None,
@@ -269,7 +269,7 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> HeaderValue {
 /// `Bearer <token>`, marked sensitive.
 pub fn bearer_authorization(token: &str) -> Result<HeaderValue, AuthError> {
     // Visible ASCII only: RFC 6750's b64token is stricter, but the UMA spec's own sample RPT has a `(`
-    // (uma-protocol.md §2.7). No space, tab, control or non-ASCII byte ever reaches a header.
+    // (docs/protocol.md §2.7). No space, tab, control or non-ASCII byte ever reaches a header.
     if !is_visible_ascii(token) {
         return Err(AuthError::InvalidHeaderToken);
     }

@@ -8,7 +8,7 @@ use crate::discovery::{AsMetadata, Issuer};
 use crate::secret::{AccessToken, ClaimToken, Pct, RefreshToken};
 
 /// Who the requesting party is. One client can act for several parties; their RPTs and PCTs never mix
-/// (`uma-protocol.md` §5.4, §11.4). The default party is the empty name.
+/// (`docs/protocol.md` §5.4, §11.4). The default party is the empty name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Party(pub String);
 

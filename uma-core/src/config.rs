@@ -12,7 +12,7 @@ use crate::grant::PushedClaim;
 
 /// One authorization server the user trusts, and the client's registration there.
 ///
-/// Credentials are bound to the issuer (`uma-protocol.md` §11.3): they are only ever sent to the token
+/// Credentials are bound to the issuer (`docs/protocol.md` §11.3): they are only ever sent to the token
 /// endpoint that this issuer's validated metadata names.
 #[derive(Clone, Debug)]
 pub struct AuthorizationServer {
@@ -30,7 +30,7 @@ pub struct AuthorizationServer {
     /// `scope` parameter for RPT requests to this server (UMAG §3.3.1).
     pub scope: Option<String>,
     /// Where the metadata lives and which `issuer` it names, when that is not `issuer` itself (PingAM
-    /// serves it under `/am/uma/…` while naming `/am/oauth2/…`, `uma-protocol.md` §10.4). The check stays
+    /// serves it under `/am/uma/…` while naming `/am/oauth2/…`, `docs/protocol.md` §10.4). The check stays
     /// strict: the document must name exactly `expected_issuer`.
     pub discovery: Option<DiscoveryOverride>,
     /// Whether RPTs from this server are renewed with their refresh tokens (default `true`). Keycloak
@@ -77,14 +77,14 @@ impl AuthorizationServer {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClaimPushing {
-    /// Only after the server answers `need_info` (UMAG §3.3.6): minimal disclosure (`uma-protocol.md` §11.4).
+    /// Only after the server answers `need_info` (UMAG §3.3.6): minimal disclosure (`docs/protocol.md` §11.4).
     #[default]
     OnNeedInfo,
     /// With every ticket exchange, as the EOEPCA clients do with Gluu (saves one round trip).
     Always,
 }
 
-/// Bounds on `request_submitted` polling (UMAG §3.3.6, `uma-protocol.md` §4.1, §11.9).
+/// Bounds on `request_submitted` polling (UMAG §3.3.6, `docs/protocol.md` §4.1, §11.9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollPolicy {
     /// Wait used when the server sends no `interval`.
@@ -113,7 +113,7 @@ impl Default for PollPolicy {
 
 /// Whether the requesting party's access token is sent to resource servers until an RPT replaces it.
 ///
-/// Keycloak's policy enforcer only mints a ticket for a bearer-authorised request (`uma-protocol.md` §2.3).
+/// Keycloak's policy enforcer only mints a ticket for a bearer-authorised request (`docs/protocol.md` §2.3).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AccessTokenToResource {

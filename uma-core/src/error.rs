@@ -84,6 +84,26 @@ pub enum Error {
         /// The answer.
         error: Box<UmaError>,
     },
+    /// The authorization server refused the requesting party's own access token, which the ticket grant
+    /// carried as its Bearer credential (Keycloak's 401 `invalid_grant` "Invalid bearer token"): the token
+    /// is bogus, expired beyond refresh, or from another server. Log in again.
+    #[error("{issuer} rejected the requesting party's access token: {error}")]
+    AccessTokenRejected {
+        /// The issuer.
+        issuer: String,
+        /// The answer.
+        error: Box<UmaError>,
+    },
+    /// A login (the initial password or client-credentials grant) was refused with `invalid_grant`: the
+    /// user name or password is wrong, or the account may not log in this way. `error.outcome` is
+    /// [`crate::grant::Outcome::LoginRefused`].
+    #[error("{issuer} refused the login: {error}")]
+    LoginRefused {
+        /// The issuer.
+        issuer: String,
+        /// The answer.
+        error: Box<UmaError>,
+    },
     /// Any other error from the token endpoint.
     #[error("token endpoint of {issuer}: {error}")]
     TokenEndpoint {

@@ -65,7 +65,7 @@
 //! assert_eq!(client.stats().http_exchanges(), 4); // challenge, discovery, token, retry
 //! ```
 //!
-//! # Security defaults (`uma-protocol.md` §11)
+//! # Security defaults (`docs/protocol.md` §11)
 //!
 //! Only configured issuers are contacted, and only after the challenge names one; the metadata's `issuer`
 //! must equal it and its endpoints must be https (unless insecure http is enabled for development) and

@@ -119,6 +119,17 @@ impl Machine for Login {
                 );
                 Step::Done(())
             }
+            Err(grant::TokenError::Rejected(mut error))
+                if error.outcome == grant::Outcome::DeadTicket =>
+            {
+                // `invalid_grant` to a login is about the user's credentials: there is no ticket here.
+                error.outcome = grant::Outcome::LoginRefused;
+                let error = crate::Error::LoginRefused {
+                    issuer: self.call.issuer.as_str().to_owned(),
+                    error: Box::new(error),
+                };
+                self.call.fail(error)
+            }
             Err(error) => {
                 let error = self.call.token_error(error);
                 self.call.fail(error)

@@ -1,6 +1,6 @@
 //! Newtypes for every credential the client handles.
 //!
-//! Tokens, tickets, secrets and claim tokens are bearer credentials (`uma-protocol.md` §11.5, §11.6):
+//! Tokens, tickets, secrets and claim tokens are bearer credentials (`docs/protocol.md` §11.5, §11.6):
 //! whoever reads one can use it. Each type here wraps a `String`, prints `[redacted]` in `Debug`, has no
 //! `Display`, and has no `PartialEq` (comparing secrets is rare and explicit: [`Ticket::same_as`]).
 //! The value is reached only through `secret()`, which makes every use greppable.

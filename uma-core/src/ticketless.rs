@@ -1,4 +1,4 @@
-//! [`KeycloakPermissions`]: Keycloak's ticketless uma-ticket grant (`uma-protocol.md` §2.9): ask for an RPT
+//! [`KeycloakPermissions`]: Keycloak's ticketless uma-ticket grant (`docs/protocol.md` §2.9): ask for an RPT
 //! (or a decision, or the granted permissions) for a resource server by its client id, before any
 //! challenge — one round trip less per new resource when the permissions are known in advance.
 
@@ -101,7 +101,7 @@ fn build<'a>(
 ) -> impl Fn(&Client, &AuthorizationServer, &Url) -> Result<http::Request<Vec<u8>>, BuildError> + 'a
 {
     move |client, server, endpoint| {
-        // The requesting party's own token, never one from another issuer (uma-protocol.md §11.3).
+        // The requesting party's own token, never one from another issuer (docs/protocol.md §11.3).
         let bearer = client
             .identity(ask.party)
             .filter(|i| i.issuer.as_ref().is_none_or(|own| own == &server.issuer))

@@ -1,4 +1,4 @@
-//! uma-protocol.md §8.5 test vectors (one test each) and §8.4 catalogue rows.
+//! docs/protocol.md §8.5 test vectors (one test each) and §8.4 catalogue rows.
 
 use http::{HeaderMap, HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 use uma_core::challenge::{

@@ -1,10 +1,10 @@
-//! Metadata validation against real-world documents and hostile ones (uma-protocol.md §10).
+//! Metadata validation against real-world documents and hostile ones (docs/protocol.md §10).
 
 use uma_core::discovery::{
     DiscoveryError, Endpoint, EndpointPolicy, Issuer, MAX_METADATA_BYTES, parse_metadata,
 };
 
-/// uma-protocol.md §10.2, verbatim.
+/// docs/protocol.md §10.2, verbatim.
 const KEYCLOAK: &str = r#"{
   "issuer": "https://kc.example.org/auth/realms/demo",
   "authorization_endpoint": "https://kc.example.org/auth/realms/demo/protocol/openid-connect/auth",
@@ -27,7 +27,7 @@ const KEYCLOAK: &str = r#"{
   "policy_endpoint": "https://kc.example.org/auth/realms/demo/authz/protection/uma-policy"
 }"#;
 
-/// uma-protocol.md §10.3, verbatim.
+/// docs/protocol.md §10.3, verbatim.
 const GLUU: &str = r#"{
   "issuer": "https://auth.eoepca.example",
   "authorization_endpoint": "https://auth.eoepca.example/oxauth/restv1/authorize",

@@ -792,7 +792,7 @@ fn cross_origin_redirect_carries_neither_the_access_token_nor_a_cached_rpt() {
 
 #[test]
 fn a_discovery_override_accepts_exactly_the_configured_document_issuer() {
-    // PingAM: the challenge names /am/uma/…, the document there names /am/oauth2/… (uma-protocol.md §10.4).
+    // PingAM: the challenge names /am/uma/…, the document there names /am/oauth2/… (docs/protocol.md §10.4).
     let as_uri = "https://am.example.org/am/uma/realms/root/realms/r";
     let doc_issuer = "https://am.example.org/am/oauth2/r";
     let mut server = uma_core::AuthorizationServer::new(
@@ -931,9 +931,17 @@ fn invalid_bearer_token_refreshes_once(status: u16) {
             invalid(),
         ],
     ));
+    // The user's token was refused, not the client's credentials.
     assert!(
-        matches!(f.error, Error::ClientAuthentication { .. }),
+        matches!(f.error, Error::AccessTokenRejected { .. }),
         "{:?}",
+        f.error
+    );
+    assert!(
+        f.error
+            .to_string()
+            .contains("rejected the requesting party's access token"),
+        "{}",
         f.error
     );
 }

@@ -1,4 +1,4 @@
-//! Every row of the uma-protocol.md §4.1, §4.2 and §4.3 tables mapped to its Outcome, status kept;
+//! Every row of the docs/protocol.md §4.1, §4.2 and §4.3 tables mapped to its Outcome, status kept;
 //! redaction of the kept body.
 
 use uma_core::grant::{Outcome, RequiredClaim, TokenError, UmaError, parse_token_response};

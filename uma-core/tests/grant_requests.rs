@@ -1,5 +1,5 @@
 //! Exact token-endpoint requests for every grant and every client-authentication method
-//! (uma-protocol.md §2.5, §2.9, §3, §7).
+//! (docs/protocol.md §2.5, §2.9, §3, §7).
 
 use uma_core::auth::{AuthError, ClientAuthMethod, ClientCredentials};
 use uma_core::grant::{

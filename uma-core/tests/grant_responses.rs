@@ -278,7 +278,7 @@ fn token_error_display() {
     assert_eq!(e.outcome(), None);
 }
 
-// ---- claims interaction URL (uma-protocol.md §5.2)
+// ---- claims interaction URL (docs/protocol.md §5.2)
 
 fn ticket() -> Ticket {
     Ticket::new("016f84e8-f9b9-11e0-bd6f-0021cc6004de")

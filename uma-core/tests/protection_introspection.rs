@@ -1,4 +1,4 @@
-//! Introspection builder and parser, and the UMAF §5.1.1 permission rules (`uma-protocol.md` §9.4).
+//! Introspection builder and parser, and the UMAF §5.1.1 permission rules (`docs/protocol.md` §9.4).
 
 use uma_core::auth::ClientCredentials;
 use uma_core::protection::{

@@ -1,4 +1,4 @@
-//! PAT request, token-response parsing and renewal timing (`uma-protocol.md` §9.1).
+//! PAT request, token-response parsing and renewal timing (`docs/protocol.md` §9.1).
 
 use std::time::{Duration, Instant};
 

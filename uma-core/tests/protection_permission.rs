@@ -1,4 +1,4 @@
-//! Permission endpoint builder and parser (`uma-protocol.md` §9.3).
+//! Permission endpoint builder and parser (`docs/protocol.md` §9.3).
 
 use uma_core::protection::{
     Dialect, ErrorCode, PermissionBody, PermissionRequest, ProtectionError,

@@ -1,5 +1,5 @@
 //! Resource registration builders and parsers against the spec, Keycloak and Gluu bodies of
-//! `uma-protocol.md` §9.2.
+//! `docs/protocol.md` §9.2.
 
 use uma_core::protection::{
     CreatedResource, ErrorCode, ProtectionError, ResourceDescription, ResourceQuery,

@@ -1,5 +1,5 @@
 //! Review: no ticket or credential in the Display/Debug of a public type (design.md §3,
-//! uma-protocol.md §11.6: tickets are credentials, don't log them).
+//! docs/protocol.md §11.6: tickets are credentials, don't log them).
 
 mod support;
 
@@ -7,7 +7,7 @@ use support::*;
 use uma_core::auth::ClientCredentials;
 use uma_core::{Error, Step};
 
-/// Gluu's `redirect_user` carries the new ticket in its query (uma-protocol.md §5.2:
+/// Gluu's `redirect_user` carries the new ticket in its query (docs/protocol.md §5.2:
 /// `<base>/uma/gather_claims?...&client_id=<id>&ticket=<new ticket>`). `UmaError`'s Debug redacts it, but
 /// `Error::NeedInfo`'s Display prints `redirect_user` verbatim (error.rs:54), so `eprintln!("{err}")` or
 /// `tracing::error!(%err)` logs the ticket.

@@ -100,6 +100,24 @@ impl UmaClient<HttpsClientConnector> {
             .with_root_certificates(roots)
             .with_no_client_auth())
     }
+
+    /// A rustls configuration that trusts exactly the certificates of this PEM text (one or more
+    /// `-----BEGIN CERTIFICATE-----` blocks, e.g. the file `uma serve --tls` writes). Other PEM items are
+    /// ignored; text without any certificate is an error.
+    pub fn tls_config_trusting_pem(pem: &[u8]) -> Result<rustls::ClientConfig, Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let certificates = CertificateDer::pem_slice_iter(pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::InvalidRequest(format!("CA certificates: not valid PEM: {e}")))?;
+        if certificates.is_empty() {
+            return Err(Error::InvalidRequest(
+                "CA certificates: no PEM certificate found".to_owned(),
+            ));
+        }
+        Self::tls_config_trusting(certificates)
+    }
 }
 
 impl<C> UmaClient<C>
@@ -242,7 +260,7 @@ where
         self.login(Login::new(issuer.clone(), grant)).await
     }
 
-    /// Keycloak's ticketless request (`uma-protocol.md` §2.9): an RPT for a resource server ahead of any
+    /// Keycloak's ticketless request (`docs/protocol.md` §2.9): an RPT for a resource server ahead of any
     /// challenge (cached for its origin), or a decision, or the granted permissions. See
     /// [`uma_core::KeycloakPermissions`].
     pub async fn keycloak_permissions(

@@ -58,6 +58,21 @@ pub(crate) fn kind_name(kind: RequestKind) -> &'static str {
     }
 }
 
+/// `error: its source: …`, each cause once (a message that already quotes the next one's is not repeated).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// Why a request (or a login) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -66,8 +81,9 @@ pub enum Error {
     /// response, when there was one, is in [`Error::response`]. Boxed: a failure carries a whole response.
     #[error("{0}")]
     Uma(Box<Failure>),
-    /// The HTTP exchange failed before an answer (connection, TLS, protocol error).
-    #[error("{} exchange failed: {source}", kind_name(*.kind))]
+    /// The HTTP exchange failed before an answer (connection, TLS, protocol error). `Display` shows the
+    /// whole chain of causes (hyper's own message, `client error (Connect)`, says nothing by itself).
+    #[error("{} exchange failed: {}", kind_name(*.kind), causes(&**.source))]
     Transport {
         /// What the failed request was for.
         kind: RequestKind,

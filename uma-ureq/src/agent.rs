@@ -152,7 +152,7 @@ impl UmaAgent {
         self.shared.drive(&mut login)
     }
 
-    /// Keycloak's ticketless request (`uma-protocol.md` §2.9): an RPT for a resource server ahead of any
+    /// Keycloak's ticketless request (`docs/protocol.md` §2.9): an RPT for a resource server ahead of any
     /// challenge (cached for its origin, so the first request needs no ticket round trip), or a decision,
     /// or the granted permissions. See [`uma_core::KeycloakPermissions`].
     pub fn keycloak_permissions(

@@ -200,7 +200,7 @@ impl Protection {
     }
 
     /// The PAT: the one held if it is not due for renewal, else a new one (client credentials at the
-    /// token endpoint, `uma-protocol.md` §9.1).
+    /// token endpoint, `docs/protocol.md` §9.1).
     pub fn pat(&self) -> Result<AccessToken, Error> {
         if let Some(token) = self.lock().pats.token(Instant::now()) {
             return Ok(token.clone());
@@ -310,7 +310,7 @@ impl Protection {
     }
 
     /// Introspects an RPT (UMAF §5): with the PAT, or for Keycloak with the resource server's client
-    /// credentials and `token_type_hint=requesting_party_token` (`uma-protocol.md` §9.4). Decide with
+    /// credentials and `token_type_hint=requesting_party_token` (`docs/protocol.md` §9.4). Decide with
     /// [`Introspection::allows`].
     pub fn introspect(&self, rpt: &AccessToken) -> Result<Introspection, Error> {
         let url = self.endpoint(Endpoint::Introspection)?;

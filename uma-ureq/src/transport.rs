@@ -171,7 +171,7 @@ fn run(
     request: http::Request<impl ureq::AsSendBody>,
     timeout: Option<Duration>,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
-    // Statuses are answers, not errors, and redirects are the core's business (`uma-protocol.md` §11.3).
+    // Statuses are answers, not errors, and redirects are the core's business (`docs/protocol.md` §11.3).
     let mut config = request
         .with_agent(agent)
         .configure()

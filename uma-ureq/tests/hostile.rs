@@ -1,6 +1,6 @@
 //! The hostile-server suite (issue 7) for the blocking adapter: servers that lie, stall, flood, redirect,
 //! loop or send control characters. Every case asserts a typed error (the variant), no panic, a time bound,
-//! and from the servers' logs that nothing went where it must not (uma-protocol.md §11).
+//! and from the servers' logs that nothing went where it must not (docs/protocol.md §11).
 
 mod common;
 mod hostile_support;
@@ -445,7 +445,7 @@ fn rs_loops_401(tls: bool) {
     assert_nothing_astray(&kit);
 }
 
-/// Tickets are credentials (uma-protocol.md §11.6): the error of a failed flow keeps the last 401, but its
+/// Tickets are credentials (docs/protocol.md §11.6): the error of a failed flow keeps the last 401, but its
 /// `Debug` and `Display` must not print the ticket of that 401's challenge.
 fn error_output_hides_the_ticket(tls: bool) {
     let kit = kit(Dialect::Spec, tls);

@@ -1,6 +1,6 @@
 //! Client authentication at the token and introspection endpoints (RFC 6749 §2.3): HTTP Basic
 //! (form-decoded after base64, §2.3.1), `client_secret_post`, public clients by `client_id`, and
-//! Keycloak's user Bearer token (uma-protocol.md §2.5 d).
+//! Keycloak's user Bearer token (docs/protocol.md §2.5 d).
 
 use http::Response;
 

@@ -66,7 +66,7 @@ pub fn handle(shared: &Shared, endpoint: Endpoint, req: &Req) -> Response<KitBod
     }
 }
 
-/// The discovery document (uma-protocol.md §10.2 Keycloak, §10.3 Gluu, §10.1 spec), with the
+/// The discovery document (docs/protocol.md §10.2 Keycloak, §10.3 Gluu, §10.1 spec), with the
 /// issuer / token endpoint overrides applied. Keycloak builds every URL from the request's Host.
 pub fn discovery(shared: &Shared, req: &Req) -> Value {
     let base = &request_base(shared, req);

@@ -1,5 +1,5 @@
 //! The protection API (UMA Federated Authorization): permission endpoint, resource registration
-//! and token introspection, each with the dialect's statuses (uma-protocol.md §9).
+//! and token introspection, each with the dialect's statuses (docs/protocol.md §9).
 
 use std::collections::BTreeSet;
 

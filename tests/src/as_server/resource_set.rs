@@ -1,4 +1,4 @@
-//! Resource registration (UMAF §3.2 with the Keycloak and Gluu statuses of uma-protocol.md §9.2),
+//! Resource registration (UMAF §3.2 with the Keycloak and Gluu statuses of docs/protocol.md §9.2),
 //! including Keycloak's owners (the RS for everything registered here), `ownerManagedAccess` and
 //! list filters.
 

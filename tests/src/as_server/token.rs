@@ -19,7 +19,7 @@ pub fn token_endpoint(shared: &Shared, req: &Req) -> Response<KitBody> {
     }
     let grant = req.form("grant_type");
     // oxAuth enters the UMA path whenever `ticket` is present, then rejects the grant type with
-    // the wrong code (uma-protocol.md §3.1).
+    // the wrong code (docs/protocol.md §3.1).
     if shared.is_gluu() && req.form("ticket").is_some() && grant != Some(UMA_GRANT) {
         return oauth_error(400, "invalid_resource_id", Some("Invalid grant type"));
     }
@@ -47,7 +47,7 @@ fn client_credentials(shared: &Shared, req: &Req) -> Response<KitBody> {
         );
     }
     let scope = req.form("scope").unwrap_or_default().to_string();
-    // Gluu: a PAT must be requested with scope uma_protection (uma-protocol.md §9.1).
+    // Gluu: a PAT must be requested with scope uma_protection (docs/protocol.md §9.1).
     let protection =
         client.protection && (!shared.is_gluu() || scope.split(' ').any(|s| s == "uma_protection"));
     let token = shared.issue_access_token(

@@ -1,5 +1,5 @@
 //! The UMA grant (`urn:ietf:params:oauth:grant-type:uma-ticket`) in three dialects
-//! (uma-protocol.md §3, §4, §5, §6).
+//! (docs/protocol.md §3, §4, §5, §6).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -111,7 +111,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
             || gathered.is_some();
         if !satisfied {
             if kc {
-                // Keycloak has no need_info (uma-protocol.md §4.2).
+                // Keycloak has no need_info (docs/protocol.md §4.2).
                 return Err(oauth_error(403, "access_denied", Some("not_authorized")));
             }
             let new_ticket = shared.mint_ticket(&requested, gathered.clone());
@@ -147,7 +147,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     let denied = uma_policy::denied(shared, &subject, &requested);
     let partial_allowed = kc && ticket.is_none() && old_rpt.is_none();
     if !denied.is_empty() && partial_allowed {
-        // Keycloak without ticket and rpt issues a partial RPT (uma-protocol.md §2.9).
+        // Keycloak without ticket and rpt issues a partial RPT (docs/protocol.md §2.9).
         for (rid, scopes) in requested.iter_mut() {
             if let Some(no) = denied.get(rid) {
                 scopes.retain(|s| !no.contains(s));
@@ -236,7 +236,7 @@ fn issue(
     let gluu = shared.is_gluu();
     let mut body;
     if gluu {
-        // In-place upgrade: same string, permissions added (uma-protocol.md §6).
+        // In-place upgrade: same string, permissions added (docs/protocol.md §6).
         let (token, upgraded) = match old_rpt {
             Some((token, _)) => {
                 let mut inner = shared.inner();

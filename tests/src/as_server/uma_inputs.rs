@@ -1,5 +1,5 @@
 //! Inputs of the UMA grant: the ticket or Keycloak's ticketless permissions, the `scope`
-//! parameter, pushed claim tokens, the PCT and the RPT to upgrade (uma-protocol.md §3.1, §5).
+//! parameter, pushed claim tokens, the PCT and the RPT to upgrade (docs/protocol.md §3.1, §5).
 
 use std::collections::BTreeSet;
 
@@ -52,7 +52,7 @@ pub(super) fn keycloak_ticket(shared: &Shared, ticket: &str) -> Outcome<Perms> {
     Ok(perms)
 }
 
-/// Keycloak's `audience` + `permission=RES#s1,s2` request (uma-protocol.md §2.9, §3.2).
+/// Keycloak's `audience` + `permission=RES#s1,s2` request (docs/protocol.md §2.9, §3.2).
 pub(super) fn ticketless_permissions(shared: &Shared, req: &Req) -> Outcome<Perms> {
     let Some(aud) = req.form("audience") else {
         return Err(oauth_error(
@@ -132,7 +132,7 @@ pub(super) fn add_scope_param(shared: &Shared, req: &Req, requested: &mut Perms)
     let inner = shared.inner();
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
         if shared.is_gluu() && s == "openid" {
-            // EOEPCA clients add scope=openid (uma-protocol.md §2.5 c); oxAuth knows it.
+            // EOEPCA clients add scope=openid (docs/protocol.md §2.5 c); oxAuth knows it.
             continue;
         }
         let mut matched = false;
@@ -183,7 +183,7 @@ pub(super) fn pushed_claims(
     }
     let format = match format {
         Some(f) => f,
-        // Keycloak assumes the ID-token format when none is given (uma-protocol.md §3.1).
+        // Keycloak assumes the ID-token format when none is given (docs/protocol.md §3.1).
         None if kc => ID_TOKEN_FORMAT,
         None if gluu => return Err(oauth_error(400, "invalid_claim_token_format", None)),
         None => {
@@ -256,7 +256,7 @@ pub(super) fn string_members(v: &Value) -> Vec<(String, String)> {
 
 pub(super) fn pct_user(shared: &Shared, req: &Req) -> Outcome<Option<String>> {
     if shared.is_keycloak() {
-        return Ok(None); // parsed but unused (uma-protocol.md §3.1)
+        return Ok(None); // parsed but unused (docs/protocol.md §3.1)
     }
     let Some(pct) = req.form("pct") else {
         return Ok(None);

@@ -228,7 +228,7 @@ fn keycloak() -> Result<Walk, CliError> {
     let mut walk = Walk::new("keycloak", rec.clone(), Redactor::new(secrets.map(Some)));
 
     // The password grant authenticates with the client secret; the ticket exchanges then
-    // authenticate with alice's access token alone (uma-protocol.md §2.5 d).
+    // authenticate with alice's access token alone (docs/protocol.md §2.5 d).
     let login = agent(
         &kit,
         ClientCredentials::basic(CLIENT_ID, CLIENT_SECRET),

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::args::{Body, FetchArgs};
+use crate::args::{FetchArgs, Grant};
 use crate::output::{CliError, url_without_query};
 use crate::redact::Redactor;
 use report::Tally;
@@ -51,19 +51,28 @@ struct Results {
 /// Runs the command. Errors are printed as they happen; the returned error only carries the exit code.
 pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     let started = Instant::now();
+    if args.insecure {
+        return Err(CliError::Usage(
+            "-k/--insecure is refused: an authorization tool does not skip TLS certificate checks \
+             (trust the server's CA with --cacert FILE)"
+                .to_owned(),
+        ));
+    }
+    let templates = templates(args)?;
+    let login = setup::login_input(args)?;
     let redactor = Redactor::new([
         args.client_secret.as_deref(),
         args.password.as_deref(),
+        login.password.as_deref(),
         args.access_token.as_deref(),
         args.claim_token.as_deref(),
     ]);
-    let templates = templates(args)?;
     let jobs = templates.len() * args.repeat as usize;
     let exchanges = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let session = match setup::session(args, &redactor, std::sync::Arc::clone(&exchanges)) {
+    let session = match setup::session(args, &login, &redactor, std::sync::Arc::clone(&exchanges)) {
         Ok(s) => s,
         Err(e) => {
-            let code = report_now(&redactor, &e);
+            let code = report_now(&redactor, &e, args.show_errors());
             if args.stats {
                 // Nothing was fetched: every fetch ended without a response.
                 let mut tally = Tally::default();
@@ -96,7 +105,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
                     r.tally.add(status);
                     if let Some(failure) = failure {
                         let line = redactor.scrub(&failure.to_string());
-                        if r.printed.insert(line.clone()) {
+                        if r.printed.insert(line.clone()) && args.show_errors() {
                             eprintln!("uma: {line}");
                         }
                         if r.first_failure.as_ref().is_none_or(|(j, _)| job < *j) {
@@ -119,9 +128,11 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     }
 }
 
-/// Prints `e` (scrubbed) and returns its exit code.
-fn report_now(redactor: &Redactor, e: &CliError) -> u8 {
-    eprintln!("uma: {}", redactor.scrub(&e.to_string()));
+/// Prints `e` (scrubbed, unless `-s`) and returns its exit code.
+fn report_now(redactor: &Redactor, e: &CliError, show: bool) -> u8 {
+    if show {
+        eprintln!("uma: {}", redactor.scrub(&e.to_string()));
+    }
     e.exit_code()
 }
 
@@ -135,8 +146,12 @@ fn fetch_one(
     let (response, failure) = match agent.run(template.request()) {
         Ok(response) => {
             let failure = (!response.status().is_success()).then(|| {
+                let sent_token = args.access_token.is_some() || args.grant() != Grant::None;
+                let hint = report::bearer_hint(&response, sent_token)
+                    .map(|h| format!(": {h}"))
+                    .unwrap_or_default();
                 CliError::Status(format!(
-                    "{context}: HTTP {} {}",
+                    "{context}: HTTP {} {}{hint}",
                     response.status().as_u16(),
                     response.status().canonical_reason().unwrap_or("")
                 ))
@@ -150,7 +165,11 @@ fn fetch_one(
     };
     let status = response.as_ref().map(|r| r.status().as_u16());
     if let Some(response) = &response {
-        if let Err(e) = report::print_response(response, args.include, args.silent) {
+        if let Err(e) = report::print_response(
+            response,
+            args.include || args.head,
+            args.no_body || args.head,
+        ) {
             return (
                 status,
                 Some(CliError::Usage(format!("cannot write output: {e}"))),
@@ -160,21 +179,54 @@ fn fetch_one(
     (status, failure)
 }
 
+/// Reads `@FILE` (`@-` is standard input) or takes the text itself, for `flag`.
+fn data_source(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
+    let Some(path) = value.strip_prefix('@') else {
+        return Ok(value.as_bytes().to_vec());
+    };
+    let read = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    };
+    read.map_err(|e| CliError::Usage(format!("{flag}: cannot read {path}: {e}")))
+}
+
+/// The request body `-d`, `--data-binary` or `--json` describe, with curl's semantics: `-d @FILE` drops
+/// carriage returns and newlines from the file and repeated `-d` are joined with `&`; the other two send
+/// the bytes as they are.
+fn body(args: &FetchArgs) -> Result<Option<Vec<u8>>, CliError> {
+    if let Some(data) = &args.data_binary {
+        return data_source("--data-binary", data).map(Some);
+    }
+    if let Some(json) = &args.json {
+        return data_source("--json", json).map(Some);
+    }
+    if args.data.is_empty() {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    for (i, data) in args.data.iter().enumerate() {
+        if i > 0 {
+            body.push(b'&');
+        }
+        let mut part = data_source("-d", data)?;
+        if data.starts_with('@') {
+            part.retain(|b| !matches!(b, b'\r' | b'\n'));
+        }
+        body.extend(part);
+    }
+    Ok(Some(body))
+}
+
 /// The request templates: method, URL, headers and body checked once, before anything is sent.
 fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
-    let body = match args.body() {
-        Body::None => None,
-        Body::Bytes(b) => Some(b),
-        Body::File(path) => Some(std::fs::read(&path).map_err(|e| {
-            CliError::Usage(format!(
-                "--data-binary: cannot read {}: {e}",
-                path.display()
-            ))
-        })?),
-    };
+    let body = body(args)?;
     let method = match &args.method {
         Some(m) => Method::from_bytes(m.as_bytes())
             .map_err(|_| CliError::Usage(format!("-X: invalid method {m:?}")))?,
+        None if args.head => Method::HEAD,
         None if body.is_some() => Method::POST,
         None => Method::GET,
     };
@@ -182,6 +234,12 @@ fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
     for h in &args.headers {
         let (name, value) = parse_header(h)?;
         headers.append(name, value);
+    }
+    if args.json.is_some() {
+        let json = HeaderValue::from_static("application/json");
+        for name in [http::header::CONTENT_TYPE, http::header::ACCEPT] {
+            headers.entry(name).or_insert(json.clone());
+        }
     }
     let body = std::sync::Arc::new(body.unwrap_or_default());
     args.urls

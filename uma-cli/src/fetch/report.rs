@@ -44,6 +44,8 @@ fn label(e: &Core) -> &'static str {
         Core::MaxFlowsReached { .. } => "max flows",
         Core::DeadTicket { .. } | Core::TicketNotRotated { .. } => "ticket rejected",
         Core::ClientAuthentication { .. } => "client authentication failed",
+        Core::AccessTokenRejected { .. } => "access token rejected",
+        Core::LoginRefused { .. } => "login failed",
         Core::Discovery { .. } => "discovery failed",
         Core::Challenge(_) => "bad challenge",
         Core::TokenEndpoint { .. } | Core::MalformedTokenResponse { .. } => "token endpoint error",
@@ -77,6 +79,33 @@ fn core_message(e: &Core) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// What to add to the "HTTP 401" line when the resource server's challenge is a plain `Bearer` one (no
+/// ticket, nothing UMA): it wants the requesting party's access token before it issues a ticket (Keycloak's
+/// policy enforcer), or it refused the one it got.
+pub fn bearer_hint(response: &http::Response<Vec<u8>>, sent_token: bool) -> Option<&'static str> {
+    use uma_core::challenge::{self, Strictness};
+    if response.status() != http::StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let challenges = challenge::parse_headers(response.headers());
+    let bearer = challenges.iter().any(|c| c.scheme == "bearer");
+    let uma = challenge::uma_candidates(
+        response.status(),
+        response.headers(),
+        response.body(),
+        Strictness::Lax,
+    )
+    .is_ok_and(|found| !found.is_empty());
+    if !bearer || uma {
+        return None;
+    }
+    Some(if sent_token {
+        "the resource server refused the access token (a plain Bearer challenge, no UMA ticket)"
+    } else {
+        "the resource server wants a token first (use -u USER, or --grant password --username USER)"
+    })
 }
 
 /// Writes a response to stdout: with `include`, the status line and headers first (as curl `-i`).

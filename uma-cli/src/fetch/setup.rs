@@ -27,7 +27,7 @@ fn usage(msg: &str) -> CliError {
     CliError::Usage(msg.to_owned())
 }
 
-/// Parses the `--issuer` allow-list (uma-protocol.md §11.1: nothing else is ever contacted).
+/// Parses the `--issuer` allow-list (docs/protocol.md §11.1: nothing else is ever contacted).
 pub fn issuers(args: &FetchArgs) -> Result<Vec<Issuer>, CliError> {
     args.issuers
         .iter()
@@ -52,7 +52,7 @@ fn rpt_credentials(args: &FetchArgs) -> Result<ClientCredentials, CliError> {
             }
         }
         ClientAuth::Bearer => {
-            if args.access_token.is_none() && args.grant == Grant::None {
+            if args.access_token.is_none() && args.grant() == Grant::None {
                 return Err(usage(
                     "--client-auth bearer needs the requesting party's token: --access-token or --grant",
                 ));
@@ -122,15 +122,70 @@ fn options(args: &FetchArgs, redactor: &Redactor, exchanges: &Arc<AtomicU64>) ->
     options
 }
 
-fn ureq_agent() -> ureq::Agent {
+fn ureq_agent(args: &FetchArgs) -> Result<ureq::Agent, CliError> {
     // The UMA agent sends every exchange as it is (no redirects, statuses as values) on its own.
-    ureq::Agent::new_with_config(ureq::Agent::config_builder().build())
+    let mut config = ureq::Agent::config_builder();
+    if let Some(path) = &args.cacert {
+        let roots = crate::tls::pem_certificates(path)?;
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
+                .build(),
+        );
+    }
+    Ok(ureq::Agent::new_with_config(config.build()))
+}
+
+/// The user name and password of the initial password grant, settled before anything is sent.
+#[derive(Default)]
+pub struct LoginInput {
+    /// `-u USER` or `--username`.
+    pub username: Option<String>,
+    /// `-u USER:PASSWORD`, `--password`, `UMA_PASSWORD` or the terminal prompt.
+    pub password: Option<String>,
+}
+
+/// Settles the password grant's inputs: `-u USER[:PASSWORD]`, `--username`, `--password` (or
+/// `UMA_PASSWORD`), and, when nothing gave a password and standard input is a terminal, a prompt without
+/// echo. Nothing here is ever printed.
+pub fn login_input(args: &FetchArgs) -> Result<LoginInput, CliError> {
+    if args.user.is_some() && args.grant().ne(&Grant::Password) {
+        return Err(usage(
+            "-u logs the requesting party in with the password grant; it cannot go with --grant client-credentials or none",
+        ));
+    }
+    if args.grant() != Grant::Password {
+        return Ok(LoginInput::default());
+    }
+    let (username, inline) = match &args.user {
+        Some(user) => match user.split_once(':') {
+            Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
+            None => (Some(user.clone()), None),
+        },
+        None => (args.username.clone(), None),
+    };
+    let username =
+        username.ok_or_else(|| usage("--grant password needs --username (or -u USER)"))?;
+    if username.is_empty() {
+        return Err(usage("-u: the user name is empty"));
+    }
+    let password = match inline.or_else(|| args.password.clone()) {
+        Some(p) => p,
+        None => crate::prompt::password(&format!("password for {username}: "))?.ok_or_else(|| {
+            usage("--grant password needs a password: -u USER:PASSWORD, --password or UMA_PASSWORD (no terminal to ask on)")
+        })?,
+    };
+    Ok(LoginInput {
+        username: Some(username),
+        password: Some(password),
+    })
 }
 
 /// Builds the session and runs the initial grant, if any.
 /// `exchanges` counts every exchange the observer sees, the failed login's too.
 pub fn session(
     args: &FetchArgs,
+    login: &LoginInput,
     redactor: &Redactor,
     exchanges: Arc<AtomicU64>,
 ) -> Result<Session, CliError> {
@@ -138,22 +193,23 @@ pub fn session(
     let options = options(args, redactor, &exchanges);
     // With no --issuer nothing is trusted, so no credentials are needed (or ever sent).
     let credentials = if issuers.is_empty() {
-        if args.grant != Grant::None {
+        if args.grant() != Grant::None {
             return Err(usage("--grant needs --issuer"));
         }
         ClientCredentials::public(args.client_id.clone().unwrap_or_default())
     } else {
         rpt_credentials(args)?
     };
+    let http = ureq_agent(args)?;
     let agent = UmaAgent::with_options(
-        ureq_agent(),
+        http.clone(),
         config(args, &issuers, &credentials),
         options.clone(),
     );
     if let Some(token) = &args.access_token {
         agent.set_access_token(token.clone());
     }
-    if let (Some(issuer), true) = (issuers.first(), args.grant != Grant::None) {
+    if let (Some(issuer), true) = (issuers.first(), args.grant() != Grant::None) {
         let login_creds = login_credentials(args)?;
         // The core authenticates a bearer client's own grants exactly as `login_credentials` says
         // (Basic with the secret, or public); only a public RPT client with a secret logs in apart.
@@ -162,9 +218,9 @@ pub fn session(
         let login_agent = if same {
             agent.clone()
         } else {
-            UmaAgent::with_options(ureq_agent(), config(args, &issuers, &login_creds), options)
+            UmaAgent::with_options(http, config(args, &issuers, &login_creds), options)
         };
-        login(&login_agent, issuer, args)?;
+        run_login(&login_agent, issuer, args, login)?;
         if let Some(identity) = login_agent.with_client(|c| c.identity(&Party::default()).cloned())
         {
             agent.set_identity(Party::default(), identity);
@@ -173,20 +229,20 @@ pub fn session(
     Ok(Session { agent, exchanges })
 }
 
-fn login(agent: &UmaAgent, issuer: &Issuer, args: &FetchArgs) -> Result<(), CliError> {
-    let result = match args.grant {
+fn run_login(
+    agent: &UmaAgent,
+    issuer: &Issuer,
+    args: &FetchArgs,
+    input: &LoginInput,
+) -> Result<(), CliError> {
+    let result = match args.grant() {
         Grant::None => return Ok(()),
         Grant::ClientCredentials => agent.login_client_credentials(issuer, None),
         Grant::Password => {
-            let username = args
-                .username
-                .as_deref()
-                .ok_or_else(|| usage("--grant password needs --username"))?;
-            let password = args
-                .password
-                .as_deref()
-                .ok_or_else(|| usage("--grant password needs --password (or UMA_PASSWORD)"))?;
-            agent.login_password(issuer, username, Password::new(password), None)
+            let (Some(username), Some(password)) = (&input.username, &input.password) else {
+                return Err(usage("--grant password needs --username and a password"));
+            };
+            agent.login_password(issuer, username, Password::new(password.clone()), None)
         }
     };
     result.map_err(|e| crate::fetch::report::describe(&format!("login at {issuer}"), &e))

@@ -46,7 +46,12 @@ pub fn uma(args: &[&str]) -> Run {
 pub fn uma_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_uma"));
     cmd.args(args);
-    for var in ["UMA_CLIENT_SECRET", "UMA_PASSWORD", "UMA_ACCESS_TOKEN"] {
+    for var in [
+        "UMA_CLIENT_SECRET",
+        "UMA_PASSWORD",
+        "UMA_ACCESS_TOKEN",
+        "SSL_CERT_FILE",
+    ] {
         cmd.env_remove(var);
     }
     for (k, v) in env {
@@ -81,4 +86,38 @@ pub fn fetch(flags: &[String], extra: &[&str]) -> Run {
     args.extend(flags.iter().map(String::as_str));
     args.extend_from_slice(extra);
     uma(&args)
+}
+
+/// `uma ARGS…` with `input` on standard input and extra environment variables.
+pub fn uma_stdin(args: &[&str], input: &[u8], env: &[(&str, &str)]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_uma"));
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "UMA_CLIENT_SECRET",
+        "UMA_PASSWORD",
+        "UMA_ACCESS_TOKEN",
+        "SSL_CERT_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run uma");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write stdin");
+    drop(stdin);
+    finish(child.wait_with_output().expect("wait for uma"))
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("uma-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -1,4 +1,4 @@
-//! `WWW-Authenticate` parsing, UMA challenge extraction and rendering (uma-protocol.md §2.3, §8).
+//! `WWW-Authenticate` parsing, UMA challenge extraction and rendering (docs/protocol.md §2.3, §8).
 //!
 //! Three layers, each usable on its own:
 //!
@@ -59,13 +59,13 @@ pub const MAX_CHALLENGES: usize = 64;
 pub const MAX_PARAMS: usize = 64;
 /// A UMA 1.0 body ticket is looked for only in bodies of at most this many bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest accepted ticket, in bytes (Keycloak tickets are JWTs; uma-protocol.md §8.3 step 6).
+/// Longest accepted ticket, in bytes (Keycloak tickets are JWTs; docs/protocol.md §8.3 step 6).
 pub const MAX_TICKET_BYTES: usize = 8 * 1024;
 /// Longest accepted `as_uri`, in bytes.
 pub const MAX_AS_URI_BYTES: usize = 4 * 1024;
 
 /// One challenge. Scheme and parameter names are lower-cased; values are literal (quoted-strings
-/// unescaped, nothing else decoded, uma-protocol.md §8.2 rule 8).
+/// unescaped, nothing else decoded, docs/protocol.md §8.2 rule 8).
 ///
 /// `Debug` redacts `ticket` parameters and `token68` (tickets are credentials, §11.6).
 #[derive(Clone, PartialEq, Eq)]

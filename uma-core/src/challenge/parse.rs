@@ -1,4 +1,4 @@
-//! The RFC 9110 §11.6.1 `WWW-Authenticate` element stream (uma-protocol.md §8.1–§8.3).
+//! The RFC 9110 §11.6.1 `WWW-Authenticate` element stream (docs/protocol.md §8.1–§8.3).
 //!
 //! One pass over each field value with a byte cursor: no backtracking beyond the current
 //! element, no regexes, and a value is copied only once (quoted-strings with escapes are
@@ -90,7 +90,7 @@ fn starts_param(s: &[u8], i: usize) -> bool {
 }
 
 /// Index of the next comma outside a quoted-string, or the end of the line (an unterminated
-/// quote swallows the rest of the line, uma-protocol.md §8.3 step 2).
+/// quote swallows the rest of the line, docs/protocol.md §8.3 step 2).
 fn skip_element(s: &[u8], mut i: usize) -> usize {
     let mut quoted = false;
     while i < s.len() {

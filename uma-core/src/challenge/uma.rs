@@ -1,4 +1,4 @@
-//! UMA challenge extraction and validation (uma-protocol.md §8.3 steps 4–6, §11.10).
+//! UMA challenge extraction and validation (docs/protocol.md §8.3 steps 4–6, §11.10).
 
 use http::{HeaderMap, StatusCode};
 
@@ -14,7 +14,7 @@ pub enum Strictness {
     /// lax rule.
     Strict,
     /// Also accept what real servers send: unquoted URLs, missing commas, parameter-only lines,
-    /// the UMA 1.0 body ticket and `Bearer …, ticket=…` (uma-protocol.md §8.4).
+    /// the UMA 1.0 body ticket and `Bearer …, ticket=…` (docs/protocol.md §8.4).
     #[default]
     Lax,
 }
@@ -141,7 +141,7 @@ fn candidate(
     }
 }
 
-/// The UMA challenges a response carries, best first (uma-protocol.md §8.3 steps 4–6).
+/// The UMA challenges a response carries, best first (docs/protocol.md §8.3 steps 4–6).
 ///
 /// * `Ok(empty)`: not UMA (status other than 401/403, plain Bearer, free text, no challenge).
 /// * `Ok(list)`: spec-form `UMA` challenges in order; only if there are none, the lax fallbacks:

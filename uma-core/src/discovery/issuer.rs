@@ -1,4 +1,4 @@
-//! The issuer identifier (RFC 8414 §2; `uma-protocol.md` §10.4, §11.2).
+//! The issuer identifier (RFC 8414 §2; `docs/protocol.md` §10.4, §11.2).
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -9,7 +9,7 @@ use super::DiscoveryError;
 
 /// A validated issuer identifier (RFC 8414 §2): absolute http(s) URL, no query, fragment or userinfo.
 ///
-/// Compared by code points after removing ONE trailing `/` (`uma-protocol.md` §10.4, §11.2): no case
+/// Compared by code points after removing ONE trailing `/` (`docs/protocol.md` §10.4, §11.2): no case
 /// folding, no percent-decoding. `Debug` and `Display` print the URL (an issuer is not a secret).
 ///
 /// ```

@@ -1,5 +1,5 @@
 //! Authorization-server discovery: the issuer identifier, the `/.well-known/uma2-configuration` request and
-//! the validation of the metadata document (`uma-protocol.md` §2.4, §10, §11.2).
+//! the validation of the metadata document (`docs/protocol.md` §2.4, §10, §11.2).
 //!
 //! The issuer named in a challenge (`as_uri`) is untrusted input. [`Issuer::parse`] refuses anything that is
 //! not a plain absolute http(s) URL, so an `as_uri` with a query or fragment cannot turn the discovery
@@ -52,7 +52,7 @@ pub fn discovery_request(issuer: &Issuer) -> http::Request<Vec<u8>> {
 }
 
 /// `GET url` with `Accept: application/json`: discovery at a location configured explicitly for a server
-/// whose document does not live under its issuer (PingAM, `uma-protocol.md` §10.4). Refuses a URL with a
+/// whose document does not live under its issuer (PingAM, `docs/protocol.md` §10.4). Refuses a URL with a
 /// fragment or userinfo, or one `http::Uri` rejects.
 pub fn discovery_request_at(url: &url::Url) -> Result<http::Request<Vec<u8>>, DiscoveryError> {
     let invalid = |reason| DiscoveryError::InvalidEndpoint {
@@ -78,10 +78,10 @@ pub fn discovery_request_at(url: &url::Url) -> Result<http::Request<Vec<u8>>, Di
 /// Which relaxations of the endpoint rules the user opted into (both off by default).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EndpointPolicy {
-    /// Accept `http://` issuers and endpoints (development only, `uma-protocol.md` §11.8).
+    /// Accept `http://` issuers and endpoints (development only, `docs/protocol.md` §11.8).
     pub allow_insecure_http: bool,
     /// Accept endpoints on another origin than the issuer's (Keycloak with split frontend/backend
-    /// hostnames advertises backend URLs, `uma-protocol.md` §10.2).
+    /// hostnames advertises backend URLs, `docs/protocol.md` §10.2).
     pub allow_cross_origin_token_endpoint: bool,
 }
 
@@ -123,7 +123,7 @@ impl Endpoint {
     }
 }
 
-/// Validated authorization-server metadata (`uma-protocol.md` §10.1).
+/// Validated authorization-server metadata (`docs/protocol.md` §10.1).
 #[derive(Clone, Debug)]
 pub struct AsMetadata {
     /// The issuer, equal to the expected one.
@@ -276,7 +276,7 @@ pub enum DiscoveryError {
 /// `token_endpoint` present, absolute, https unless `allow_insecure_http`, on the issuer's origin unless
 /// `allow_cross_origin_token_endpoint`. An http issuer is refused unless `allow_insecure_http`. Keycloak's
 /// legacy `token_introspection_endpoint` is a fallback for `introspection_endpoint`. The UMA grant type is
-/// deliberately not required in `grant_types_supported` (`uma-protocol.md` §2.4).
+/// deliberately not required in `grant_types_supported` (`docs/protocol.md` §2.4).
 ///
 /// ```
 /// use uma_core::discovery::{parse_metadata, EndpointPolicy, Issuer};

@@ -178,7 +178,7 @@ impl Flow {
         })
     }
 
-    /// Reads the token endpoint's answer to a ticket grant (uma-protocol.md §4.4).
+    /// Reads the token endpoint's answer to a ticket grant (docs/protocol.md §4.4).
     pub(crate) fn on_token(
         &mut self,
         client: &mut Client,
@@ -201,6 +201,13 @@ impl Flow {
             }
             Err(TokenError::Rejected(error)) => Box::new(error),
         };
+        // A ticket grant that authenticated with the requesting party's token was answered 401, or with
+        // Keycloak's "Invalid bearer token" (401 up to 26.5, 400 since 26.6): that token was refused, not
+        // the client's credentials.
+        let user_token_refused = (error.status == 401 || error.rejects_bearer_token())
+            && client.config.server(&grant.issuer).is_some_and(|s| {
+                s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
+            });
         match error.outcome {
             Outcome::NeedInfo => {
                 if error.ticket.is_none() {
@@ -251,7 +258,7 @@ impl Flow {
                 },
             ),
             Outcome::DeadTicket if !self.counters.fresh_challenge_used => {
-                // One fresh challenge within the same flow; the exchange stays ours (uma-protocol.md §4.1).
+                // One fresh challenge within the same flow; the exchange stays ours (docs/protocol.md §4.1).
                 self.counters.fresh_challenge_used = true;
                 self.send_resource_with(client, now, None, Some(grant))
             }
@@ -295,14 +302,10 @@ impl Flow {
                 self.send_grant(client, grant, now)
             }
             Outcome::ClientAuthFailed
-                if (error.status == 401 || error.rejects_bearer_token())
-                    && client.config.server(&grant.issuer).is_some_and(|s| {
-                        s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
-                    })
-                    && !self.counters.refreshed_identity =>
+                if user_token_refused && !self.counters.refreshed_identity =>
             {
-                // Keycloak's "Invalid bearer token" (401, or 400 since 26.6): the user's token expired under us. Refresh it once
-                // (if it can be) and fetch a fresh challenge within the same flow.
+                // The user's token expired under us. Refresh it once (if it can be) and fetch a fresh
+                // challenge within the same flow.
                 let issuer = grant.issuer.clone();
                 self.pending_refetch = Some(grant);
                 match self.refresh_identity(client, now, true) {
@@ -311,7 +314,7 @@ impl Flow {
                         self.pending_refetch = None;
                         self.fail(
                             client,
-                            Error::ClientAuthentication {
+                            Error::AccessTokenRejected {
                                 issuer: issuer.as_str().to_owned(),
                                 error,
                             },
@@ -319,6 +322,13 @@ impl Flow {
                     }
                 }
             }
+            Outcome::ClientAuthFailed if user_token_refused => self.fail(
+                client,
+                Error::AccessTokenRejected {
+                    issuer: issuer_name,
+                    error,
+                },
+            ),
             Outcome::ClientAuthFailed => self.fail(
                 client,
                 Error::ClientAuthentication {
@@ -354,7 +364,7 @@ impl Flow {
         let issuer = grant.issuer.as_str().to_owned();
         if error.ticket.is_none() {
             // Keycloak: `access_denied` / `request_submitted` without a ticket. The owner may have been asked,
-            // but there is nothing to poll with: report it as a denial that says so (uma-protocol.md §4.2).
+            // but there is nothing to poll with: report it as a denial that says so (docs/protocol.md §4.2).
             return self.fail(client, Error::Denied { issuer, error });
         }
         let Some(ticket) = self.rotated_ticket(&grant, &error) else {
@@ -392,7 +402,7 @@ impl Flow {
         Step::Wait { until }
     }
 
-    /// Caches a new RPT, honouring `upgraded` (UMAG §3.3.5, uma-protocol.md §6), then retries with it.
+    /// Caches a new RPT, honouring `upgraded` (UMAG §3.3.5, docs/protocol.md §6), then retries with it.
     fn store_rpt(
         &mut self,
         client: &mut Client,
@@ -509,7 +519,7 @@ impl Flow {
     }
 
     /// A refresh that fails is not fatal: the RPT is dropped and the resource server's next challenge
-    /// starts a new ticket flow (uma-protocol.md §7.1).
+    /// starts a new ticket flow (docs/protocol.md §7.1).
     pub(crate) fn on_refresh(
         &mut self,
         client: &mut Client,

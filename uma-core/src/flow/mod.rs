@@ -56,7 +56,7 @@ impl RequestKind {
 }
 
 /// An HTTP request to send. Send it as it is: never follow redirects (the flow handles resource-server
-/// redirects itself, and authorization-server redirects are never followed, `uma-protocol.md` §11.3).
+/// redirects itself, and authorization-server redirects are never followed, `docs/protocol.md` §11.3).
 ///
 /// `Debug` shows the method, URI, header names and body length only: token requests carry credentials in
 /// their form body.
@@ -389,6 +389,8 @@ fn sharing(error: &Error) -> Option<bool> {
     match error.root() {
         Error::Discovery { .. }
         | Error::ClientAuthentication { .. }
+        | Error::AccessTokenRejected { .. }
+        | Error::LoginRefused { .. }
         | Error::TokenEndpoint { .. }
         | Error::MalformedTokenResponse { .. }
         | Error::Build(_) => Some(false),

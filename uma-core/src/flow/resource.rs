@@ -206,7 +206,7 @@ impl Flow {
         if candidates.is_empty() {
             if self.rpt_rejected_without_challenge() {
                 // RFC 6750 `invalid_token` without a UMA challenge: this RPT is not usable here. Drop it and
-                // ask again without a token to get a challenge (uma-protocol.md §4.5).
+                // ask again without a token to get a challenge (docs/protocol.md §4.5).
                 self.counters.dropped_rejected_rpt = true;
                 self.drop_sent_rpt(client);
                 return self.send_resource_with(client, now, None, refetch);
@@ -220,7 +220,7 @@ impl Flow {
         };
 
         if let Some(mut grant) = refetch {
-            // The fresh challenge after a dead ticket: same flow, same held exchange (uma-protocol.md §4.1).
+            // The fresh challenge after a dead ticket: same flow, same held exchange (docs/protocol.md §4.1).
             if grant.issuer == issuer {
                 grant.ticket = ticket;
                 grant.rpt = self.sent_rpt.clone().filter(|r| r.issuer == issuer);

@@ -1,5 +1,5 @@
 //! Choosing the authorization server a challenge names: only one the user trusts for this origin
-//! (`uma-protocol.md` §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
+//! (`docs/protocol.md` §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
 
 use super::Flow;
 use crate::challenge::UmaChallenge;
@@ -10,7 +10,7 @@ use crate::secret::Ticket;
 
 impl Flow {
     /// Picks the first challenge whose authorization server the user trusts for this origin
-    /// (uma-protocol.md §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
+    /// (docs/protocol.md §8.3 step 5, §11.1). Nothing is sent anywhere before this passes.
     pub(crate) fn choose_server(
         &self,
         client: &Client,

@@ -1,5 +1,5 @@
 //! The URL that sends the requesting party to the claims interaction endpoint (UMAG §3.3.2;
-//! `uma-protocol.md` §5.2).
+//! `docs/protocol.md` §5.2).
 
 use url::Url;
 
@@ -26,7 +26,7 @@ pub enum ClaimsRedirectError {
 /// set. Gluu's malformed `…/gather_claims&client_id=…` (no `?`) is repaired by turning the first `&` into `?`.
 ///
 /// This does not decide whether the URL may be shown to a user: check https and the origin against the
-/// validated issuer or `claims_interaction_endpoint` first (`uma-protocol.md` §11.7).
+/// validated issuer or `claims_interaction_endpoint` first (`docs/protocol.md` §11.7).
 ///
 /// ```
 /// use uma_core::grant::claims_redirect_url;

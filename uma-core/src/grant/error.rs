@@ -1,5 +1,5 @@
 //! Token-endpoint errors: one typed shape for the spec, UMA 1.0, Keycloak and Gluu dialects
-//! (`uma-protocol.md` §4.1–§4.4, §12).
+//! (`docs/protocol.md` §4.1–§4.4, §12).
 
 use std::fmt;
 
@@ -24,7 +24,7 @@ const SECRET_MEMBERS: &[&str] = &[
     "password",
 ];
 
-/// What the client should do about a token-endpoint error (`uma-protocol.md` §4.4).
+/// What the client should do about a token-endpoint error (`docs/protocol.md` §4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -40,6 +40,10 @@ pub enum Outcome {
     /// `invalid_grant` (except Keycloak's "Invalid bearer token"), `invalid_ticket`, `expired_ticket`.
     /// Get a fresh ticket from the RS once. For a refresh grant: the refresh token is dead.
     DeadTicket,
+    /// `invalid_grant` answering a login (the password or client-credentials grant): the user name or
+    /// password is wrong, or the account may not log in. Set by [`crate::Login`], which knows the grant;
+    /// [`Outcome::classify`] alone never returns it. Stop: retrying the same login cannot help.
+    LoginRefused,
     /// `invalid_rpt`: retry once without `rpt`.
     InvalidRpt,
     /// `invalid_pct`: forget the PCT, retry once without it.
@@ -67,7 +71,7 @@ impl Outcome {
         match code.as_str() {
             "need_info" | "invalid_claim_token" | "invalid_claim_token_format" => Outcome::NeedInfo,
             "request_submitted" => Outcome::RequestSubmitted,
-            // Keycloak reports "owner asked" as access_denied (uma-protocol.md §4.2; description is a
+            // Keycloak reports "owner asked" as access_denied (docs/protocol.md §4.2; description is a
             // de-facto code, §11.11).
             "access_denied" if desc.as_deref() == Some("request_submitted") => {
                 Outcome::RequestSubmitted
@@ -164,7 +168,7 @@ impl UmaError {
     }
 
     /// `redirect_user` with any ticket in it redacted, for messages and logs (Gluu puts the new ticket in
-    /// the URL, `uma-protocol.md` §5.2). Use [`UmaError::redirect_user`] itself only to send the user there.
+    /// the URL, `docs/protocol.md` §5.2). Use [`UmaError::redirect_user`] itself only to send the user there.
     pub fn redirect_user_redacted(&self) -> Option<String> {
         self.redirect_user.as_deref().map(|url| {
             let secrets: Vec<String> = self.ticket.iter().map(|t| t.secret().to_owned()).collect();
@@ -263,7 +267,7 @@ pub(super) fn from_error_object(status: u16, object: &Map<String, Value>) -> Opt
     let description = text("error_description");
     let error_uri = text("error_uri");
 
-    // UMA 1.0 need_info nests its hints in error_details.requesting_party_claims (uma-protocol.md §4.1).
+    // UMA 1.0 need_info nests its hints in error_details.requesting_party_claims (docs/protocol.md §4.1).
     let uma1 = object
         .get("error_details")
         .and_then(|d| d.get("requesting_party_claims"))

@@ -1,6 +1,6 @@
 //! The token endpoint: UMA grant requests (UMAG §3.3.1), Keycloak's ticketless variant, refresh, client
 //! credentials and password grants, and the parsing of every answer into a typed result
-//! (`uma-protocol.md` §2.5, §2.9, §3, §4, §6, §7).
+//! (`docs/protocol.md` §2.5, §2.9, §3, §4, §6, §7).
 //!
 //! Builders return `http::Request<Vec<u8>>` and never perform I/O. Parsers take the whole
 //! `http::Response<Vec<u8>>`; the status is checked before the body is trusted (requests-oauthlib-uma B12).
@@ -25,7 +25,7 @@ pub use response::{
 /// The UMA grant type (UMAG §3.3.1).
 pub const UMA_TICKET_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 /// The OpenID Connect ID-token claim-token format. `http://`, not `https://`: Keycloak and Gluu compare it
-/// as an exact string (`uma-protocol.md` §3.1).
+/// as an exact string (`docs/protocol.md` §3.1).
 pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
-/// Keycloak's JWT claim-token format: `claim_token` is base64url(JSON claims) (`uma-protocol.md` §5.1).
+/// Keycloak's JWT claim-token format: `claim_token` is base64url(JSON claims) (`docs/protocol.md` §5.1).
 pub const JWT_CLAIMS_FORMAT: &str = "urn:ietf:params:oauth:token-type:jwt";

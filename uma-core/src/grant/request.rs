@@ -23,7 +23,7 @@ pub const RESERVED_PARAMETERS: &[&str] = &[
     "password",
 ];
 
-/// A claim token pushed to the AS (UMAG §3.3.1; `uma-protocol.md` §5.1).
+/// A claim token pushed to the AS (UMAG §3.3.1; `docs/protocol.md` §5.1).
 #[derive(Clone, Debug)]
 pub struct PushedClaim {
     /// The claim token, e.g. an ID token.
@@ -83,7 +83,7 @@ pub enum BuildError {
     InvalidUrl,
 }
 
-/// A Keycloak permission request (`uma-protocol.md` §3.2): renders as `res#a,b`, `#a` or `res`.
+/// A Keycloak permission request (`docs/protocol.md` §3.2): renders as `res#a,b`, `#a` or `res`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeycloakPermission {
     /// The resource id (preferred) or name; `None` means any resource with the scopes.
@@ -216,7 +216,7 @@ pub fn ticketless_request(
     finish(form, None, extra, token_endpoint)
 }
 
-/// Builds a `refresh_token` grant (RFC 6749 §6; `uma-protocol.md` §7). With the bearer client-auth method
+/// Builds a `refresh_token` grant (RFC 6749 §6; `docs/protocol.md` §7). With the bearer client-auth method
 /// the client authenticates as a public client (`client_id` in the body): the refresh token itself is the
 /// credential and the user's access token may be the very thing that expired.
 ///

@@ -13,7 +13,7 @@ use super::error::{TokenError, from_error_object, number};
 /// Largest token-endpoint body parsed; adapters should stop reading well before this.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// A successful token response (RFC 6749 §5.1; UMAG §3.3.5; `uma-protocol.md` §3.3).
+/// A successful token response (RFC 6749 §5.1; UMAG §3.3.5; `docs/protocol.md` §3.3).
 #[derive(Clone, Debug)]
 pub struct TokenResponse {
     /// The access token (an RPT for the UMA grant).

@@ -78,7 +78,7 @@ impl ProtectionError {
     }
 
     /// Whether the PAT (or client credentials) was rejected, so a new PAT should be obtained before a
-    /// retry: 401, or Gluu's 406 `invalid_client_scope` (`uma-protocol.md` §9.1).
+    /// retry: 401, or Gluu's 406 `invalid_client_scope` (`docs/protocol.md` §9.1).
     pub fn is_unauthorized(&self) -> bool {
         matches!(self.status(), Some(StatusCode::UNAUTHORIZED))
             || matches!(
@@ -218,7 +218,7 @@ pub(crate) fn sanitize(text: &str, max: usize) -> String {
 }
 
 /// A serde_json error message with every quoted value removed: a body that puts a token where a
-/// number belongs must not echo the token (`uma-protocol.md` §11).
+/// number belongs must not echo the token (`docs/protocol.md` §11).
 pub(crate) fn redact_json_error(error: &serde_json::Error) -> String {
     let message = error.to_string();
     let mut out = String::with_capacity(message.len());

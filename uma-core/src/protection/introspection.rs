@@ -1,4 +1,4 @@
-//! RPT introspection (RFC 7662 with UMAF §5; `uma-protocol.md` §9.4).
+//! RPT introspection (RFC 7662 with UMAF §5; `docs/protocol.md` §9.4).
 
 use http::StatusCode;
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //!
 //! A resource server (RS) is an OAuth client of the authorization server (AS). With a protection API
 //! access token (PAT) it registers resources, asks for permission tickets and introspects RPTs
-//! (Federated Authorization for UMA 2.0, "UMAF"; `uma-protocol.md` §9). It may also register itself, or a
+//! (Federated Authorization for UMA 2.0, "UMAF"; `docs/protocol.md` §9). It may also register itself, or a
 //! UMA client, with OAuth dynamic client registration (RFC 7591).
 //!
 //! Every operation is a pair of pure functions: a builder returning the `http::Request<Vec<u8>>` to
@@ -19,7 +19,7 @@
 //! | Client registration | [`registration_request`] | [`parse_registration_response`] |
 //! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
 //!
-//! Servers differ (`uma-protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
+//! Servers differ (`docs/protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
 //! creation without `Location` and updates with 204, and introspects with client credentials and
 //! `token_type_hint=requesting_party_token`; Gluu wants `scope=uma_protection` on the PAT request. Where the
 //! wire differs, the choice is an explicit argument (see [`Dialect`]), never a guess.
@@ -95,7 +95,7 @@ pub enum Dialect {
     /// Federated Authorization for UMA 2.0 as written.
     #[default]
     Uma,
-    /// Keycloak's protection API (`uma-protocol.md` §9, KC-PROT).
+    /// Keycloak's protection API (`docs/protocol.md` §9, KC-PROT).
     Keycloak,
     /// Gluu oxAuth, as used by EOEPCA.
     Gluu,
@@ -104,7 +104,7 @@ pub enum Dialect {
 impl Dialect {
     /// The PAT scope asked for by default: `uma_protection` (`None` for [`pat_request`]) for the
     /// recommendation and Gluu; none at all (`Some("")`) for Keycloak, where the role comes with the client
-    /// and the scope parameter may be refused (`uma-protocol.md` §9.1).
+    /// and the scope parameter may be refused (`docs/protocol.md` §9.1).
     pub fn default_pat_scope(self) -> Option<&'static str> {
         match self {
             Dialect::Keycloak => Some(""),
@@ -112,7 +112,7 @@ impl Dialect {
         }
     }
 
-    /// How this dialect's introspection endpoint wants to be called (`uma-protocol.md` §9.4): Keycloak
+    /// How this dialect's introspection endpoint wants to be called (`docs/protocol.md` §9.4): Keycloak
     /// with the resource server's own client credentials and `requesting_party_token`, the others with the
     /// PAT and `access_token`.
     pub fn introspection(self) -> (IntrospectionCaller, TokenTypeHint) {

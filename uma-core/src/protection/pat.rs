@@ -1,4 +1,4 @@
-//! Obtaining a PAT (UMAF §1.3; `uma-protocol.md` §9.1) and knowing when to renew it.
+//! Obtaining a PAT (UMAF §1.3; `docs/protocol.md` §9.1) and knowing when to renew it.
 //!
 //! The token-response parser here is deliberately minimal (access token, type, lifetime, scope). It
 //! reads the same RFC 6749 §5.1 shape as the grant module's parser and can be replaced by it.
@@ -18,7 +18,7 @@ const OPERATION: &str = "token endpoint";
 
 /// The PAT request: `grant_type=client_credentials` with a scope, authenticated as `client`.
 ///
-/// `scope`: `None` sends the default `scope=uma_protection` (Gluu requires it, `uma-protocol.md`
+/// `scope`: `None` sends the default `scope=uma_protection` (Gluu requires it, `docs/protocol.md`
 /// §9.1); `Some("")` sends no scope at all, for servers that reject unknown scope values (Keycloak
 /// grants `uma_protection` as a client role and may answer `invalid_scope` to the parameter);
 /// `Some(s)` sends `s` (e.g. EOEPCA's `"openid uma_protection permission"`).
@@ -106,7 +106,7 @@ pub fn parse_pat_response(
 /// to 1–60 s, and never more than half the lifetime.
 ///
 /// Renewing early matters more than usual here: Keycloak permission tickets inherit the PAT's `exp`
-/// (`uma-protocol.md` §9.1), so a ticket minted with a nearly expired PAT dies before the client can
+/// (`docs/protocol.md` §9.1), so a ticket minted with a nearly expired PAT dies before the client can
 /// redeem it.
 pub fn renewal_skew(lifetime: Duration) -> Duration {
     (lifetime / 10)

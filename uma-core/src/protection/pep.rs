@@ -1,5 +1,5 @@
 //! A policy enforcement point (PEP) helper: turn "this request lacks permission for resource R,
-//! scopes S" into the UMA challenge (UMAG §3.2; `uma-protocol.md` §2.3, §9.3).
+//! scopes S" into the UMA challenge (UMAG §3.2; `docs/protocol.md` §2.3, §9.3).
 //!
 //! Two steps, no I/O: [`Pep::permission_request`] gives the request for a ticket; the AS's answer
 //! goes to [`Pep::challenge`], which gives the complete `401` with

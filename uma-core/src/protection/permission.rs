@@ -1,4 +1,4 @@
-//! The permission endpoint (UMAF §4; `uma-protocol.md` §9.3): ask the AS for a permission ticket.
+//! The permission endpoint (UMAF §4; `docs/protocol.md` §9.3): ask the AS for a permission ticket.
 
 use std::collections::BTreeMap;
 

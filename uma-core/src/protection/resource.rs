@@ -1,4 +1,4 @@
-//! Resource registration (UMAF §3; `uma-protocol.md` §9.2): create, read, update, delete, list.
+//! Resource registration (UMAF §3; `docs/protocol.md` §9.2): create, read, update, delete, list.
 
 use std::collections::BTreeMap;
 
@@ -104,7 +104,7 @@ impl ResourceDescription {
             .collect();
         to_json(&Outgoing {
             // `resource_scopes` is always sent (UMAF §3.1), except empty beside a Gluu
-            // `scope_expression`, which replaces it (`uma-protocol.md` §9.2).
+            // `scope_expression`, which replaces it (`docs/protocol.md` §9.2).
             resource_scopes: (!self.resource_scopes.is_empty() || self.scope_expression.is_none())
                 .then_some(&self.resource_scopes),
             description: self,
@@ -250,7 +250,7 @@ fn owner<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     })
 }
 
-/// Keycloak's list filters for `GET resource_set` (`uma-protocol.md` §9.2). Unset fields are not sent.
+/// Keycloak's list filters for `GET resource_set` (`docs/protocol.md` §9.2). Unset fields are not sent.
 /// Gluu honours `scope` only; the spec defines none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResourceQuery {

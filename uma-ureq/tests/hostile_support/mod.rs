@@ -79,7 +79,7 @@ pub fn sixty_kib(c: char) -> String {
 }
 
 /// The checks every case ends with: the hostile AS received nothing, and no request to the resource server
-/// carried the client secret (credentials go to the validated token endpoint only, uma-protocol.md §11.3).
+/// carried the client secret (credentials go to the validated token endpoint only, docs/protocol.md §11.3).
 pub fn assert_nothing_astray(kit: &uma_testkit::Kit) {
     let hostile = kit.log_of(uma_testkit::Server::HostileAs);
     assert!(
