@@ -94,6 +94,8 @@ pub struct RptInfo {
     pub subject: Subject,
     /// The `iss` it was minted with (Keycloak: from the request's Host).
     pub issuer: String,
+    /// Keycloak: minted by a refresh, which drops `aud` (26.4 still accepts it, 26.7 does not).
+    pub lost_audience: bool,
 }
 
 impl RptInfo {
@@ -436,6 +438,29 @@ impl Shared {
         client_id: &str,
         subject: Subject,
     ) -> (String, RptInfo) {
+        self.mint_rpt(issuer, perms, client_id, subject, false)
+    }
+
+    /// An RPT minted by the refresh grant. Keycloak keeps its permissions but drops its `aud`; from
+    /// 26.7 on (seen on 26.7.3; 26.4.7 still accepts it) introspection then calls it inactive.
+    pub fn issue_refreshed_rpt(
+        &self,
+        issuer: &str,
+        perms: Perms,
+        client_id: &str,
+        subject: Subject,
+    ) -> (String, RptInfo) {
+        self.mint_rpt(issuer, perms, client_id, subject, self.is_keycloak())
+    }
+
+    fn mint_rpt(
+        &self,
+        issuer: &str,
+        perms: Perms,
+        client_id: &str,
+        subject: Subject,
+        lost_audience: bool,
+    ) -> (String, RptInfo) {
         let now = now_unix();
         let lifetime = self.cfg.rpt_lifetime;
         let exp_unix = lifetime.map(|l| now + l.as_secs().max(1));
@@ -450,7 +475,7 @@ impl Shared {
                     })
                     .collect()
             };
-            self.minter.sign(&json!({
+            let mut claims = json!({
                 "jti": self.minter.opaque(""),
                 "iss": issuer,
                 "sub": subject.sub(),
@@ -460,7 +485,11 @@ impl Shared {
                 "iat": now,
                 "exp": exp_unix,
                 "authorization": {"permissions": permissions},
-            }))
+            });
+            if lost_audience {
+                claims.as_object_mut().map(|c| c.remove("aud"));
+            }
+            self.minter.sign(&claims)
         } else {
             self.minter.opaque("rpt-")
         };
@@ -473,6 +502,7 @@ impl Shared {
             client_id: client_id.to_string(),
             subject,
             issuer: issuer.to_string(),
+            lost_audience,
         };
         self.inner().rpts.insert(token.clone(), info.clone());
         (token, info)
@@ -505,6 +535,11 @@ impl Shared {
         token
     }
 
+    /// Keycloak 26.7+: an RPT without `aud` (a refreshed one) is not active for the resource server.
+    pub fn refuses_audienceless(&self, rpt: &RptInfo) -> bool {
+        rpt.lost_audience && self.cfg.keycloak_version >= (26, 7)
+    }
+
     /// The RS check: is `rpt` live, within its use limit and granting `scope` on `resource`?
     /// A successful check consumes one use.
     pub fn rs_accepts(&self, rpt: &str, resource: &str, scope: &str) -> bool {
@@ -512,7 +547,7 @@ impl Shared {
         let Some(info) = inner.rpts.get_mut(rpt) else {
             return false;
         };
-        if !info.active() || info.uses_left == Some(0) {
+        if !info.active() || info.uses_left == Some(0) || self.refuses_audienceless(info) {
             return false;
         }
         // A Keycloak PEP only trusts tokens whose `iss` is the issuer it was configured with.

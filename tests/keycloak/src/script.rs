@@ -249,6 +249,11 @@ pub fn run(target: &Target) -> Recording {
         ]),
     );
     record("refresh_rpt", &answer);
+    // What a refreshed RPT is worth to the resource server (26.7 drops its `aud`: inactive).
+    record(
+        "introspect_refreshed_rpt",
+        &introspect(&answer.text("access_token")),
+    );
 
     record(
         "resources_list",

@@ -10,7 +10,7 @@ use super::client_auth::{Caller, authenticate};
 use crate::http::{KitBody, json, oauth_error, set_header};
 use crate::kc_state::request_issuer;
 use crate::routing::Req;
-use crate::state::{Perms, Shared, StoredResource, TokenInfo};
+use crate::state::{Perms, RptInfo, Shared, StoredResource, TokenInfo};
 use crate::tokens::decode_jwt_payload;
 
 type Outcome<T> = Result<T, Response<KitBody>>;
@@ -225,7 +225,9 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
     // Keycloak: a token minted under another host (issuer) is not active here.
     let issuer = request_issuer(shared, req);
     let rpt = shared.inner().rpts.get(&token).cloned();
-    if let Some(rpt) = rpt.filter(|r| r.active() && (!kc || r.issuer == issuer)) {
+    let usable =
+        |r: &RptInfo| r.active() && !shared.refuses_audienceless(r) && (!kc || r.issuer == issuer);
+    if let Some(rpt) = rpt.filter(usable) {
         let names = shared.inner();
         let permissions: Vec<Value> = rpt
             .perms
@@ -252,7 +254,9 @@ pub fn introspection(shared: &Shared, req: &Req) -> Response<KitBody> {
             // Keycloak 26.7: the RPT's `acr`, `aud`, `jti` and `typ`, no `nbf`.
             let jti = decode_jwt_payload(&token).map(|c| c["jti"].clone());
             body["acr"] = json!("1");
-            body["aud"] = json!(shared.cfg.resource_server_client);
+            if !rpt.lost_audience {
+                body["aud"] = json!(shared.cfg.resource_server_client);
+            }
             body["jti"] = jti.unwrap_or(Value::Null);
             body["typ"] = json!("Bearer");
         }

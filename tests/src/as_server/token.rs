@@ -200,7 +200,8 @@ fn refresh(shared: &Shared, req: &Req) -> Response<KitBody> {
         } => {
             // UMAG §3.6: no re-assessment; permissions carry over.
             let iss = request_issuer(shared, req);
-            let (rpt, _) = shared.issue_rpt(&iss, perms.clone(), &client_id, subject.clone());
+            let (rpt, _) =
+                shared.issue_refreshed_rpt(&iss, perms.clone(), &client_id, subject.clone());
             let new_rt = shared.issue_refresh(
                 &iss,
                 RefreshInfo::Rpt {
