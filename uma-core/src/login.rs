@@ -120,9 +120,11 @@ impl Machine for Login {
                 Step::Done(())
             }
             Err(grant::TokenError::Rejected(mut error))
-                if error.outcome == grant::Outcome::DeadTicket =>
+                if error.outcome == grant::Outcome::DeadTicket
+                    || error.code.eq_ignore_ascii_case("invalid_grant") =>
             {
-                // `invalid_grant` to a login is about the user's credentials: there is no ticket here.
+                // `invalid_grant` to a login is about the user's credentials (Keycloak: 401 up to 26.5,
+                // 400 since 26.6): there is no ticket or bearer token here.
                 error.outcome = grant::Outcome::LoginRefused;
                 let error = crate::Error::LoginRefused {
                     issuer: self.call.issuer.as_str().to_owned(),

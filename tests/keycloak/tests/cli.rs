@@ -197,3 +197,49 @@ fn discover_and_challenge_read_keycloaks_answers() {
     assert_eq!(parsed["uma"]["as_uri"], issuer.as_str());
     assert_eq!(parsed["uma"]["realm"], "uma");
 }
+
+#[test]
+#[ignore = "needs a real Keycloak: tests/keycloak/run"]
+fn wrong_password_is_a_failed_login_on_every_version() {
+    // 26.4 answers 401 invalid_grant, 26.7 answers 400: the same one-line "login failed".
+    let kc = Keycloak::from_env();
+    let proxy = kc.proxy();
+    let rs = ResourceServer::start(&proxy.issuer());
+    let shared = rs.url("/docs/shared");
+    let issuer = proxy.issuer();
+    let output = uma(
+        &[
+            "fetch",
+            &shared,
+            "--issuer",
+            &issuer,
+            "--client-id",
+            PUBLIC_CLIENT,
+            "--client-auth",
+            "bearer",
+            "--grant",
+            "password",
+            "--username",
+            "bob",
+            "--allow-insecure-http",
+        ],
+        Some("not-bobs-password"),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success());
+    assert!(stderr.contains("login failed"), "{stderr}");
+    assert!(stderr.contains("Invalid user credentials"), "{stderr}");
+    assert!(!stderr.contains("not-bobs-password"), "{stderr}");
+    let login = proxy
+        .exchanges()
+        .into_iter()
+        .find(|e| e.grant_type().as_deref() == Some("password"))
+        .unwrap();
+    let expected = if kc.minor() < (26, 6) { 401 } else { 400 };
+    assert_eq!(login.status, expected);
+    assert_eq!(
+        rs.requests(),
+        0,
+        "nothing reaches the resource server without a login"
+    );
+}
