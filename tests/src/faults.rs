@@ -31,6 +31,21 @@ pub enum Fault {
     NeverAnswer,
 }
 
+/// What the resource server sends as the body of a request it grants (a valid RPT for the scope), while
+/// its challenges stay as they are: the UMA flow runs normally and the resource itself misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GrantedBody {
+    /// The JSON description of the grant (`…/echo`: length and SHA-256 of the request body).
+    #[default]
+    Json,
+    /// `200`, `text/plain`, this many bytes of filler with a `Content-Length`, streamed (never held in
+    /// memory).
+    Large(usize),
+    /// `200`, `text/plain`, a `Content-Length` of this many bytes, half of them sent, then the
+    /// connection is closed.
+    Truncated(usize),
+}
+
 #[derive(Debug, Clone)]
 struct Armed {
     fault: Fault,

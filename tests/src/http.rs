@@ -1,7 +1,6 @@
 //! HTTP plumbing shared by every server: accept loop (plain or TLS), response bodies (including
 //! streamed oversized ones), bounded body reading, response helpers and fault rendering.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -54,6 +53,12 @@ pub enum KitBody {
         /// Whether to announce the length (`Content-Length`) or stream chunked.
         exact: bool,
     },
+    /// `remaining` filler bytes, then an error that makes hyper close the connection: with a
+    /// `Content-Length` header larger than `remaining`, a truncated body.
+    Cut {
+        /// Bytes still to send before the connection is closed.
+        remaining: usize,
+    },
 }
 
 impl KitBody {
@@ -70,12 +75,12 @@ impl KitBody {
 
 impl Body for KitBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = Dropped;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
         match self.get_mut() {
             KitBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             KitBody::Generated {
@@ -93,6 +98,14 @@ impl Body for KitBody {
                 *remaining -= n;
                 Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FILLER[..n])))))
             }
+            KitBody::Cut { remaining } => {
+                if *remaining == 0 {
+                    return Poll::Ready(Some(Err(Dropped)));
+                }
+                let n = (*remaining).min(FILLER.len());
+                *remaining -= n;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FILLER[..n])))))
+            }
         }
     }
 
@@ -100,6 +113,7 @@ impl Body for KitBody {
         match self {
             KitBody::Full(b) => b.as_ref().is_none_or(|b| b.is_empty()),
             KitBody::Generated { remaining, .. } => *remaining == 0,
+            KitBody::Cut { .. } => false,
         }
     }
 
@@ -115,6 +129,8 @@ impl Body for KitBody {
                     SizeHint::default()
                 }
             }
+            // The length is the (larger) `Content-Length` header's.
+            KitBody::Cut { .. } => SizeHint::default(),
         }
     }
 }

@@ -22,7 +22,8 @@
 //! owner approval ([`Kit::approve_after_polls`]), required claims ([`Kit::require_claim`]),
 //! a challenge naming the hostile AS ([`Kit::set_challenge_as_uri`]), discovery documents that
 //! lie ([`Kit::set_discovery_issuer`], [`Kit::set_discovery_token_endpoint`]), an RS that always
-//! says 401 ([`Kit::set_rs_always_401`]). Every request is logged ([`Kit::log`], [`Kit::count`],
+//! says 401 ([`Kit::set_rs_always_401`]), a resource whose granted answers are large or truncated
+//! ([`Kit::set_granted_body`]). Every request is logged ([`Kit::log`], [`Kit::count`],
 //! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
 //! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
@@ -104,7 +105,7 @@ pub use config::{
     ChallengeStyle, ClientReg, Dialect, ID_TOKEN_FORMAT, JWT_CLAIMS_FORMAT, KitConfig, Policy,
     RequiredClaim, ResourceDef, UMA_GRANT, UserReg,
 };
-pub use faults::Fault;
+pub use faults::{Fault, GrantedBody};
 pub use log::{Endpoint, LoggedRequest, Server};
 
 use state::{Perms, Shared, Subject, Urls};
@@ -380,6 +381,12 @@ impl Kit {
     /// Keycloak enforcer behaviour: tokenless requests get `401 Bearer realm="…"` without ticket.
     pub fn set_ticket_only_with_bearer(&self, on: bool) {
         self.shared.update_knobs(|k| k.ticket_only_with_bearer = on);
+    }
+
+    /// What the RS sends as the body of the requests it grants (see [`GrantedBody`]); challenges and
+    /// refusals are unchanged. [`Kit::set_fault`] on [`Endpoint::RsResource`] affects every RS answer.
+    pub fn set_granted_body(&self, body: GrantedBody) {
+        self.shared.update_knobs(|k| k.granted_body = body);
     }
 
     /// Use limit for RPTs issued from now on (`None`: unlimited).

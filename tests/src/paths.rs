@@ -1,8 +1,8 @@
-//! Paths of the AS endpoints per dialect (docs/protocol.md §9.5).
+//! Paths of the AS endpoints per dialect (docs/protocol.md §10.2, §10.3).
 
 use crate::config::Dialect;
 
-/// Paths of the AS endpoints for the configured dialect (docs/protocol.md §9.5).
+/// Paths of the AS endpoints for the configured dialect (docs/protocol.md §10.2, §10.3).
 #[derive(Debug, Clone)]
 pub struct AsPaths {
     /// Issuer path below the AS origin (`""` or `/realms/{realm}`).

@@ -5,7 +5,8 @@ use http::Response;
 use serde_json::json;
 
 use crate::config::{ChallengeStyle, ResourceDef};
-use crate::http::{KitBody, append_header, empty, json, status_body};
+use crate::faults::GrantedBody;
+use crate::http::{KitBody, append_header, empty, json, set_header, status_body};
 use crate::routing::Req;
 use crate::state::Shared;
 
@@ -35,7 +36,18 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
     if !knobs.rs_always_401 {
         if let Some(token) = bearer {
             if shared.rs_accepts(token, &res.id, scope) {
-                return success(req, res, scope);
+                return match knobs.granted_body {
+                    GrantedBody::Json => success(req, res, scope),
+                    GrantedBody::Large(len) => filler(
+                        len,
+                        KitBody::Generated {
+                            prefix: None,
+                            remaining: len,
+                            exact: true,
+                        },
+                    ),
+                    GrantedBody::Truncated(len) => filler(len, KitBody::Cut { remaining: len / 2 }),
+                };
             }
         }
     }
@@ -49,7 +61,7 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
         );
         return resp;
     }
-    let Some(ticket) = shared.ticket_for_resource(&res.id, scope) else {
+    let Some(ticket) = shared.ticket_for_request(&res.id, scope, bearer) else {
         return empty(403);
     };
     let as_uri = knobs.challenge_as_uri.unwrap_or_else(|| shared.issuer());
@@ -59,6 +71,13 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
         &as_uri,
         &ticket,
     )
+}
+
+/// `200 text/plain` announcing `len` bytes (`body` may send fewer).
+fn filler(len: usize, body: KitBody) -> Response<KitBody> {
+    let mut resp = status_body(200, Some("text/plain"), body);
+    set_header(&mut resp, "content-length", &len.to_string());
+    resp
 }
 
 fn success(req: &Req, res: &ResourceDef, scope: &str) -> Response<KitBody> {

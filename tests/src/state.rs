@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::config::{ClientReg, Dialect, KitConfig, RequiredClaim};
 use crate::faults::FaultTable;
+use crate::faults::GrantedBody;
 pub use crate::kc_state::PermTicket;
 use crate::log::RequestLog;
 pub use crate::paths::AsPaths;
@@ -73,6 +74,11 @@ pub struct TicketInfo {
     pub expires: Instant,
     /// Identity established at the claims interaction endpoint, carried across rotation.
     pub gathered_user: Option<String>,
+    /// The user whose access token the RS was shown with the request it minted the ticket for,
+    /// carried across rotation. It names the requesting party when nothing else does (no pushed
+    /// claim, PCT or gathered identity), so a user's denied scopes apply without claim pushing; it
+    /// satisfies no required claim.
+    pub rs_user: Option<String>,
 }
 
 /// An issued RPT.
@@ -196,6 +202,8 @@ pub struct Knobs {
     pub ticket_only_with_bearer: bool,
     /// Override of the RPT use limit.
     pub rpt_use_limit: Option<u32>,
+    /// The body of the RS's granted answers.
+    pub granted_body: GrantedBody,
 }
 
 /// Mutable protocol state.
@@ -341,7 +349,13 @@ impl Shared {
 
     /// Mints a permission ticket for `perms` in the dialect's format: Keycloak a self-contained
     /// JWT-shaped token (reusable until `exp`), Gluu a UUID, spec an opaque string.
-    pub fn mint_ticket(&self, perms: &Perms, gathered_user: Option<String>) -> String {
+    /// `gathered_user` and `rs_user` as in [`TicketInfo`] (ignored by Keycloak tickets).
+    pub fn mint_ticket(
+        &self,
+        perms: &Perms,
+        gathered_user: Option<String>,
+        rs_user: Option<String>,
+    ) -> String {
         let lifetime = self.cfg.ticket_lifetime;
         if self.is_keycloak() {
             let rs = self.cfg.resource_server_client.clone();
@@ -358,6 +372,7 @@ impl Shared {
                 perms: perms.clone(),
                 expires: Instant::now() + lifetime,
                 gathered_user,
+                rs_user,
             },
         );
         ticket
@@ -590,11 +605,29 @@ impl Shared {
 
     /// Mints a ticket for all scopes of `resource_id`, or `None` if unknown.
     pub fn ticket_for_resource(&self, resource_id: &str, scope: &str) -> Option<String> {
+        self.ticket_for_request(resource_id, scope, None)
+    }
+
+    /// [`Shared::ticket_for_resource`] for an RS request that carried `bearer`: when that is a live
+    /// user access token (not a PAT), the ticket remembers the user ([`TicketInfo::rs_user`]).
+    pub fn ticket_for_request(
+        &self,
+        resource_id: &str,
+        scope: &str,
+        bearer: Option<&str>,
+    ) -> Option<String> {
         let known = self.inner().resources.contains_key(resource_id);
+        let rs_user = bearer
+            .and_then(|t| self.lookup_token(t))
+            .filter(|t| !t.protection)
+            .and_then(|t| match t.subject {
+                Subject::User(u) => Some(u),
+                Subject::Client(_) => None,
+            });
         known.then(|| {
             let perms =
                 Perms::from([(resource_id.to_string(), BTreeSet::from([scope.to_string()]))]);
-            self.mint_ticket(&perms, None)
+            self.mint_ticket(&perms, None, rs_user)
         })
     }
 }

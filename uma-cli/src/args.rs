@@ -64,7 +64,22 @@ pub struct ServeArgs {
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long = "for", value_name = "SECONDS")]
     pub duration: Option<u64>,
+    /// Fault: the resource server waits this long before every answer, challenges included (try a
+    /// client's timeout: `uma fetch --timeout SECONDS`).
+    #[arg(long = "slow-ms", value_name = "MS", help_heading = "Faults")]
+    pub slow_ms: Option<u64>,
+    /// Fault: a request the resource server grants is answered with this many bytes of text (streamed,
+    /// with a Content-Length), instead of the small JSON; `uma fetch` reads up to 64 MiB.
+    #[arg(long = "large-body", value_name = "BYTES", help_heading = "Faults")]
+    pub large_body: Option<usize>,
+    /// Fault: a request the resource server grants is answered with a Content-Length of 64 KiB (or
+    /// --large-body BYTES), and the connection is closed after half of it.
+    #[arg(long = "truncate-body", help_heading = "Faults")]
+    pub truncate_body: bool,
 }
+
+/// The body length `--truncate-body` announces without `--large-body`.
+pub const TRUNCATED_BODY_DEFAULT: usize = 64 * 1024;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,10 +119,12 @@ pub struct FetchArgs {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Request body, as curl: `@FILE` reads the file (`@-` standard input) with carriage returns and
-    /// newlines removed; repeated `-d` are joined with `&`.
+    /// newlines removed; repeated `-d` are joined with `&`. Sent with `Content-Type:
+    /// application/x-www-form-urlencoded` unless -H gives one.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
     /// Request body sent exactly as given: `@FILE` reads the file (`@-` standard input) byte for byte.
+    /// `Content-Type` as with -d.
     #[arg(
         long = "data-binary",
         value_name = "DATA",

@@ -10,6 +10,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UMA: u8 = 3;
 /// No response: connection error or timeout.
 pub const EXIT_TRANSPORT: u8 = 4;
+/// Standard output was closed by its reader (`uma serve | head`): 128 + SIGPIPE, the status a shell shows
+/// for a program that signal ended, which is what happens to C programs in the same place.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
 
 /// Why a command failed. Each message is one line and never contains a secret: it is built from
 /// uma-core errors (secret-free by construction), URLs without their query, and fixed text.
@@ -60,8 +63,40 @@ pub fn url_without_query(uri: &http::Uri) -> String {
 /// Prints a JSON value on one line of stdout.
 pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{value}").map_err(|e| CliError::Usage(format!("cannot write output: {e}")))
+    writeln!(out, "{value}").map_err(write_failed)
 }
+
+/// What a failed write to stdout becomes. A reader that went away (`uma serve | head`) ends the process
+/// at once, quietly, with [`EXIT_BROKEN_PIPE`], as SIGPIPE would (Rust ignores that signal, and `println!`
+/// would panic instead); any other failure is a one-line error.
+pub fn write_failed(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(EXIT_BROKEN_PIPE));
+    }
+    CliError::Usage(format!("cannot write output: {e}"))
+}
+
+/// Writes formatted text to stdout: `print!` without its panic (see [`write_failed`]); another write
+/// failure ends the process with the one-line error and [`EXIT_USAGE`].
+pub fn print_out(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        let e = write_failed(e);
+        eprintln!("uma: {e}");
+        std::process::exit(i32::from(e.exit_code()));
+    }
+}
+
+/// `println!` for the commands' output, ending quietly when the reader goes away (see [`print_out`]).
+macro_rules! outln {
+    () => {
+        $crate::output::print_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
 
 #[cfg(test)]
 mod tests {

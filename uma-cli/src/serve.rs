@@ -4,11 +4,12 @@
 //! It prints the URLs and the test credentials, then one line per request the servers receive (method,
 //! path, which endpoint), never a header value or form value: the log proper holds secrets on purpose.
 
+use crate::output::outln;
 use std::time::{Duration, Instant};
 
-use uma_testkit::{Dialect, Kit, KitConfig};
+use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Kit, KitConfig};
 
-use crate::args::{ServeArgs, ServeDialect};
+use crate::args::{ServeArgs, ServeDialect, TRUNCATED_BODY_DEFAULT};
 use crate::output::CliError;
 
 /// Runs until the deadline, or until interrupted.
@@ -27,6 +28,8 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     }
     let kit = Kit::start(config)
         .map_err(|e| CliError::Transport(format!("cannot start the servers: {e}")))?;
+    let faults = Faults::from_args(args);
+    faults.arm(&kit);
     // How a client reaches the servers: the CA file for https, insecure http allowed otherwise.
     let transport = match kit.ca_certificate_pem() {
         Some(pem) => {
@@ -35,15 +38,21 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             })?;
             // Absolute, so that the printed lines work from any directory.
             let ca = std::fs::canonicalize(&args.ca_out).unwrap_or_else(|_| args.ca_out.clone());
-            println!("test CA certificate (PEM):   {}", ca.display());
+            outln!("test CA certificate (PEM):   {}", ca.display());
             format!("--cacert {}", ca.display())
         }
         None => "--allow-insecure-http".to_owned(),
     };
-    for line in banner(args.dialect, &kit.issuer(), &kit.rs_base(), &transport) {
-        println!("{line}");
+    for line in banner(
+        args.dialect,
+        &kit.issuer(),
+        &kit.rs_base(),
+        &transport,
+        &faults,
+    ) {
+        outln!("{line}");
     }
-    println!("requests received:");
+    outln!("requests received:");
     let deadline = args
         .duration
         .map(|s| Instant::now() + Duration::from_secs(s));
@@ -51,9 +60,12 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     loop {
         let log = kit.log();
         for entry in log.iter().skip(seen) {
-            println!(
+            outln!(
                 "  {:?} {} {} [{:?}]",
-                entry.server, entry.method, entry.path, entry.endpoint
+                entry.server,
+                entry.method,
+                entry.path,
+                entry.endpoint
             );
         }
         seen = log.len();
@@ -64,48 +76,113 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     }
 }
 
+/// The fault switches of `uma serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Faults {
+    /// Delay before every resource-server answer.
+    slow: Option<Duration>,
+    /// The body of granted resource-server answers.
+    granted: GrantedBody,
+}
+
+impl Faults {
+    fn from_args(args: &ServeArgs) -> Self {
+        let granted = match (args.truncate_body, args.large_body) {
+            (true, len) => GrantedBody::Truncated(len.unwrap_or(TRUNCATED_BODY_DEFAULT)),
+            (false, Some(len)) => GrantedBody::Large(len),
+            (false, None) => GrantedBody::Json,
+        };
+        Faults {
+            slow: args.slow_ms.map(Duration::from_millis),
+            granted,
+        }
+    }
+
+    fn arm(&self, kit: &Kit) {
+        if let Some(delay) = self.slow {
+            kit.set_fault(Endpoint::RsResource, Some(Fault::Delay(delay)));
+        }
+        kit.set_granted_body(self.granted);
+    }
+
+    /// One line per fault switched on.
+    fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(delay) = self.slow {
+            lines.push(format!(
+                "fault:                       the resource server waits {} ms before every answer",
+                delay.as_millis()
+            ));
+        }
+        match self.granted {
+            GrantedBody::Json => {}
+            GrantedBody::Large(len) => lines.push(format!(
+                "fault:                       granted requests get {len} bytes of text"
+            )),
+            GrantedBody::Truncated(len) => lines.push(format!(
+                "fault:                       granted requests get a body announced as {len} bytes, \
+                 cut after {}",
+                len / 2
+            )),
+        }
+        lines
+    }
+}
+
 /// The banner after the CA line: URLs, credentials, and `try` lines that work as printed (the serve test
-/// runs each one; a `try (denied, exit 3)` line is expected to fail that way).
-fn banner(dialect: ServeDialect, issuer: &str, rs: &str, transport: &str) -> Vec<String> {
+/// runs each one; a `try (…, exit N)` line is expected to end with that status).
+fn banner(
+    dialect: ServeDialect,
+    issuer: &str,
+    rs: &str,
+    transport: &str,
+    faults: &Faults,
+) -> Vec<String> {
     let client = format!(
         "uma fetch -v {transport} --issuer {issuer} --client-id app --client-secret app-secret"
     );
+    // What a granted request ends with: the truncated body is a transport failure (exit 4).
+    let granted = match faults.granted {
+        GrantedBody::Truncated(_) => "try (truncated body, exit 4):",
+        _ => "try:                        ",
+    };
     let mut lines = vec![
         format!("authorization server issuer: {issuer}"),
         format!("resource server:             {rs}"),
         format!(
-            "protected resources:         {rs}/api/a {rs}/api/b {rs}/api/echo (GET read, POST/PUT write)"
+            "protected resources:         {rs}/api/a {rs}/api/b {rs}/api/echo (ids res-a res-b \
+             res-echo; GET read, POST/PUT write)"
         ),
         "client:                      app / app-secret (confidential), public-app (public)"
             .to_owned(),
         "resource server's client:    rs / rs-secret (its client_credentials token is the PAT)"
             .to_owned(),
     ];
+    lines.push(
+        "users:                       alice / alice-pw, bob / bob-pw (bob may not write)"
+            .to_owned(),
+    );
+    lines.extend(faults.describe());
     match dialect {
         ServeDialect::Keycloak => {
-            lines.push(
-                "users:                       alice / alice-pw, bob / bob-pw (bob may not write)"
-                    .to_owned(),
-            );
             // The Keycloak RS answers a request without a token with a plain Bearer 401: log in first;
             // the ticket grant then carries the user's token, so the AS knows who asks.
             let login = "--client-auth bearer --grant password --username";
             lines.push(format!(
-                "try:                         {client} {login} alice --password alice-pw {rs}/api/a"
+                "{granted} {client} {login} alice --password alice-pw {rs}/api/a"
             ));
             lines.push(format!(
                 "try (denied, exit 3):        {client} {login} bob --password bob-pw -X POST {rs}/api/a"
             ));
         }
         ServeDialect::Spec | ServeDialect::Gluu => {
-            // Here the ticket grant authenticates the client alone: the AS does not learn which user asks,
-            // so bob's restriction only shows in the Keycloak dialect.
-            lines.push(
-                "users:                       alice / alice-pw, bob / bob-pw (bob may not write: the \
-                 Keycloak dialect shows it, where the ticket grant carries the user's token)"
-                    .to_owned(),
-            );
-            lines.push(format!("try:                         {client} {rs}/api/a"));
+            // The client alone (no user), then bob: the resource server saw his access token, so the
+            // ticket it minted names him and the AS applies his restriction.
+            let login = "--grant password --username";
+            lines.push(format!("{granted} {client} {rs}/api/a"));
+            lines.push(format!(
+                "try (denied, exit 3):        {client} {login} bob --password bob-pw -X POST {rs}/api/a"
+            ));
         }
     }
     lines

@@ -281,3 +281,44 @@ fn help_lists_the_curl_flags() {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }
+
+#[test]
+fn d_and_data_binary_default_to_form_content_type_as_curl_does() {
+    let kit = kit(Dialect::Spec);
+    let echo = kit.rs_url("/api/echo");
+    let content_type = |kit: &Kit| {
+        let last = kit.log_of(Server::Rs).pop().unwrap();
+        last.header("content-type").map(str::to_owned)
+    };
+    for flag in ["-d", "--data-binary"] {
+        let run = fetch(&app_flags(&kit), &[flag, "a=1", &echo]);
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        assert_eq!(
+            content_type(&kit).as_deref(),
+            Some("application/x-www-form-urlencoded"),
+            "{flag}"
+        );
+        // -H replaces the default rather than adding a second one.
+        let run = fetch(
+            &app_flags(&kit),
+            &[flag, "a=1", "-H", "Content-Type: text/plain", &echo],
+        );
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        let last = kit.log_of(Server::Rs).pop().unwrap();
+        let types: Vec<_> = last
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(types, ["text/plain"], "{flag}");
+    }
+    // --json keeps its own.
+    let run = fetch(&app_flags(&kit), &["--json", "{}", &echo]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(content_type(&kit).as_deref(), Some("application/json"));
+    // No body, no Content-Type.
+    let run = fetch(&app_flags(&kit), &[&echo]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(content_type(&kit), None);
+}

@@ -100,6 +100,14 @@ fn paste(command: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The exit status a `try (…, exit N):` label announces; 0 without one.
+fn expected_exit(label: &str) -> i32 {
+    label
+        .split("exit ")
+        .nth(1)
+        .map_or(0, |n| n.trim_end_matches(')').parse().unwrap())
+}
+
 #[test]
 fn every_printed_try_line_works_as_pasted() {
     let dir = std::env::temp_dir().join(format!("uma-serve-try-{}", std::process::id()));
@@ -125,7 +133,7 @@ fn every_printed_try_line_works_as_pasted() {
                     assert!(command.contains("--cacert"), "{command}");
                 }
                 let out = paste(&command);
-                let expected = if label.contains("exit 3") { 3 } else { 0 };
+                let expected = expected_exit(&label);
                 assert_eq!(
                     out.status.code(),
                     Some(expected),
@@ -167,4 +175,185 @@ fn port_puts_the_as_there_and_the_rs_next_to_it() {
         return;
     }
     panic!("no free pair of ports in 5 tries");
+}
+
+/// A field of the banner (`issuer` / `rs`), by its label.
+fn banner_field(banner: &[String], prefix: &str) -> String {
+    banner
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {banner:?}"))
+        .trim()
+        .to_owned()
+}
+
+/// `uma fetch` of `/api/a` through the servers of `banner` as the app client, with `extra` flags.
+fn fetch_a(banner: &[String], extra: &[&str]) -> std::process::Output {
+    let issuer = banner_field(banner, "authorization server issuer:");
+    let rs = banner_field(banner, "resource server:");
+    Command::new(env!("CARGO_BIN_EXE_uma"))
+        .args(["fetch", "--allow-insecure-http", "--issuer", &issuer])
+        .args(["--client-id", "app", "--client-secret", "app-secret"])
+        .args(extra)
+        .arg(format!("{rs}/api/a"))
+        .env_remove("UMA_CLIENT_SECRET")
+        .env_remove("SSL_CERT_FILE")
+        .output()
+        .unwrap()
+}
+
+/// One line on stderr, starting `uma: ` and containing `what`.
+fn one_line_error(out: &std::process::Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("uma: ") && stderr.contains(what),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn slow_ms_delays_every_resource_answer_and_fetch_times_out_in_one_line() {
+    let (mut serve, banner) = serve_banner(&["--slow-ms", "800"], "30");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("fault:") && l.contains("800 ms")),
+        "{banner:?}"
+    );
+    let out = fetch_a(&banner, &["--timeout", "0.3"]);
+    assert_eq!(out.status.code(), Some(4));
+    one_line_error(&out, "timeout");
+    // With time enough, the flow goes through: challenge and retry each wait 800 ms.
+    let started = std::time::Instant::now();
+    let out = fetch_a(&banner, &["--timeout", "10"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1600));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"scope\":\"read\""));
+    serve.kill().ok();
+    serve.wait().ok();
+}
+
+#[test]
+fn large_body_is_read_whole_up_to_the_limit_and_refused_in_one_line_past_it() {
+    let (mut serve, banner) = serve_banner(&["--large-body", "3000000"], "30");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("fault:") && l.contains("3000000 bytes")),
+        "{banner:?}"
+    );
+    let out = fetch_a(&banner, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 3_000_000);
+    assert!(out.stdout.iter().all(|b| *b == b'a'));
+    serve.kill().ok();
+    serve.wait().ok();
+
+    // Past uma-ureq's 64 MiB resource limit: refused (on the announced length, before reading).
+    let (mut serve, banner) = serve_banner(&["--large-body", "70000000"], "30");
+    let out = fetch_a(&banner, &[]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+    one_line_error(&out, "exceeds the 67108864-byte limit");
+    serve.kill().ok();
+    serve.wait().ok();
+}
+
+#[test]
+fn truncate_body_cuts_granted_answers_and_fetch_reports_it_in_one_line() {
+    let (mut serve, banner) = serve_banner(&["--truncate-body"], "30");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("fault:") && l.contains("65536")),
+        "{banner:?}"
+    );
+    let out = fetch_a(&banner, &[]);
+    assert_eq!(out.status.code(), Some(4));
+    // Nothing of the half body reaches stdout.
+    assert!(out.stdout.is_empty());
+    one_line_error(&out, "GET http");
+    // The try line says what to expect, and does it.
+    let tries = try_lines(&banner);
+    assert!(tries[0].0.contains("exit 4"), "{tries:?}");
+    assert_eq!(paste(&tries[0].1).status.code(), Some(4));
+    serve.kill().ok();
+    serve.wait().ok();
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_serve_and_fetch_quietly() {
+    // `uma serve | head`: the banner fits the pipe; the next log line finds it closed.
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_uma"))
+        .args(["serve", "--for", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "requests received:" {
+            break;
+        }
+        banner.push(line);
+    }
+    drop(lines);
+    // A request makes serve print a log line into the closed pipe.
+    let _ = fetch_a(&banner, &["--timeout", "5"]);
+    let status = wait_at_most(&mut serve, 10);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(141), "{stderr}");
+
+    // `uma fetch … | head -c 10` with a body larger than the pipe.
+    let (mut serve, banner) = serve_banner(&["--large-body", "3000000"], "30");
+    let issuer = banner_field(&banner, "authorization server issuer:");
+    let rs = banner_field(&banner, "resource server:");
+    let mut fetch = Command::new(env!("CARGO_BIN_EXE_uma"))
+        .args(["fetch", "--allow-insecure-http", "--issuer", &issuer])
+        .args(["--client-id", "app", "--client-secret", "app-secret"])
+        .arg(format!("{rs}/api/a"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 10];
+    std::io::Read::read_exact(fetch.stdout.as_mut().unwrap(), &mut head).unwrap();
+    drop(fetch.stdout.take());
+    let status = wait_at_most(&mut fetch, 10);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut fetch.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(&head, b"aaaaaaaaaa");
+    assert_eq!(stderr, "");
+    assert_eq!(status.code(), Some(141));
+    serve.kill().ok();
+    serve.wait().ok();
+}
+
+/// Waits for `child`, killing it after `seconds` (then the test fails on its status).
+fn wait_at_most(child: &mut std::process::Child, seconds: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            return child.wait().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -44,6 +44,57 @@ impl UmaAgent {
         Self::from_client(agent, Client::new(config), options)
     }
 
+    /// A ureq TLS configuration that trusts exactly the certificates of this PEM text (one or more
+    /// `-----BEGIN CERTIFICATE-----` blocks, e.g. the file `uma serve --tls` writes) instead of the
+    /// built-in roots. Other PEM items are ignored; text without any certificate is an error
+    /// ([`ureq::Error::Tls`]), so a wrong file never silently trusts nothing.
+    ///
+    /// ```
+    /// use uma_ureq::UmaAgent;
+    /// use uma_ureq::uma_core::auth::ClientCredentials;
+    /// use uma_ureq::uma_core::discovery::Issuer;
+    /// use uma_ureq::uma_core::{AuthorizationServer, Config};
+    /// # use uma_testkit::{Dialect, Kit, KitConfig};
+    /// # let kit = Kit::start(KitConfig::new(Dialect::Spec).with_tls()).unwrap();
+    /// # let dir = std::env::temp_dir().join(format!("uma-ureq-pem-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let ca_file = dir.join("uma-testkit-ca.pem");
+    /// # std::fs::write(&ca_file, kit.ca_certificate_pem().unwrap()).unwrap();
+    /// # let (issuer_url, resource) = (kit.issuer(), kit.rs_url("/api/a"));
+    ///
+    /// // The CA file `uma serve --tls` wrote (its banner prints the path), and the issuer it printed.
+    /// let pem = std::fs::read(&ca_file)?;
+    /// let tls = UmaAgent::tls_config_trusting_pem(&pem)?;
+    /// let http = uma_ureq::ureq::Agent::new_with_config(
+    ///     uma_ureq::ureq::Agent::config_builder().tls_config(tls).build(),
+    /// );
+    /// let issuer = Issuer::parse(&issuer_url)?;
+    /// let config = Config::new().with_authorization_server(AuthorizationServer::new(
+    ///     issuer,
+    ///     ClientCredentials::basic("app", "app-secret"),
+    /// ));
+    /// let agent = UmaAgent::new(http, config);
+    /// assert_eq!(agent.get(&resource).send()?.status(), 200);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls_config_trusting_pem(pem: &[u8]) -> Result<ureq::tls::TlsConfig, ureq::Error> {
+        let mut certificates = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            if let ureq::tls::PemItem::Certificate(certificate) = item? {
+                certificates.push(certificate);
+            }
+        }
+        if certificates.is_empty() {
+            return Err(ureq::Error::Tls(
+                "CA certificates: no PEM certificate found",
+            ));
+        }
+        Ok(ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
+            .build())
+    }
+
     /// Wraps `agent` around an existing core client (e.g. one whose identities are already set).
     pub fn from_client(agent: ureq::Agent, client: Client, options: Options) -> Self {
         Self {

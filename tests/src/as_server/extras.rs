@@ -49,7 +49,8 @@ pub fn claims_interaction(shared: &Shared, req: &Req) -> Response<KitBody> {
             let user = get("user")
                 .or_else(|| shared.cfg.users.first().map(|u| u.username.clone()))
                 .unwrap_or_default();
-            back.push(("ticket".into(), shared.mint_ticket(&info.perms, Some(user))));
+            let ticket = shared.mint_ticket(&info.perms, Some(user), info.rs_user);
+            back.push(("ticket".into(), ticket));
         }
         None => {
             let code = if shared.is_gluu() {

@@ -165,7 +165,7 @@ fn permission_inner(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
         let issuer = request_issuer(shared, req);
         shared.mint_kc_ticket(&issuer, pat.subject.sub(), &perms)
     } else {
-        shared.mint_ticket(&perms, None)
+        shared.mint_ticket(&perms, None, None)
     };
     Ok(json(201, &json!({ "ticket": ticket })))
 }

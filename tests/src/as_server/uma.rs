@@ -49,13 +49,13 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     }
 
     // 1. What is being asked for, and any identity gathered interactively for this process.
-    let (mut requested, gathered) = match ticket {
-        Some(t) if kc => (keycloak_ticket(shared, t)?, None),
+    let (mut requested, gathered, rs_user) = match ticket {
+        Some(t) if kc => (keycloak_ticket(shared, t)?, None, None),
         Some(t) => {
             // Spec and Gluu: presenting a ticket spends it (UMAG §5.5).
             let info = shared.inner().tickets.remove(t);
             match info {
-                Some(i) if Instant::now() < i.expires => (i.perms, i.gathered_user),
+                Some(i) if Instant::now() < i.expires => (i.perms, i.gathered_user, i.rs_user),
                 _ if gluu => {
                     return Err(oauth_error(400, "invalid_ticket", Some("Invalid ticket")));
                 }
@@ -68,7 +68,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
                 }
             }
         }
-        None if kc => (ticketless_permissions(shared, req)?, None),
+        None if kc => (ticketless_permissions(shared, req)?, None, None),
         None if gluu => return Err(oauth_error(400, "invalid_ticket", Some("ticket is blank"))),
         None => {
             return Err(oauth_error(
@@ -91,7 +91,8 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
     let pct_user = pct_user(shared, req)?;
     let old_rpt = old_rpt(shared, req)?;
 
-    // 4. Identity: Bearer user > pushed ID token > PCT > gathered > the client itself.
+    // 4. Identity: Bearer user > pushed ID token > PCT > gathered > the user whose access token the RS
+    //    saw > the client itself.
     let subject = match &caller {
         Caller::User(t) => t.subject.clone(),
         Caller::Client(_) => pushed
@@ -99,6 +100,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
             .clone()
             .or_else(|| pct_user.clone())
             .or_else(|| gathered.clone())
+            .or_else(|| rs_user.clone())
             .map(Subject::User)
             .unwrap_or_else(|| Subject::Client(client_id.clone())),
     };
@@ -114,7 +116,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
                 // Keycloak has no need_info (docs/protocol.md §4.2).
                 return Err(oauth_error(403, "access_denied", Some("not_authorized")));
             }
-            let new_ticket = shared.mint_ticket(&requested, gathered.clone());
+            let new_ticket = shared.mint_ticket(&requested, gathered.clone(), rs_user.clone());
             let mut body = json!({
                 "error": "need_info",
                 "ticket": new_ticket,
@@ -196,7 +198,7 @@ fn run(shared: &Shared, req: &Req) -> Outcome<Response<KitBody>> {
                     403,
                     &json!({
                         "error": "request_submitted",
-                        "ticket": shared.mint_ticket(&requested, gathered.clone()),
+                        "ticket": shared.mint_ticket(&requested, gathered.clone(), rs_user.clone()),
                         "interval": shared.cfg.policy.poll_interval,
                     }),
                 )

@@ -8,6 +8,7 @@
 
 mod walk;
 
+use crate::output::outln;
 use std::time::Duration;
 
 use uma_core::auth::ClientCredentials;
@@ -35,7 +36,7 @@ const REFRESH_AFTER: Duration = Duration::from_millis(950);
 
 /// Runs the demo.
 pub fn run(_args: &DemoArgs) -> Result<(), CliError> {
-    println!(
+    outln!(
         "uma demo: UMA 2.0 end to end against an embedded authorization server (AS) and resource \
          server (RS) on 127.0.0.1. No configuration, no network; secrets never printed."
     );
@@ -47,7 +48,7 @@ pub fn run(_args: &DemoArgs) -> Result<(), CliError> {
             format!("{}: {}", w.name, steps.join(", "))
         })
         .collect();
-    println!("\nround trips per step: {}", summary.join(" | "));
+    outln!("\nround trips per step: {}", summary.join(" | "));
     Ok(())
 }
 
@@ -100,7 +101,7 @@ fn push_id_token(kit: &Kit, user: &str) -> impl FnOnce(&mut Config, &mut Authori
 }
 
 fn header(title: &str, kit: &Kit) {
-    println!(
+    outln!(
         "\n== {title}\n   AS issuer {}  RS {}",
         kit.issuer(),
         kit.rs_base()
@@ -190,7 +191,7 @@ fn spec() -> Result<Walk, CliError> {
     let mut short = KitConfig::new(Dialect::Spec);
     short.rpt_lifetime = Some(SHORT_RPT);
     let kit = start(short)?;
-    println!(
+    outln!(
         "  (a second spec AS at {} whose RPTs live {} ms)",
         kit.issuer(),
         SHORT_RPT.as_millis()
@@ -199,7 +200,7 @@ fn spec() -> Result<Walk, CliError> {
     app.run(get(&kit, "/api/a")?)
         .map_err(|e| CliError::Uma(format!("demo refresh setup failed: {e}")))?;
     walk.discard();
-    println!(
+    outln!(
         "  (waiting {} ms, until the RPT is due for refresh)",
         REFRESH_AFTER.as_millis()
     );
@@ -265,7 +266,7 @@ fn keycloak() -> Result<Walk, CliError> {
         Expect::Success(Some(3)),
     )?;
     let bob = agent(&kit, ClientCredentials::bearer(CLIENT_ID), &rec, |_, _| {})?;
-    println!("  (bob's access token is minted by the testkit directly)");
+    outln!("  (bob's access token is minted by the testkit directly)");
     bob.set_access_token(bob_token);
     walk.step(
         "denial",

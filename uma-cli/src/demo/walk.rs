@@ -1,6 +1,7 @@
 //! The machinery of `uma demo`: an observer that records every exchange, numbered steps that print
 //! those exchanges with a word on what each one is, and checks that each step did what it claims.
 
+use crate::output::outln;
 use std::sync::{Arc, Mutex};
 
 use uma_core::RequestKind;
@@ -81,7 +82,7 @@ impl Walk {
         login: impl FnOnce() -> Result<(), uma_ureq::Error>,
     ) -> Result<(), CliError> {
         self.step += 1;
-        println!("  [{}] {title}", self.step);
+        outln!("  [{}] {title}", self.step);
         let result = login();
         let n = self.print_events("login");
         self.trips.push(("login", n));
@@ -93,7 +94,7 @@ impl Walk {
                 self.redactor.scrub(&e.to_string())
             ))
         })?;
-        println!("      => logged in, {n} round trip(s)");
+        outln!("      => logged in, {n} round trip(s)");
         Ok(())
     }
 
@@ -101,7 +102,7 @@ impl Walk {
     fn print_events(&self, label: &str) -> usize {
         let events = self.recorder.take();
         for (i, event) in events.iter().enumerate() {
-            println!(
+            outln!(
                 "      {}. {:<32} {}",
                 i + 1,
                 annotate(event, label),
@@ -121,7 +122,7 @@ impl Walk {
         expect: Expect,
     ) -> Result<(), CliError> {
         self.step += 1;
-        println!("  [{}] {title}", self.step);
+        outln!("  [{}] {title}", self.step);
         let result = agent.run(request);
         let n = self.print_events(label);
         self.trips.push((label, n));
@@ -139,7 +140,7 @@ impl Walk {
                 if let Some(want) = want.filter(|w| *w != n) {
                     return Err(fail(format!("expected {want} round trip(s), saw {n}")));
                 }
-                println!(
+                outln!(
                     "      => {} with {} bytes, {n} round trip(s)",
                     response.status(),
                     response.body().len()
@@ -151,7 +152,7 @@ impl Walk {
             }
             (Expect::Denied, Err(e)) if e.is_denied() => {
                 let why = crate::fetch::report::describe("", &e).to_string();
-                println!(
+                outln!(
                     "      => refused, as it should be{}; {n} round trip(s)",
                     self.redactor.scrub(&why)
                 );

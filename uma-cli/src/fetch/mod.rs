@@ -170,10 +170,7 @@ fn fetch_one(
             args.include || args.head,
             args.no_body || args.head,
         ) {
-            return (
-                status,
-                Some(CliError::Usage(format!("cannot write output: {e}"))),
-            );
+            return (status, Some(crate::output::write_failed(e)));
         }
     }
     (status, failure)
@@ -240,6 +237,13 @@ fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
         for name in [http::header::CONTENT_TYPE, http::header::ACCEPT] {
             headers.entry(name).or_insert(json.clone());
         }
+    } else if !args.data.is_empty() || args.data_binary.is_some() {
+        // curl's default for -d and --data-binary; -H Content-Type replaces it.
+        headers
+            .entry(http::header::CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static(
+                "application/x-www-form-urlencoded",
+            ));
     }
     let body = std::sync::Arc::new(body.unwrap_or_default());
     args.urls
