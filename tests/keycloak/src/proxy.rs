@@ -52,6 +52,11 @@ impl Exchange {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The scheme of the `Authorization` header (`Bearer`, `Basic`), if any.
+    pub fn auth_scheme(&self) -> Option<&str> {
+        self.request_header("authorization")?.split(' ').next()
+    }
+
     /// Whether this went to the token endpoint.
     pub fn is_token(&self) -> bool {
         self.method == "POST" && self.path.ends_with("/protocol/openid-connect/token")
@@ -160,6 +165,22 @@ impl Proxy {
     /// uma-ticket grants Keycloak received.
     pub fn uma_grants(&self) -> usize {
         self.count(Exchange::is_uma_grant)
+    }
+
+    /// The first uma-ticket grant Keycloak received (panics when there was none).
+    pub fn first_uma_grant(&self) -> Exchange {
+        self.exchanges()
+            .into_iter()
+            .find(Exchange::is_uma_grant)
+            .expect("a uma-ticket grant reached Keycloak")
+    }
+
+    /// The last uma-ticket grant Keycloak received (panics when there was none).
+    pub fn last_uma_grant(&self) -> Exchange {
+        self.exchanges()
+            .into_iter()
+            .rfind(Exchange::is_uma_grant)
+            .expect("a uma-ticket grant reached Keycloak")
     }
 
     /// Holds the next `n` uma-ticket grants for `delay` before forwarding them (a ticket can expire

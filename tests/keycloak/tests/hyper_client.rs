@@ -41,12 +41,7 @@ async fn cold_cached_upgrade_denial() {
     assert_eq!(&response.body()[..], b"rs: GET /docs/shared");
     assert_eq!(client.stats().http_exchanges() - before, 3);
     assert_eq!(proxy.uma_grants(), 1);
-    let rpt = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap()
-        .json()["access_token"]
+    let rpt = proxy.first_uma_grant().json()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -65,11 +60,7 @@ async fn cold_cached_upgrade_denial() {
         client.get(&rs.url("/docs/notes")).await.unwrap().status(),
         200
     );
-    let upgrade = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let upgrade = proxy.first_uma_grant();
     assert_eq!(upgrade.form("rpt").as_deref(), Some(rpt.as_str()));
     assert_eq!(upgrade.json()["upgraded"], true);
 
@@ -212,11 +203,7 @@ async fn tower_layer_and_ticketless_grant() {
         .await
         .unwrap();
     assert!(matches!(answer, uma_core::PermissionsAnswer::RptCached));
-    let grant = proxy
-        .exchanges()
-        .into_iter()
-        .rfind(|e| e.is_uma_grant())
-        .unwrap();
+    let grant = proxy.last_uma_grant();
     assert_eq!(grant.form("audience").as_deref(), Some(RS_CLIENT));
     assert_eq!(
         grant.form("permission").as_deref(),

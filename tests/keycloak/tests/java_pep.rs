@@ -42,12 +42,7 @@ fn ureq_cold_cached_upgrade_denial() {
     assert_eq!(response.body(), b"java-pep: /docs/shared\n");
     assert_eq!(agent.stats().http_exchanges() - before, 3);
     assert_eq!(proxy.uma_grants(), 1);
-    let rpt = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap()
-        .json()["access_token"]
+    let rpt = proxy.first_uma_grant().json()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -68,11 +63,7 @@ fn ureq_cold_cached_upgrade_denial() {
         agent.get(&pep.url("/docs/notes")).send().unwrap().status(),
         200
     );
-    let upgrade = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let upgrade = proxy.first_uma_grant();
     assert_eq!(upgrade.form("rpt").as_deref(), Some(rpt.as_str()));
     assert_eq!(upgrade.json()["upgraded"], true);
 

@@ -48,17 +48,8 @@ fn cold_cached_upgrade_public_client() {
     // challenge + ticket grant + retry (discovery was done by the login).
     assert_eq!(agent.stats().http_exchanges() - before, 3);
     assert_eq!(proxy.uma_grants(), 1);
-    let grant = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
-    assert!(
-        grant
-            .request_header("authorization")
-            .unwrap()
-            .starts_with("Bearer ")
-    );
+    let grant = proxy.first_uma_grant();
+    assert!(grant.auth_scheme() == Some("Bearer"));
     assert_eq!(grant.form("client_id"), None);
     assert_eq!(grant.json()["upgraded"], false);
     let rpt = grant.json()["access_token"].as_str().unwrap().to_owned();
@@ -78,11 +69,7 @@ fn cold_cached_upgrade_public_client() {
     let response = agent.get(&rs.url("/docs/notes")).send().unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(proxy.uma_grants(), 1);
-    let upgrade = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let upgrade = proxy.first_uma_grant();
     assert_eq!(upgrade.form("rpt").as_deref(), Some(rpt.as_str()));
     assert_eq!(upgrade.json()["upgraded"], true, "{}", upgrade.json());
     let upgraded = upgrade.json()["access_token"].as_str().unwrap().to_owned();
@@ -130,11 +117,7 @@ fn denial_is_typed_and_costs_one_exchange() {
     // Keycloak says `request_submitted` for any denied ticket unless submit_request=false; without a
     // new ticket there is nothing to poll with, so it is a denial that says so.
     assert_eq!(proxy.uma_grants(), 1);
-    let answer = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let answer = proxy.first_uma_grant();
     assert_eq!(answer.status, 403);
     assert_eq!(answer.json()["error"], "access_denied");
     assert_eq!(answer.json()["error_description"], "request_submitted");
@@ -231,11 +214,7 @@ fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
         agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
         200
     );
-    let grant = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let grant = proxy.first_uma_grant();
     assert_eq!(grant.json()["expires_in"], 5);
     assert!(grant.json()["refresh_token"].is_string());
     let rpt = grant.json()["access_token"].as_str().unwrap().to_owned();
@@ -327,17 +306,8 @@ fn confidential_client_basic_is_its_own_requesting_party() {
         agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
         200
     );
-    let grant = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
-    assert!(
-        grant
-            .request_header("authorization")
-            .unwrap()
-            .starts_with("Basic ")
-    );
+    let grant = proxy.first_uma_grant();
+    assert!(grant.auth_scheme() == Some("Basic"));
     let rpt = grant.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(
         jwt_claims(&rpt)["preferred_username"],
@@ -365,17 +335,8 @@ fn confidential_client_with_a_user_sends_the_users_token() {
         .into_iter()
         .find(|e| e.grant_type().as_deref() == Some("password"))
         .unwrap();
-    assert!(
-        login
-            .request_header("authorization")
-            .unwrap()
-            .starts_with("Basic ")
-    );
-    let grant = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    assert!(login.auth_scheme() == Some("Basic"));
+    let grant = proxy.first_uma_grant();
     let rpt = grant.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(jwt_claims(&rpt)["preferred_username"], "bob");
     assert_eq!(jwt_claims(&rpt)["azp"], APP_CLIENT);
@@ -389,11 +350,7 @@ fn public_client_without_a_user_token_is_refused() {
     let rs = ResourceServer::start(&proxy.issuer());
     let agent = agent(&proxy.issuer(), ClientCredentials::public(PUBLIC_CLIENT));
     let error = agent.get(&rs.url("/docs/shared")).send().unwrap_err();
-    let answer = proxy
-        .exchanges()
-        .into_iter()
-        .find(|e| e.is_uma_grant())
-        .unwrap();
+    let answer = proxy.first_uma_grant();
     eprintln!("{} {} / {error}", answer.status, answer.json());
     assert!(
         answer.status == 400 || answer.status == 401,
