@@ -82,6 +82,7 @@
 #[allow(clippy::result_large_err)]
 mod as_server;
 pub mod config;
+mod eoepca;
 pub mod faults;
 mod hostile;
 mod http;
@@ -380,6 +381,20 @@ impl Kit {
     /// Keycloak enforcer behaviour: tokenless requests get `401 Bearer realm="…"` without ticket.
     pub fn set_ticket_only_with_bearer(&self, on: bool) {
         self.shared.update_knobs(|k| k.ticket_only_with_bearer = on);
+    }
+
+    /// EOEPCA: protected RS requests must carry `X-User-Id` with an ID token this kit issued, as
+    /// DemoClient sends it and the uma-user-agent takes it; without one the RS answers `401` with
+    /// `WWW-Authenticate: Bearer realm="…"` and no ticket. The PEP resource API and the Workspace
+    /// API (Bearer ID token) are not affected.
+    pub fn require_user_id_header(&self, on: bool) {
+        self.shared.update_knobs(|k| k.require_user_id = on);
+    }
+
+    /// Gluu (EOEPCA): the base URL of the PEP resource API (`{pep}/resources`), which the RS
+    /// serves; also the Workspace API's (`{pep}/workspaces`).
+    pub fn pep_url(&self) -> String {
+        self.shared.urls.rs_base.clone()
     }
 
     /// Use limit for RPTs issued from now on (`None`: unlimited).
