@@ -11,7 +11,9 @@
 //! - a **resource server** with resources by path prefix and scopes per HTTP method, answering
 //!   a challenge in the configured [`ChallengeStyle`] and validating RPTs against the AS state
 //!   (expiry, optional use limit); `…/echo` resources answer `{"len": N, "sha256": "<hex>"}` of the
-//!   body they received;
+//!   body they received; in the Gluu dialect it also serves EOEPCA's PEP resource API
+//!   (`/resources`, ID token as Bearer, resources owned by its `sub` and granted to their owner
+//!   only) and a Workspace API stand-in (`/workspaces`), at [`Kit::pep_url`];
 //! - a **hostile AS** that answers like a plausible AS and logs everything, for mix-up tests.
 //!
 //! [`Kit::start`] is synchronous: it binds the listeners, starts a dedicated thread running a
@@ -22,7 +24,8 @@
 //! owner approval ([`Kit::approve_after_polls`]), required claims ([`Kit::require_claim`]),
 //! a challenge naming the hostile AS ([`Kit::set_challenge_as_uri`]), discovery documents that
 //! lie ([`Kit::set_discovery_issuer`], [`Kit::set_discovery_token_endpoint`]), an RS that always
-//! says 401 ([`Kit::set_rs_always_401`]). Every request is logged ([`Kit::log`], [`Kit::count`],
+//! says 401 ([`Kit::set_rs_always_401`]), an RS that wants EOEPCA's `X-User-Id`
+//! ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
 //! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
 //! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
