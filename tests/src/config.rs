@@ -146,6 +146,14 @@ impl UserReg {
         }
     }
 
+    /// The same user as an EOEPCA operator: `isOperator: true` in the ID token, which the PEP resource
+    /// API reads (operators list their resources and register on behalf of others).
+    pub fn operator(mut self) -> Self {
+        self.claims
+            .push(("isOperator".to_string(), "true".to_string()));
+        self
+    }
+
     /// The same user, denied `scope`.
     pub fn deny(mut self, scope: &str) -> Self {
         self.denied_scopes.push(scope.to_string());
@@ -329,7 +337,8 @@ impl KitConfig {
     /// (confidential), `public-app` (public) and `rs`/`rs-secret` (PAT holder), users
     /// `alice`/`alice-pw` (allowed everything) and `bob`/`bob-pw` (denied `write`), resources
     /// `/api/a` (`res-a`), `/api/b` (`res-b`) and `/api/echo` (`res-echo`) with GET → `read`,
-    /// writes → `write`, RPTs valid 300 s with refresh tokens.
+    /// writes → `write`, RPTs valid 300 s with refresh tokens. In the Gluu dialect alice is an
+    /// EOEPCA operator ([`UserReg::operator`]).
     pub fn new(dialect: Dialect) -> Self {
         let challenge_style = match dialect {
             Dialect::Spec => ChallengeStyle::SpecQuoted,
@@ -351,7 +360,11 @@ impl KitConfig {
                 ClientReg::resource_server("rs", "rs-secret"),
             ],
             users: vec![
-                UserReg::new("alice", "alice-pw"),
+                match dialect {
+                    // EOEPCA's PEP lists resources only to their operator-owners (§4.4).
+                    Dialect::Gluu => UserReg::new("alice", "alice-pw").operator(),
+                    _ => UserReg::new("alice", "alice-pw"),
+                },
                 UserReg::new("bob", "bob-pw").deny("write"),
             ],
             resources: vec![

@@ -11,7 +11,9 @@
 //! - a **resource server** with resources by path prefix and scopes per HTTP method, answering
 //!   a challenge in the configured [`ChallengeStyle`] and validating RPTs against the AS state
 //!   (expiry, optional use limit); `…/echo` resources answer `{"len": N, "sha256": "<hex>"}` of the
-//!   body they received;
+//!   body they received; in the Gluu dialect it also serves EOEPCA's PEP resource API
+//!   (`/resources`, ID token as Bearer, resources owned by its `sub` and granted to their owner
+//!   only) and a Workspace API stand-in (`/workspaces`), at [`Kit::pep_url`];
 //! - a **hostile AS** that answers like a plausible AS and logs everything, for mix-up tests.
 //!
 //! [`Kit::start`] is synchronous: it binds the listeners, starts a dedicated thread running a
@@ -23,7 +25,8 @@
 //! a challenge naming the hostile AS ([`Kit::set_challenge_as_uri`]), discovery documents that
 //! lie ([`Kit::set_discovery_issuer`], [`Kit::set_discovery_token_endpoint`]), an RS that always
 //! says 401 ([`Kit::set_rs_always_401`]), a resource whose granted answers are large or truncated
-//! ([`Kit::set_granted_body`]). Every request is logged ([`Kit::log`], [`Kit::count`],
+//! ([`Kit::set_granted_body`]), an RS that wants EOEPCA's `X-User-Id`
+//! ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
 //! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
 //! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
@@ -83,6 +86,8 @@
 #[allow(clippy::result_large_err)]
 mod as_server;
 pub mod config;
+pub mod demo_client;
+mod eoepca;
 pub mod faults;
 mod hostile;
 mod http;
@@ -387,6 +392,20 @@ impl Kit {
     /// refusals are unchanged. [`Kit::set_fault`] on [`Endpoint::RsResource`] affects every RS answer.
     pub fn set_granted_body(&self, body: GrantedBody) {
         self.shared.update_knobs(|k| k.granted_body = body);
+    }
+
+    /// EOEPCA: protected RS requests must carry `X-User-Id` with an ID token this kit issued, as
+    /// DemoClient sends it and the uma-user-agent takes it; without one the RS answers `401` with
+    /// `WWW-Authenticate: Bearer realm="…"` and no ticket. The PEP resource API and the Workspace
+    /// API (Bearer ID token) are not affected.
+    pub fn require_user_id_header(&self, on: bool) {
+        self.shared.update_knobs(|k| k.require_user_id = on);
+    }
+
+    /// Gluu (EOEPCA): the base URL of the PEP resource API (`{pep}/resources`), which the RS
+    /// serves; also the Workspace API's (`{pep}/workspaces`).
+    pub fn pep_url(&self) -> String {
+        self.shared.urls.rs_base.clone()
     }
 
     /// Use limit for RPTs issued from now on (`None`: unlimited).

@@ -5,33 +5,59 @@ use http::Response;
 use serde_json::json;
 
 use crate::config::{ChallengeStyle, ResourceDef};
+use crate::eoepca;
 use crate::faults::GrantedBody;
 use crate::http::{KitBody, append_header, empty, json, set_header, status_body};
 use crate::routing::Req;
 use crate::state::Shared;
 
-/// Longest registered path prefix, matched on whole segments.
-fn find<'a>(shared: &'a Shared, path: &str) -> Option<&'a ResourceDef> {
+/// Longest registered path prefix, matched on whole segments: the configured resources and, in the
+/// Gluu dialect, those registered through the PEP resource API.
+fn find(shared: &Shared, path: &str) -> Option<ResourceDef> {
+    let covers = |r: &str| {
+        let p = r.trim_end_matches('/');
+        path == p || path.starts_with(&format!("{p}/")) || p.is_empty()
+    };
+    let registered: Vec<ResourceDef> = shared
+        .inner()
+        .pep_resources
+        .values()
+        .filter(|r| covers(&r.path))
+        .map(eoepca::PepStored::as_resource_def)
+        .collect();
     shared
         .cfg
         .resources
         .iter()
-        .filter(|r| {
-            let p = r.path.trim_end_matches('/');
-            path == p || path.starts_with(&format!("{p}/")) || p.is_empty()
-        })
+        .filter(|r| covers(&r.path))
+        .cloned()
+        .chain(registered)
         .max_by_key(|r| r.path.len())
 }
 
 /// Handles an RS request.
 pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
+    if shared.is_gluu() && eoepca::serves(&req.path) {
+        return eoepca::handle(shared, req);
+    }
+    let knobs = shared.knobs();
+    if knobs.require_user_id && eoepca::identity(shared, req.header("x-user-id")).is_none() {
+        // What the uma-user-agent answers without a user: its configured `unauthorizedResponse`.
+        let mut resp = empty(401);
+        let realm = format!("Bearer realm=\"{}\"", shared.cfg.realm);
+        append_header(&mut resp, "www-authenticate", &realm);
+        return resp;
+    }
     let Some(res) = find(shared, &req.path) else {
         return json(404, &json!({"error": "not_found"}));
     };
+    let res = &res;
     let Some(scope) = res.scope_for(&req.method) else {
         return json(405, &json!({"error": "method_not_allowed"}));
     };
-    let knobs = shared.knobs();
+    if scope == "open" {
+        return success(req, res, scope);
+    }
     let bearer = req.bearer();
     if !knobs.rs_always_401 {
         if let Some(token) = bearer {

@@ -204,6 +204,8 @@ pub struct Knobs {
     pub rpt_use_limit: Option<u32>,
     /// The body of the RS's granted answers.
     pub granted_body: GrantedBody,
+    /// Protected RS requests need `X-User-Id: <ID token>` (EOEPCA's uma-user-agent front).
+    pub require_user_id: bool,
 }
 
 /// Mutable protocol state.
@@ -229,6 +231,8 @@ pub struct Inner {
     pub permission_tickets: BTreeMap<String, PermTicket>,
     /// Keycloak scope ids by scope name (one id per name, made on first use).
     pub scope_ids: BTreeMap<String, String>,
+    /// Gluu (EOEPCA): resources registered through the PEP resource API, by id.
+    pub pep_resources: BTreeMap<String, crate::eoepca::PepStored>,
 }
 
 /// Everything the servers share.

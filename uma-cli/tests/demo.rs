@@ -35,6 +35,20 @@ fn demo_walks_every_step_and_prints_no_secret() {
         summary.contains("cached 1") && summary.contains("upgrade 3"),
         "{summary}"
     );
+    // EOEPCA's DemoClient sequence, refereed by the testkit's log.
+    assert!(
+        summary.contains(
+            "eoepca-democlient: register_client 2, login 2, register_resource 1, \
+             list_processes 4, create_workspace 1, list_processes_again 1"
+        ),
+        "{summary}"
+    );
+    assert!(
+        out.contains("matches democlient's sequence"),
+        "{}",
+        run.stdout
+    );
+    assert!(out.contains("(id token as x-user-id)"), "{}", run.stdout);
     // The kit's client secret, passwords, JWT-shaped tokens and ticket values never appear.
     for secret in ["app-secret", "alice-pw", "bob-pw", "eyJ", "ticket="] {
         assert!(

@@ -1,6 +1,7 @@
 //! The resource server's side of UMA: a [`Protection`] handle for the protection API (PAT, resource
 //! registration, permission tickets, introspection), dynamic client registration, and a policy
-//! enforcement point ([`Protection::enforce`], [`Protection::challenge_for`]).
+//! enforcement point ([`Protection::enforce`], [`Protection::challenge_for`]); and EOEPCA's PEP
+//! resource API, where users register their own resources with their ID token ([`PepResources`]).
 //!
 //! Every protocol decision is [`uma_core::protection`]'s; this module discovers the endpoints, keeps the
 //! PAT fresh (renewed ahead of expiry, and once more when an endpoint answers 401) and moves bytes with
@@ -26,9 +27,11 @@ use crate::options::Options;
 
 mod error;
 mod io;
+mod pep_resources;
 
 pub use error::Error;
 use io::{bearer, discover, send, unix_now};
+pub use pep_resources::PepResources;
 
 const DISCOVERY: &str = "discovery";
 const TOKEN: &str = "token endpoint";

@@ -28,6 +28,15 @@ pub(super) fn denied(shared: &Shared, subject: &Subject, requested: &Perms) -> P
             .get(rid)
             .filter(|r| kc && r.owner_managed)
             .and_then(|r| r.owner.clone());
+        // EOEPCA: a resource registered at the PEP is its owner's alone.
+        let foreign = inner
+            .pep_resources
+            .get(rid)
+            .is_some_and(|r| r.owner != subject.sub());
+        if foreign {
+            out.insert(rid.clone(), scopes.clone());
+            continue;
+        }
         let no: BTreeSet<String> = match managed {
             Some(owner) if owner == subject.sub() => BTreeSet::new(),
             Some(_) => scopes

@@ -4,8 +4,10 @@
 //! and EOEPCA (Gluu) dialects and walks through the flows with [`uma_ureq::UmaAgent`], printing every
 //! HTTP exchange from the observer's secret-free [`uma_core::trace::ExchangeEvent`] lines. Each step
 //! checks what it shows (a cached RPT costs one request, an upgrade three…); a failed check ends the
-//! demo with a non-zero exit status.
+//! demo with a non-zero exit status. The last section walks EOEPCA's DemoClient sequence (client
+//! registration, password login, the PEP resource API, UMA with `X-User-Id`, the Workspace API).
 
+mod demo_client;
 mod walk;
 
 use crate::output::outln;
@@ -40,7 +42,7 @@ pub fn run(_args: &DemoArgs) -> Result<(), CliError> {
         "uma demo: UMA 2.0 end to end against an embedded authorization server (AS) and resource \
          server (RS) on 127.0.0.1. No configuration, no network; secrets never printed."
     );
-    let walks = [spec()?, keycloak()?, eoepca()?];
+    let walks = [spec()?, keycloak()?, eoepca()?, demo_client::run()?];
     let summary: Vec<String> = walks
         .iter()
         .map(|w| {

@@ -18,6 +18,7 @@
 //! | Introspection | [`introspection_request`] | [`parse_introspection_response`], then [`Introspection::allows`] |
 //! | Client registration | [`registration_request`] | [`parse_registration_response`] |
 //! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
+//! | EOEPCA PEP resource API (ID token as Bearer, not a PAT) | [`create_pep_resource_request`], [`list_pep_resources_request`], [`read_pep_resource_request`], [`delete_pep_resource_request`] | [`parse_create_pep_resource_response`], [`parse_list_pep_resources_response`], [`parse_read_pep_resource_response`], [`parse_delete_pep_resource_response`] |
 //!
 //! Servers differ (`docs/protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
 //! creation without `Location` and updates with 204, and introspects with client credentials and
@@ -50,6 +51,8 @@ mod error;
 mod introspection;
 mod pat;
 mod pep;
+mod pep_resource_error;
+mod pep_resources;
 mod permission;
 mod registration;
 mod requests;
@@ -63,6 +66,12 @@ pub use introspection::{
 };
 pub use pat::{PatCache, PatResponse, PatState, parse_pat_response, pat_request, renewal_skew};
 pub use pep::{Pep, PepError};
+pub use pep_resources::{
+    PepResource, PepResourceError, PepResourceRecord, create_pep_resource_request,
+    delete_pep_resource_request, list_pep_resources_request, parse_create_pep_resource_response,
+    parse_delete_pep_resource_response, parse_list_pep_resources_response,
+    parse_read_pep_resource_response, read_pep_resource_request,
+};
 pub use permission::{
     PermissionBody, PermissionRequest, parse_permission_response, permission_request,
 };

@@ -18,10 +18,20 @@ pub(crate) fn pat_request(
     pat: &AccessToken,
     json_body: Option<Vec<u8>>,
 ) -> Result<http::Request<Vec<u8>>, ProtectionError> {
+    json_request(method, url, bearer_authorization(pat.secret())?, json_body)
+}
+
+/// A JSON request with the given `Authorization` value (see [`pat_request`]).
+pub(crate) fn json_request(
+    method: Method,
+    url: &Url,
+    authorization: http::HeaderValue,
+    json_body: Option<Vec<u8>>,
+) -> Result<http::Request<Vec<u8>>, ProtectionError> {
     let mut builder = http::Request::builder()
         .method(method)
         .uri(url.as_str())
-        .header(header::AUTHORIZATION, bearer_authorization(pat.secret())?)
+        .header(header::AUTHORIZATION, authorization)
         .header(header::ACCEPT, "application/json");
     let body = match json_body {
         Some(body) => {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use uma_core::discovery::DiscoveryError;
-use uma_core::protection::{PepError, ProtectionError};
+use uma_core::protection::{PepError, PepResourceError, ProtectionError};
 
 use crate::error::BoxError;
 
@@ -19,6 +19,10 @@ pub enum Error {
     /// [`ProtectionError::code`]) or answered something unusable.
     #[error(transparent)]
     Protection(#[from] ProtectionError),
+    /// The EOEPCA PEP resource API refused the call (see [`PepResourceError::status`]) or answered
+    /// something unusable.
+    #[error(transparent)]
+    PepResource(#[from] PepResourceError),
     /// The challenge could not be rendered (an unusable issuer or realm).
     #[error(transparent)]
     Pep(#[from] PepError),
@@ -66,7 +70,10 @@ impl Error {
 
     /// The HTTP status of the server's answer, when it refused.
     pub fn status(&self) -> Option<http::StatusCode> {
-        self.protection().and_then(ProtectionError::status)
+        match self {
+            Error::PepResource(e) => e.status(),
+            _ => self.protection().and_then(ProtectionError::status),
+        }
     }
 
     /// Whether the PAT (or the client credentials) was refused, even after one renewal.
