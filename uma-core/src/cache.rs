@@ -266,6 +266,8 @@ pub(crate) struct InFlight {
     pub until: Instant,
     /// The RPT entry its token request upgrades (and the authorization server may revoke).
     pub upgrading: Option<u64>,
+    /// Another flow parked on it: its end must be recorded and reported.
+    pub waited: bool,
 }
 
 /// A failure handed to the flows that waited on an exchange. `request` limits it to waiters for the same

@@ -211,13 +211,12 @@ impl Client {
     /// Claims the exchange for `key` for `flow`, unless another flow is running it (or it was handed to
     /// `flow` when its last runner released it).
     pub(crate) fn claim(&mut self, key: &ExchangeKey, flow: u64, now: Instant) -> Claim {
-        if let Some(running) = self.in_flight.get(key) {
+        if let Some(running) = self.in_flight.get_mut(key) {
             if running.flow != flow && now < running.until {
+                running.waited = true;
+                let until = running.until;
                 let seen = self.results.get(key).map_or(0, |r| r.generation);
-                return Claim::Busy {
-                    until: running.until,
-                    seen,
-                };
+                return Claim::Busy { until, seen };
             }
         }
         self.dequeue(key, flow);
@@ -230,6 +229,7 @@ impl Client {
                 flow,
                 until,
                 upgrading: None,
+                waited: false,
             },
         );
         Claim::Granted
@@ -254,17 +254,19 @@ impl Client {
 
     /// The deadline and result generation of another flow's live exchange for `key`, if there is one.
     pub(crate) fn busy(
-        &self,
+        &mut self,
         key: &ExchangeKey,
         flow: u64,
         now: Instant,
     ) -> Option<(Instant, u64)> {
         let running = self
             .in_flight
-            .get(key)
+            .get_mut(key)
             .filter(|r| r.flow != flow && now < r.until)?;
+        running.waited = true;
+        let until = running.until;
         let seen = self.results.get(key).map_or(0, |r| r.generation);
-        Some((running.until, seen))
+        Some((until, seen))
     }
 
     /// Pushes the deadline of a claim this flow holds (long polls).
@@ -310,6 +312,12 @@ impl Client {
             let Some(ended) = self.drop_in_flight(key) else {
                 return;
             };
+            // Nobody waited on it (or was handed it): there is nobody to tell, and nothing to keep. Most
+            // exchanges end so; keeping their outcome would cost a map slot per request line.
+            if !ended.waited && !self.queued.contains_key(key) {
+                self.results.remove(key);
+                return;
+            }
             if self.results.len() >= MAX_RESULTS && !self.results.contains_key(key) {
                 // One key per request line: forget old outcomes. A flow still parked on a forgotten key
                 // just resends (`Landing::Settled`), it does not hang.
@@ -359,6 +367,8 @@ impl Client {
                 flow: next,
                 until,
                 upgrading,
+                // The others in line, and whoever parked on the key meanwhile, wait on it.
+                waited: true,
             },
         );
     }

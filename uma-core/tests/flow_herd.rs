@@ -45,7 +45,11 @@ fn herd_of_32_costs_one_discovery_and_one_token_request() {
     while let Some(key) = d.client.poll_finished_exchange() {
         woken.push(key);
     }
-    assert!(woken.iter().any(|k| matches!(k, ExchangeKey::Rpt { .. })));
+    assert!(
+        woken
+            .iter()
+            .any(|k| matches!(k, ExchangeKey::Permission { .. }))
+    );
 
     // Every parked flow retries with the shared RPT.
     for (mut flow, step) in herd {
