@@ -331,9 +331,10 @@ fn herd_section(herds: &[HerdRun], params: &Params, missed: &mut Vec<String>) ->
          discovery counts are from the kit's log. Peak RSS is `VmHWM` from /proc/self/status after resetting \
          it (`/proc/self/clear_refs`) just before the herd; it covers the whole process, including the \
          in-process servers. Peak heap is the counting allocator's peak heap growth during the herd (client \
-         and servers). RS requests: each task needs at least 2 (challenge, retry); more means tasks were \
-         challenged again after waking on an exchange that landed an RPT for another resource of the same \
-         origin (the core runs one RPT exchange per issuer × origin × party at a time).\n\n",
+         and servers). RS requests: a task whose first request left before its resource's RPT landed needs \
+         2 (challenge, retry), one that left after needs 1; more means a task was refused again (tasks wait \
+         only on the exchange for their own resource; the exchanges upgrade the origin's one RPT one at a \
+         time, and an RPT being upgraded is not presented, since the kit's AS revokes it).\n\n",
     );
     md.push_str(
         "| resources | tasks | token requests | discovery | RS requests | failures | p50 ms | p99 ms | wall ms | peak RSS MiB | peak heap MiB |\n\

@@ -36,6 +36,20 @@ pub enum ExchangeKey {
     },
     /// A requesting party's own access token (login or refresh).
     Identity(Party),
+    /// The permissions one request (`METHOD path`) needs from one issuer, at one resource-server origin,
+    /// for one party. Requests for the same resource wait on the one exchange for it; requests for other
+    /// resources neither wait on it nor are woken by it. The exchange itself still takes the
+    /// [`ExchangeKey::Rpt`] of its origin, since it upgrades that RPT.
+    Permission {
+        /// The authorization server.
+        issuer: Issuer,
+        /// The resource server, `scheme://host:port`.
+        origin: String,
+        /// The requesting party.
+        party: Party,
+        /// `METHOD path` of the request.
+        request: String,
+    },
 }
 
 /// Refresh this long before expiry: a tenth of the lifetime, at most a minute. A 2-second RPT is
@@ -91,13 +105,22 @@ impl RptEntry {
     }
 }
 
-/// The RPTs held for one resource-server origin and party, newest last, with a memory of which one last
-/// worked for which path so that RPTs that were not upgraded do not ping-pong (UMAG §3.3.5; the Python
-/// peer's B10).
+/// The RPTs held for one resource-server origin and party, newest last, with a memory of which one covers
+/// which path (obtained for it, or last worked for it) so that RPTs that were not upgraded do not
+/// ping-pong (UMAG §3.3.5; the Python peer's B10).
 #[derive(Debug, Default)]
 pub(crate) struct RptSet {
     pub entries: Vec<RptEntry>,
-    path_hint: HashMap<String, u64>,
+    path_hint: HashMap<String, Hint>,
+}
+
+/// The RPT for one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Hint {
+    id: u64,
+    /// The resource server accepted it for this path (rather than it merely being obtained for it): a
+    /// later refusal means it was retired or revoked, not that it lacks the permission.
+    served: bool,
 }
 
 const MAX_PATH_HINTS: usize = 1024;
@@ -106,8 +129,18 @@ impl RptSet {
     pub fn choose(&self, path: &str) -> Option<&RptEntry> {
         self.path_hint
             .get(path)
-            .and_then(|id| self.entries.iter().find(|e| e.id == *id))
+            .and_then(|h| self.entries.iter().find(|e| e.id == h.id))
             .or_else(|| self.entries.last())
+    }
+
+    /// The newest RPT of `issuer`: the one an exchange upgrades.
+    pub fn newest_of(&self, issuer: &Issuer) -> Option<&RptEntry> {
+        self.entries.iter().rev().find(|e| &e.issuer == issuer)
+    }
+
+    /// Whether entry `id` was obtained for `path` (or served it, or is the upgrade of one that did).
+    pub fn covers(&self, path: &str, id: u64) -> bool {
+        self.path_hint.get(path).is_some_and(|h| h.id == id)
     }
 
     pub fn get(&self, id: u64) -> Option<&RptEntry> {
@@ -120,30 +153,53 @@ impl RptSet {
 
     /// Whether entry `id` was the last one to serve `path`.
     pub fn served(&self, path: &str, id: u64) -> bool {
-        self.path_hint.get(path) == Some(&id)
+        self.path_hint.get(path) == Some(&Hint { id, served: true })
     }
 
+    /// Entry `id` served `path`.
     pub fn remember_path(&mut self, path: &str, id: u64) {
-        if self.path_hint.get(path) == Some(&id) {
+        // An answer that arrives after its RPT was replaced (upgraded meanwhile) must not point the path
+        // back at a token that is gone: the hint already moved to the successor.
+        let hint = Hint { id, served: true };
+        if let Some(h) = self.path_hint.get_mut(path).filter(|h| h.id == id) {
+            *h = hint; // the warm path: nothing to allocate
+        } else if self.get(id).is_some() {
+            self.set_hint(path, hint);
+        }
+    }
+
+    /// Entry `id` was obtained for `path`: requests for it use it (and wait for no other exchange).
+    pub fn grant_path(&mut self, path: &str, id: u64) {
+        if !self.covers(path, id) {
+            self.set_hint(path, Hint { id, served: false });
+        }
+    }
+
+    fn set_hint(&mut self, path: &str, hint: Hint) {
+        if self.path_hint.get(path) == Some(&hint) {
             return; // the warm path: nothing to allocate
         }
         if self.path_hint.len() >= MAX_PATH_HINTS && !self.path_hint.contains_key(path) {
             self.path_hint.clear();
         }
-        self.path_hint.insert(path.to_owned(), id);
+        self.path_hint.insert(path.to_owned(), hint);
     }
 
     pub fn remove(&mut self, id: u64) {
         self.entries.retain(|e| e.id != id);
-        self.path_hint.retain(|_, v| *v != id);
+        self.path_hint.retain(|_, h| h.id != id);
     }
 
     /// Adds an entry, replacing `replaces` when given, and evicts the oldest beyond `max`.
     pub fn insert(&mut self, entry: RptEntry, replaces: Option<u64>, max: usize) {
         if let Some(old) = replaces {
+            // The upgrade covers what its predecessor covered; the resource server has not seen it yet.
             for hint in self.path_hint.values_mut() {
-                if *hint == old {
-                    *hint = entry.id;
+                if hint.id == old {
+                    *hint = Hint {
+                        id: entry.id,
+                        served: false,
+                    };
                 }
             }
             self.entries.retain(|e| e.id != old);
@@ -151,7 +207,7 @@ impl RptSet {
         self.entries.push(entry);
         while self.entries.len() > max.max(1) {
             let oldest = self.entries.remove(0);
-            self.path_hint.retain(|_, v| *v != oldest.id);
+            self.path_hint.retain(|_, h| h.id != oldest.id);
         }
     }
 }
@@ -208,6 +264,10 @@ pub(crate) struct MetadataEntry {
 pub(crate) struct InFlight {
     pub flow: u64,
     pub until: Instant,
+    /// The RPT entry its token request upgrades (and the authorization server may revoke).
+    pub upgrading: Option<u64>,
+    /// Another flow parked on it: its end must be recorded and reported.
+    pub waited: bool,
 }
 
 /// A failure handed to the flows that waited on an exchange. `request` limits it to waiters for the same

@@ -26,6 +26,12 @@ pub struct Client {
     pub(crate) pcts: PctStore,
     pub(crate) identities: HashMap<Party, Identity>,
     in_flight: HashMap<ExchangeKey, InFlight>,
+    /// Flows waiting their turn to run the exchange for a key, first come first served: a release hands
+    /// the key straight to the next one, so nobody slips in between.
+    queued: HashMap<ExchangeKey, Vec<u64>>,
+    /// RPT entries an exchange is upgrading right now: an authorization server that revokes upgraded RPTs
+    /// (UMAG §3.3.5.1) is about to refuse them, so requests wait for the successor instead.
+    upgrading: HashSet<u64>,
     results: HashMap<ExchangeKey, ExchangeResult>,
     generation: u64,
     finished: Vec<ExchangeKey>,
@@ -35,6 +41,9 @@ pub struct Client {
     rpt_refresh_refused: HashSet<Issuer>,
     pub(crate) stats: Stats,
 }
+
+/// Outcomes of finished exchanges kept for the flows parked on them.
+const MAX_RESULTS: usize = 4096;
 
 /// The answer to "may I run the exchange for this key?".
 pub(crate) enum Claim {
@@ -62,6 +71,8 @@ impl Client {
             pcts: HashMap::new(),
             identities: HashMap::new(),
             in_flight: HashMap::new(),
+            queued: HashMap::new(),
+            upgrading: HashSet::new(),
             results: HashMap::new(),
             generation: 0,
             finished: Vec::new(),
@@ -197,35 +208,65 @@ impl Client {
         self.rpts.get_mut(origin)?.get_mut(party)
     }
 
-    /// Claims the exchange for `key` for `flow`, unless another flow is running it.
+    /// Claims the exchange for `key` for `flow`, unless another flow is running it (or it was handed to
+    /// `flow` when its last runner released it).
     pub(crate) fn claim(&mut self, key: &ExchangeKey, flow: u64, now: Instant) -> Claim {
-        if let Some(running) = self.in_flight.get(key) {
+        if let Some(running) = self.in_flight.get_mut(key) {
             if running.flow != flow && now < running.until {
+                running.waited = true;
+                let until = running.until;
                 let seen = self.results.get(key).map_or(0, |r| r.generation);
-                return Claim::Busy {
-                    until: running.until,
-                    seen,
-                };
+                return Claim::Busy { until, seen };
             }
         }
+        self.dequeue(key, flow);
         let until = now + self.config.exchange_timeout;
-        self.in_flight.insert(key.clone(), InFlight { flow, until });
+        // Ours already (handed over), expired, or free. The claimant marks what it upgrades itself.
+        self.drop_in_flight(key);
+        self.in_flight.insert(
+            key.clone(),
+            InFlight {
+                flow,
+                until,
+                upgrading: None,
+                waited: false,
+            },
+        );
         Claim::Granted
+    }
+
+    /// Puts `flow` in line for `key` (once).
+    pub(crate) fn enqueue(&mut self, key: &ExchangeKey, flow: u64) {
+        let line = self.queued.entry(key.clone()).or_default();
+        if !line.contains(&flow) {
+            line.push(flow);
+        }
+    }
+
+    fn dequeue(&mut self, key: &ExchangeKey, flow: u64) {
+        if let Some(line) = self.queued.get_mut(key) {
+            line.retain(|f| *f != flow);
+            if line.is_empty() {
+                self.queued.remove(key);
+            }
+        }
     }
 
     /// The deadline and result generation of another flow's live exchange for `key`, if there is one.
     pub(crate) fn busy(
-        &self,
+        &mut self,
         key: &ExchangeKey,
         flow: u64,
         now: Instant,
     ) -> Option<(Instant, u64)> {
         let running = self
             .in_flight
-            .get(key)
+            .get_mut(key)
             .filter(|r| r.flow != flow && now < r.until)?;
+        running.waited = true;
+        let until = running.until;
         let seen = self.results.get(key).map_or(0, |r| r.generation);
-        Some((running.until, seen))
+        Some((until, seen))
     }
 
     /// Pushes the deadline of a claim this flow holds (long polls).
@@ -237,10 +278,52 @@ impl Client {
         }
     }
 
-    /// Ends this flow's exchange for `key`; `failure` is handed to the flows that waited on it.
+    /// Records that the exchange `flow` runs for `key` is upgrading RPT entry `entry` right now (`None`:
+    /// nothing is, e.g. the token endpoint has answered).
+    pub(crate) fn mark_upgrade(&mut self, key: &ExchangeKey, flow: u64, entry: Option<u64>) {
+        if let Some(running) = self.in_flight.get_mut(key).filter(|r| r.flow == flow) {
+            if let Some(old) = std::mem::replace(&mut running.upgrading, entry) {
+                self.upgrading.remove(&old);
+            }
+            if let Some(new) = entry {
+                self.upgrading.insert(new);
+            }
+        }
+    }
+
+    /// Whether an exchange is upgrading RPT entry `entry` right now. Free when nothing is (the warm path).
+    pub(crate) fn is_upgrading(&self, entry: u64) -> bool {
+        !self.upgrading.is_empty() && self.upgrading.contains(&entry)
+    }
+
+    fn drop_in_flight(&mut self, key: &ExchangeKey) -> Option<InFlight> {
+        let running = self.in_flight.remove(key)?;
+        if let Some(entry) = running.upgrading {
+            self.upgrading.remove(&entry);
+        }
+        Some(running)
+    }
+
+    /// Ends this flow's exchange for `key` (or its place in line); `failure` is handed to the flows that
+    /// waited on it. The next flow in line gets the key at once.
     pub(crate) fn release(&mut self, key: &ExchangeKey, flow: u64, failure: Option<SharedFailure>) {
+        self.dequeue(key, flow);
         if self.in_flight.get(key).is_some_and(|r| r.flow == flow) {
-            self.in_flight.remove(key);
+            let Some(ended) = self.drop_in_flight(key) else {
+                return;
+            };
+            // Nobody waited on it (or was handed it): there is nobody to tell, and nothing to keep. Most
+            // exchanges end so; keeping their outcome would cost a map slot per request line.
+            if !ended.waited && !self.queued.contains_key(key) {
+                self.results.remove(key);
+                return;
+            }
+            if self.results.len() >= MAX_RESULTS && !self.results.contains_key(key) {
+                // One key per request line: forget old outcomes. A flow still parked on a forgotten key
+                // just resends (`Landing::Settled`), it does not hang.
+                let in_flight = &self.in_flight;
+                self.results.retain(|k, _| in_flight.contains_key(k));
+            }
             self.generation += 1;
             self.results.insert(
                 key.clone(),
@@ -250,7 +333,44 @@ impl Client {
                 },
             );
             self.finished.push(key.clone());
+            self.hand_over(key, ended.until);
         }
+    }
+
+    /// Gives `key` to the first flow in line. For an RPT key, the RPT it will upgrade is marked at once:
+    /// the requests woken by this release must not present it in the meantime.
+    fn hand_over(&mut self, key: &ExchangeKey, until: Instant) {
+        let Some(line) = self.queued.get_mut(key) else {
+            return;
+        };
+        let next = line.remove(0);
+        if line.is_empty() {
+            self.queued.remove(key);
+        }
+        let upgrading = match key {
+            ExchangeKey::Rpt {
+                issuer,
+                origin,
+                party,
+            } => self
+                .rpt_set(origin, party)
+                .and_then(|s| s.newest_of(issuer))
+                .map(|e| e.id),
+            _ => None,
+        };
+        if let Some(entry) = upgrading {
+            self.upgrading.insert(entry);
+        }
+        self.in_flight.insert(
+            key.clone(),
+            InFlight {
+                flow: next,
+                until,
+                upgrading,
+                // The others in line, and whoever parked on the key meanwhile, wait on it.
+                waited: true,
+            },
+        );
     }
 
     /// What became of the exchange a flow parked on after seeing generation `seen`, for a waiter running
@@ -274,7 +394,7 @@ impl Client {
             Some(running) if now < running.until => Landing::Running(running.until),
             Some(_) => {
                 // Its runner vanished without releasing (a dropped future): let the waiter take over.
-                self.in_flight.remove(key);
+                self.drop_in_flight(key);
                 Landing::Settled
             }
             None => Landing::Settled,

@@ -45,7 +45,11 @@ fn herd_of_32_costs_one_discovery_and_one_token_request() {
     while let Some(key) = d.client.poll_finished_exchange() {
         woken.push(key);
     }
-    assert!(woken.iter().any(|k| matches!(k, ExchangeKey::Rpt { .. })));
+    assert!(
+        woken
+            .iter()
+            .any(|k| matches!(k, ExchangeKey::Permission { .. }))
+    );
 
     // Every parked flow retries with the shared RPT.
     for (mut flow, step) in herd {
@@ -200,4 +204,209 @@ fn a_retry_refused_while_another_exchange_is_upgrading_its_rpt_waits_for_it() {
     let step = d.resume(&mut a);
     assert!(d.sent.last().unwrap().ends_with("auth=Bearer r2"));
     assert_eq!(done_status(&d.feed(&mut a, step, ok("{}"))), 200);
+}
+
+fn upgraded(rpt: &str) -> http::Response<Vec<u8>> {
+    token_json(&format!(
+        r#"{{"access_token":"{rpt}","token_type":"Bearer","upgraded":true}}"#
+    ))
+}
+
+fn park_key(step: &S) -> ExchangeKey {
+    match step {
+        Step::Park { key, .. } => key.clone(),
+        other => panic!("expected Park, got {other:?}"),
+    }
+}
+
+fn drain(d: &mut Driver) -> Vec<ExchangeKey> {
+    std::iter::from_fn(|| d.client.poll_finished_exchange()).collect()
+}
+
+#[test]
+fn waiters_for_another_resource_are_not_woken_by_a_landing_and_send_nothing() {
+    let mut d = Driver::new(client());
+    // A leads /a; B leads /b and waits for the RPT key; A2 and B2 wait for their own resource.
+    let mut a = Flow::new(get("/a"));
+    let step = d.start(&mut a);
+    let a_disc = d.feed(&mut a, step, challenge("ta"));
+    let mut b = Flow::new(get("/b"));
+    let step = d.start(&mut b);
+    let b_park = d.feed(&mut b, step, challenge("tb"));
+    assert!(matches!(park_key(&b_park), ExchangeKey::Rpt { .. }));
+    let mut a2 = Flow::new(get("/a"));
+    let step = d.start(&mut a2);
+    let a2_park = d.feed(&mut a2, step, challenge("ta2"));
+    assert!(
+        matches!(park_key(&a2_park), ExchangeKey::Permission { ref request, .. } if request == "GET /a")
+    );
+    let mut b2 = Flow::new(get("/b"));
+    let step = d.start(&mut b2);
+    let b2_park = d.feed(&mut b2, step, challenge("tb2"));
+    assert!(
+        matches!(park_key(&b2_park), ExchangeKey::Permission { ref request, .. } if request == "GET /b")
+    );
+    drain(&mut d);
+
+    // A's exchange lands: the RPT key is handed to B, /a's waiters are told, /b's are not.
+    let step = d.feed(&mut a, a_disc, metadata());
+    let a_after = d.feed(&mut a, step, token("ra"));
+    let woken = drain(&mut d);
+    assert!(woken.contains(&park_key(&a2_park)), "{woken:?}");
+    assert!(!woken.contains(&park_key(&b2_park)), "{woken:?}");
+    // B is about to upgrade `ra` (the kit's AS, like UMAG §3.3.5.1 advises, revokes it then): A holds its
+    // retry back rather than be refused.
+    assert!(matches!(a_after, Step::Park { .. }), "{a_after:?}");
+
+    let sent = d.sent.len();
+    assert!(matches!(d.resume(&mut b2), Step::Park { .. }));
+    assert_eq!(d.sent.len(), sent, "a spurious wake-up sends nothing");
+
+    // B runs its exchange with the ticket it holds, upgrading the RPT that landed: no resend first.
+    let step = d.resume(&mut b);
+    assert!(
+        d.sent.last().unwrap().ends_with("&ticket=tb&rpt=ra"),
+        "{:?}",
+        d.sent
+    );
+    assert!(matches!(d.resume(&mut a2), Step::Park { .. }));
+    let step = d.feed(&mut b, step, upgraded("rab"));
+    assert!(d.sent.last().unwrap().ends_with("auth=Bearer rab"));
+    assert_eq!(done_status(&d.feed(&mut b, step, ok("{}"))), 200);
+
+    for flow in [&mut a, &mut a2, &mut b2] {
+        let step = d.resume(flow);
+        assert!(d.sent.last().unwrap().ends_with("auth=Bearer rab"));
+        assert_eq!(done_status(&d.feed(flow, step, ok("{}"))), 200);
+    }
+    let stats = d.client.stats();
+    assert_eq!(stats.discovery_requests, 1);
+    assert_eq!(stats.token_requests, 2);
+    assert_eq!(
+        stats.resource_requests,
+        4 * 2,
+        "challenge and retry per request"
+    );
+    assert_eq!(d.client.rpt_count(), 1);
+}
+
+#[test]
+fn concurrent_upgrades_of_one_rpt_keep_every_permission() {
+    let mut d = Driver::new(client());
+    d.prime(
+        get("/a"),
+        vec![challenge("t0"), metadata(), token("ra"), ok("{}")],
+    );
+    // B (/b) and C (/c) are both refused `ra` and both need an upgrade of it.
+    let mut b = Flow::new(get("/b"));
+    let b_sent = d.start(&mut b);
+    let mut c = Flow::new(get("/c"));
+    let c_sent = d.start(&mut c);
+    let b_token = d.feed(&mut b, b_sent, challenge("tb"));
+    assert!(d.sent.last().unwrap().ends_with("&ticket=tb&rpt=ra"));
+    let c_park = d.feed(&mut c, c_sent, challenge("tc"));
+    assert!(matches!(park_key(&c_park), ExchangeKey::Rpt { .. }));
+    // While `ra` is being upgraded (and may be revoked), a request for /a waits instead of presenting it.
+    let sent = d.sent.len();
+    let mut a = Flow::new(get("/a"));
+    let a_park = d.start(&mut a);
+    assert!(matches!(a_park, Step::Park { .. }), "{a_park:?}");
+    assert_eq!(d.sent.len(), sent);
+
+    // B's upgrade lands (`ra` revoked). C upgrades its successor, not the revoked `ra`: upgrading `ra`
+    // would give an RPT without /b's permission and revoke `rab`, which has it.
+    let b_retry = d.feed(&mut b, b_token, upgraded("rab"));
+    assert!(matches!(b_retry, Step::Park { .. }), "{b_retry:?}");
+    let step = d.resume(&mut c);
+    assert!(
+        d.sent.last().unwrap().ends_with("&ticket=tc&rpt=rab"),
+        "{:?}",
+        d.sent
+    );
+    let step = d.feed(&mut c, step, upgraded("rabc"));
+    assert_eq!(done_status(&d.feed(&mut c, step, ok("{}"))), 200);
+    for flow in [&mut b, &mut a] {
+        let step = d.resume(flow);
+        assert!(d.sent.last().unwrap().ends_with("auth=Bearer rabc"));
+        assert_eq!(done_status(&d.feed(flow, step, ok("{}"))), 200);
+    }
+
+    // One RPT holds all three permissions.
+    assert_eq!(d.client.rpt_count(), 1);
+    for path in ["/a", "/b", "/c"] {
+        d.prime(get(path), vec![ok("{}")]);
+        assert!(d.sent.last().unwrap().ends_with("auth=Bearer rabc"));
+    }
+    assert_eq!(d.client.stats().token_requests, 3);
+}
+
+#[test]
+fn a_leader_that_may_not_wait_any_longer_gets_an_rpt_of_its_own_rather_than_race_the_upgrade() {
+    let mut cfg = config();
+    cfg.max_parks = 0;
+    let mut d = Driver::new(uma_core::Client::new(cfg));
+    d.prime(
+        get("/a"),
+        vec![challenge("t0"), metadata(), token("ra"), ok("{}")],
+    );
+    let mut b = Flow::new(get("/b"));
+    let b_sent = d.start(&mut b);
+    let mut c = Flow::new(get("/c"));
+    let c_sent = d.start(&mut c);
+    let b_token = d.feed(&mut b, b_sent, challenge("tb"));
+    let c_token = d.feed(&mut c, c_sent, challenge("tc"));
+    // C does not present `ra`, which B is upgrading: the two answers cannot revoke each other's RPT.
+    assert!(
+        d.sent.last().unwrap().ends_with("&ticket=tc"),
+        "{:?}",
+        d.sent
+    );
+    let step = d.feed(&mut c, c_token, token("rc"));
+    assert_eq!(done_status(&d.feed(&mut c, step, ok("{}"))), 200);
+    let step = d.feed(&mut b, b_token, upgraded("rab"));
+    assert_eq!(done_status(&d.feed(&mut b, step, ok("{}"))), 200);
+    for (path, rpt) in [("/a", "rab"), ("/b", "rab"), ("/c", "rc")] {
+        d.prime(get(path), vec![ok("{}")]);
+        assert!(
+            d.sent
+                .last()
+                .unwrap()
+                .ends_with(&format!("auth=Bearer {rpt}"))
+        );
+    }
+}
+
+#[test]
+fn a_leader_whose_ticket_died_while_it_waited_resends_once() {
+    let mut d = Driver::new(client());
+    let mut a = Flow::new(get("/a"));
+    let step = d.start(&mut a);
+    let a_disc = d.feed(&mut a, step, challenge("ta"));
+    let mut b = Flow::new(get("/b"));
+    let step = d.start(&mut b);
+    let b_park = d.feed(&mut b, step, challenge("tb"));
+    assert!(matches!(b_park, Step::Park { .. }));
+    d.advance(Duration::from_secs(30));
+    let step = d.feed(&mut a, a_disc, metadata());
+    let a_retry = d.feed(&mut a, step, token("ra"));
+
+    // B's turn: its ticket expired while it waited. One fresh challenge, within the same flow.
+    let step = d.resume(&mut b);
+    let step = d.feed(&mut b, step, error(400, r#"{"error":"invalid_grant"}"#));
+    assert!(
+        d.sent
+            .last()
+            .unwrap()
+            .starts_with("Resource GET https://rs.example.org/b")
+    );
+    let step = d.feed(&mut b, step, challenge("tb2"));
+    assert!(d.sent.last().unwrap().ends_with("&ticket=tb2&rpt=ra"));
+    let step = d.feed(&mut b, step, upgraded("rab"));
+    assert_eq!(done_status(&d.feed(&mut b, step, ok("{}"))), 200);
+    assert_eq!(b.flows_used(), 1);
+    let step = d.resume(&mut a);
+    drop(a_retry);
+    assert!(d.sent.last().unwrap().ends_with("auth=Bearer rab"));
+    assert_eq!(done_status(&d.feed(&mut a, step, ok("{}"))), 200);
+    assert_eq!(d.client.stats().resource_requests, 2 + 3);
 }

@@ -167,7 +167,8 @@ impl Flow {
             Ok(request) => request,
             Err(e) => return self.fail(client, Error::Build(e)),
         };
-        client.extend_claim(&grant.key, self.id, now + client.config.exchange_timeout);
+        self.extend_held(client, now + client.config.exchange_timeout);
+        client.mark_upgrade(&grant.key, self.id, grant.rpt.as_ref().map(|r| r.entry));
         let id = self.next_id();
         self.state = State::Token { id, grant };
         client.stats.token_requests += 1;
@@ -186,6 +187,8 @@ impl Flow {
         response: http::Response<Vec<u8>>,
         now: Instant,
     ) -> Out {
+        // Answered: whatever the authorization server revokes is revoked now.
+        client.mark_upgrade(&grant.key, self.id, None);
         let issuer_name = grant.issuer.as_str().to_owned();
         let error = match grant::parse_token_response(&response) {
             Ok(token) => return self.store_rpt(client, grant, token, now),
@@ -271,8 +274,19 @@ impl Flow {
             ),
             Outcome::InvalidRpt if grant.rpt.is_some() && !self.counters.retried_without_rpt => {
                 self.counters.retried_without_rpt = true;
-                self.drop_sent_rpt(client);
-                grant.rpt = None;
+                // The RPT refused is the one the grant tried to upgrade, not necessarily the one sent.
+                if let Some(refused) = grant.rpt.take() {
+                    if self
+                        .sent_rpt
+                        .as_ref()
+                        .is_some_and(|s| s.entry == refused.entry)
+                    {
+                        self.sent_rpt = None;
+                    }
+                    if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                        set.remove(refused.entry);
+                    }
+                }
                 self.send_grant(client, grant, now)
             }
             Outcome::InvalidPct
@@ -396,7 +410,7 @@ impl Flow {
         }
         self.counters.polls += 1;
         let until = now + interval;
-        client.extend_claim(&grant.key, self.id, until + client.config.exchange_timeout);
+        self.extend_held(client, until + client.config.exchange_timeout);
         grant.ticket = ticket;
         self.state = State::Sleeping { until, grant };
         Step::Wait { until }
@@ -427,12 +441,16 @@ impl Flow {
         };
         let origin = self.origin.clone();
         client.insert_rpt(&origin, &self.party, entry, replaces);
+        if let Some(set) = client.rpt_set_mut(&origin, &self.party) {
+            // The requests for this resource that waited on this exchange use this RPT.
+            set.grant_path(self.request.uri.path(), id);
+        }
         if let Some(pct) = token.pct {
             client
                 .pcts
                 .insert((grant.issuer.clone(), self.party.clone()), pct);
         }
-        self.release(client, &grant.key);
+        self.release_grant(client, &grant);
         self.send_resource(client, now, Some(id))
     }
 

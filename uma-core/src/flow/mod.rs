@@ -5,9 +5,12 @@
 //!  start ──► Resource ──401/403 UMA──► [trusted as_uri?] ──no──► Failed(Untrusted, response)
 //!             ▲   │                         │yes
 //!             │   │                         ▼
-//!             │   │         (other flow exchanging?) ──yes──► Park ──landed──► Resource
+//!             │   │   (another flow exchanging for this request?) ──yes──► Park ──landed──► Resource
 //!             │   │                         │no
 //!             │   │                         ▼
+//!             │   │   (another flow upgrading this origin's RPT?) ──yes──► Park ──landed──┐
+//!             │   │                         │no                                          │
+//!             │   │                         ▼◄─────────────── same ticket, current RPT ──┘
 //!             │   │         Discovery (unless cached) ──► Token (uma-ticket grant)
 //!             │   │                                          │ ok: store RPT (upgrade/replace)
 //!             └───┴──────────── retry with the RPT ◄─────────┘
@@ -97,7 +100,8 @@ pub enum Step<T> {
         /// When to resume.
         until: Instant,
     },
-    /// Another request is running the exchange for `key`: wait until the client reports `key` through
+    /// Another request is running the exchange for `key` (one this request needs, or one upgrading the
+    /// RPT it would present): wait until the client reports `key` through
     /// [`Client::poll_finished_exchange`], or until `until`, then call `resume`.
     Park {
         /// The exchange waited on.
@@ -201,6 +205,9 @@ pub(crate) enum AfterDiscovery {
 pub(crate) enum AfterPark {
     Resend,
     Continue(AfterDiscovery),
+    /// This flow leads the exchange for its request and waits for the RPT key: run the grant once it is
+    /// free, with the ticket it holds (no resend).
+    Exchange(Grant),
 }
 
 #[derive(Debug)]
@@ -256,6 +263,9 @@ pub(crate) struct Counters {
     /// A redirect took the request to another origin: only credentials minted there and then may follow.
     pub crossed_origin: bool,
     pub superseded_resends: u32,
+    /// Extra exchanges granted because the RPT refused had served this very path before (retired by a
+    /// use limit, or revoked), whoever obtained it.
+    pub retired_rpts: u32,
 }
 
 /// One application request driven through the UMA flow. Create it with [`Flow::new`], then drive it
@@ -373,6 +383,26 @@ impl Flow {
     pub(crate) fn release(&mut self, client: &mut Client, key: &ExchangeKey) {
         self.held.retain(|k| k != key);
         client.release(key, self.id, None);
+    }
+
+    /// Pushes the deadline of every exchange this flow holds (long token requests and polls).
+    pub(crate) fn extend_held(&self, client: &mut Client, until: Instant) {
+        for key in &self.held {
+            client.extend_claim(key, self.id, until);
+        }
+    }
+
+    /// Ends this flow's exchange `grant`: the RPT key and the permission key of the request it leads for.
+    pub(crate) fn release_grant(&mut self, client: &mut Client, grant: &Grant) {
+        self.release(client, &grant.key);
+        let id = self.id;
+        self.held.retain(|k| {
+            let permission = matches!(k, ExchangeKey::Permission { .. });
+            if permission {
+                client.release(k, id, None);
+            }
+            !permission
+        });
     }
 
     /// `METHOD path`: what a shared per-request verdict applies to.

@@ -29,7 +29,7 @@ impl Flow {
         now: Instant,
     ) -> Out {
         if let Some(grant) = refetch {
-            self.release(client, &grant.key);
+            self.release_grant(client, &grant);
         }
         if self.counters.redirects >= client.config.max_redirects {
             let max = client.config.max_redirects;

@@ -42,6 +42,9 @@ fn pick_rpt<'c>(
 /// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
 const MAX_SUPERSEDED_RESENDS: u32 = 32;
 
+/// Exchanges allowed per request beyond `max_flows` because the RPT refused had served its path before.
+const MAX_RETIRED_RPTS: u32 = 4;
+
 impl Flow {
     /// Sends (or replays) the application's request with the best credential for its origin.
     /// `prefer` names the RPT entry just obtained, so the retry uses it whatever the path hints say.
@@ -111,6 +114,21 @@ impl Flow {
                     set.entries.retain(|e| !e.expired(now));
                 }
                 chosen = pick(client, None);
+            }
+        }
+        if let Some(id) = chosen.filter(|id| client.is_upgrading(*id)) {
+            // Another request's exchange is upgrading this very RPT, and the authorization server may
+            // revoke it on the spot (UMAG §3.3.5.1): wait for the successor instead of being refused.
+            let issuer = client
+                .rpt_set(&origin, &party)
+                .and_then(|s| s.get(id))
+                .map(|e| e.issuer.clone());
+            if let Some(issuer) = issuer {
+                let key = self.rpt_key(&issuer);
+                if let Some(step) = self.park_if_busy(client, &key, now) {
+                    self.pending_refetch = refetch;
+                    return step;
+                }
             }
         }
         let chosen = chosen.and_then(|id| client.rpt_set(&origin, &party)?.get(id));
@@ -223,10 +241,10 @@ impl Flow {
             // The fresh challenge after a dead ticket: same flow, same held exchange (docs/protocol.md §4.1).
             if grant.issuer == issuer {
                 grant.ticket = ticket;
-                grant.rpt = self.sent_rpt.clone().filter(|r| r.issuer == issuer);
+                grant.rpt = self.rpt_to_upgrade(client, &issuer);
                 return self.send_grant(client, grant, now);
             }
-            self.release(client, &grant.key);
+            self.release_grant(client, &grant);
         }
 
         // A refreshed RPT refused where its predecessor was accepted: this server's refreshes produce
@@ -277,55 +295,94 @@ impl Flow {
             }
         }
 
-        // An RPT landed for this origin after our request left (a concurrent request's exchange — its 401
-        // simply arrived late), or the RPT we sent was superseded meanwhile (upgraded by another request and
-        // revoked, UMAG §3.3.5): try the current one before running an exchange of our own.
+        // An RPT obtained for this path landed after our request left (a concurrent request's exchange for
+        // the same resource: our 401 simply arrived late), or the RPT we sent was superseded meanwhile
+        // (upgraded by another request and revoked, UMAG §3.3.5; the upgrade covers what it covered): try
+        // it before running an exchange of our own. An RPT obtained for other resources would be refused
+        // again, so it is no reason to resend.
         if !self.counters.crossed_origin
             && self.counters.superseded_resends < MAX_SUPERSEDED_RESENDS
+            && self.newer_rpt_for_path(client)
         {
-            let path = self.request.uri.path();
-            let current = client
-                .rpt_set(&self.origin, &self.party)
-                .and_then(|s| s.choose(path));
-            // Entry ids only grow: a larger one means an exchange landed after we sent.
-            let newer = current
-                .is_some_and(|c| self.sent_rpt.as_ref().is_none_or(|sent| c.id > sent.entry));
-            if newer {
-                self.counters.superseded_resends += 1;
-                return self.send_resource(client, now, None);
-            }
+            self.counters.superseded_resends += 1;
+            return self.send_resource(client, now, None);
         }
 
-        if self.counters.flows >= client.config.max_flows {
-            // Another request's exchange for this key may be upgrading (and so revoking) the RPT we just
-            // sent: wait for it to land and try its RPT before giving up.
-            let key = self.rpt_key(&issuer);
+        let key = self.rpt_key(&issuer);
+        let (had_it, served) = self.sent_rpt_standing(client, &issuer);
+        // The RPT we sent was obtained for this path (or served it): refused, it was revoked — an upgrade
+        // running now replaces it and keeps its permissions — or retired. Wait for a running upgrade and
+        // resend with its RPT rather than exchange again for a permission we had.
+        if had_it {
             if let Some(step) = self.park_if_busy(client, &key, now) {
                 return step;
             }
-            let flows = self.counters.flows;
-            return self.fail(client, Error::MaxFlowsReached { flows });
         }
-        let key = self.rpt_key(&issuer);
-        if let Some(step) = self.claim_or_park(client, &key, AfterPark::Resend, now) {
+        if self.counters.flows >= client.config.max_flows + self.counters.retired_rpts {
+            // The resource server had accepted this very RPT for this path: it was retired (a use limit)
+            // or revoked, not short of permissions. Replacing it is not this request's failure, whoever's
+            // exchange obtained it (bounded).
+            if served && self.counters.retired_rpts < MAX_RETIRED_RPTS {
+                self.counters.retired_rpts += 1;
+            } else {
+                // Another request's exchange may be obtaining this resource, or upgrading (and so
+                // revoking) the RPT we just sent: wait for it to land and try its RPT before giving up.
+                let want = self.permission_key(&issuer);
+                if let Some(step) = self.park_if_busy(client, &want, now) {
+                    return step;
+                }
+                if let Some(step) = self.park_if_busy(client, &key, now) {
+                    return step;
+                }
+                let flows = self.counters.flows;
+                return self.fail(client, Error::MaxFlowsReached { flows });
+            }
+        }
+        // Requests for the same resource share one exchange; requests for other resources neither wait on
+        // it nor are woken by it.
+        let want = self.permission_key(&issuer);
+        if let Some(step) = self.claim_or_park(client, &want, AfterPark::Resend, now) {
             return step;
         }
-        self.counters.flows += 1;
         let push_claim = client.config.claim_pushing == ClaimPushing::Always
             && client
                 .config
                 .server(&issuer)
                 .is_some_and(|s| s.claim.is_some());
         let grant = Grant {
-            issuer: issuer.clone(),
+            issuer,
             key,
             ticket,
-            rpt: self.sent_rpt.clone().filter(|r| r.issuer == issuer),
+            rpt: None, // chosen once the exchange may run
             push_claim,
             use_pct: true,
             use_scope: true,
         };
-        self.ensure_metadata_then(client, issuer, AfterDiscovery::Grant(grant), now, false)
+        self.run_exchange(client, grant, now)
+    }
+
+    /// Whether the RPT to use for this path now is newer than the one we sent, and obtained for this path
+    /// (or the upgrade of one that was): entry ids only grow, so it landed after our request left.
+    fn newer_rpt_for_path(&self, client: &Client) -> bool {
+        let path = self.request.uri.path();
+        let Some(set) = client.rpt_set(&self.origin, &self.party) else {
+            return false;
+        };
+        set.choose(path).is_some_and(|c| {
+            set.covers(path, c.id) && self.sent_rpt.as_ref().is_none_or(|sent| c.id > sent.entry)
+        })
+    }
+
+    /// Whether the RPT we sent (from `issuer`) was obtained for this path, and whether it served it.
+    fn sent_rpt_standing(&self, client: &Client, issuer: &Issuer) -> (bool, bool) {
+        let path = self.request.uri.path();
+        let set = client.rpt_set(&self.origin, &self.party);
+        match (&self.sent_rpt, set) {
+            (Some(sent), Some(set)) if &sent.issuer == issuer => {
+                (set.covers(path, sent.entry), set.served(path, sent.entry))
+            }
+            _ => (false, false),
+        }
     }
 
     /// The final answer: remember which RPT worked for this path.
@@ -336,7 +393,7 @@ impl Flow {
         refetch: Option<Grant>,
     ) -> Out {
         if let Some(grant) = refetch {
-            self.release(client, &grant.key);
+            self.release_grant(client, &grant);
         }
         if let Some(sent) = &self.sent_rpt {
             if !matches!(
@@ -373,6 +430,16 @@ impl Flow {
             if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
                 set.remove(sent.entry);
             }
+        }
+    }
+
+    /// What requests for the same resource as this one wait on.
+    pub(crate) fn permission_key(&self, issuer: &Issuer) -> ExchangeKey {
+        ExchangeKey::Permission {
+            issuer: issuer.clone(),
+            origin: self.origin.clone(),
+            party: self.party.clone(),
+            request: self.request_line(),
         }
     }
 
