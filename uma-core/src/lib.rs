@@ -88,6 +88,7 @@ pub mod grant;
 mod login;
 mod oneshot;
 pub mod protection;
+pub mod record;
 pub mod secret;
 mod ticketless;
 pub mod trace;
