@@ -93,7 +93,7 @@ pub mod secret;
 mod ticketless;
 pub mod trace;
 
-pub use cache::{ExchangeKey, Identity, Party, Stats};
+pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
