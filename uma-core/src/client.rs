@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use crate::cache::{
-    ExchangeKey, ExchangeResult, Identity, InFlight, MetadataEntry, Party, PctStore, RptEntry,
-    RptSet, SharedFailure, Stats,
+    CacheUsage, ExchangeKey, ExchangeResult, Identity, InFlight, Limits, MetadataEntry, Party,
+    PctStore, RptCache, RptEntry, RptSet, SharedFailure, Stats,
 };
 use crate::config::Config;
 use crate::discovery::{AsMetadata, Issuer};
@@ -21,8 +21,8 @@ use crate::error::Error;
 pub struct Client {
     pub(crate) config: Config,
     metadata: HashMap<Issuer, MetadataEntry>,
-    /// By origin, then party: looked up with borrowed keys, no allocation on the warm path.
-    pub(crate) rpts: HashMap<String, HashMap<Party, RptSet>>,
+    /// By origin, then party: looked up with borrowed keys, no allocation on the warm path; bounded.
+    pub(crate) rpts: RptCache,
     pub(crate) pcts: PctStore,
     pub(crate) identities: HashMap<Party, Identity>,
     in_flight: HashMap<ExchangeKey, InFlight>,
@@ -40,10 +40,16 @@ pub struct Client {
     /// Issuers whose refreshed RPTs a resource server refused on a path the RPT had served.
     rpt_refresh_refused: HashSet<Issuer>,
     pub(crate) stats: Stats,
+    /// Identities plus PCTs beyond which an insert sweeps.
+    sweep_watermark: usize,
 }
 
 /// Outcomes of finished exchanges kept for the flows parked on them.
 const MAX_RESULTS: usize = 4096;
+/// Herd results kept for this many exchanges after they end (see `sweep_keeping`).
+const RESULTS_KEPT: u64 = 4096;
+/// Identities plus PCTs held before they alone trigger a sweep.
+const SWEEP_MIN: usize = 1024;
 
 /// The answer to "may I run the exchange for this key?".
 pub(crate) enum Claim {
@@ -67,7 +73,7 @@ impl Client {
         Self {
             config,
             metadata: HashMap::new(),
-            rpts: HashMap::new(),
+            rpts: RptCache::default(),
             pcts: HashMap::new(),
             identities: HashMap::new(),
             in_flight: HashMap::new(),
@@ -80,6 +86,7 @@ impl Client {
             next_rpt: 1,
             rpt_refresh_refused: HashSet::new(),
             stats: Stats::default(),
+            sweep_watermark: SWEEP_MIN,
         }
     }
 
@@ -111,7 +118,9 @@ impl Client {
 
     /// Sets (or replaces) a requesting party's own access token, e.g. one obtained with any OAuth2 library.
     pub fn set_identity(&mut self, party: Party, identity: Identity) {
+        let now = identity.obtained_at;
         self.identities.insert(party, identity);
+        self.sweep_if_due(now, None);
     }
 
     /// A requesting party's own access token, if held.
@@ -131,11 +140,29 @@ impl Client {
 
     /// Number of RPTs held, over all origins and parties.
     pub fn rpt_count(&self) -> usize {
-        self.rpts
-            .values()
-            .flat_map(|parties| parties.values())
-            .map(|s| s.entries.len())
-            .sum()
+        self.rpts.usage().0
+    }
+
+    /// What the caches hold: RPTs and their token bytes (bounded by
+    /// [`Config::max_cached_rpts`] and [`Config::max_cached_token_bytes`]), identities and PCTs.
+    pub fn cache_usage(&self) -> CacheUsage {
+        let (rpts, token_bytes) = self.rpts.usage();
+        CacheUsage {
+            rpts,
+            token_bytes,
+            rpt_sets: self.rpts.sets(),
+            identities: self.identities.len(),
+            pcts: self.pcts.len(),
+        }
+    }
+
+    /// Drops what the caches hold that is of no more use at `now`: expired RPTs (those with a refresh
+    /// token some time after expiry), expired identities without a refresh token, PCTs of parties that
+    /// hold nothing else once there are more PCTs than [`Config::max_cached_rpts`], and old herd
+    /// results. The client also runs it by itself every so many inserts; call it when idle to return
+    /// memory sooner. Counted in [`Stats`].
+    pub fn sweep(&mut self, now: Instant) {
+        self.sweep_keeping(now, None);
     }
 
     /// Drops every cached RPT and PCT (e.g. on logout).
@@ -184,6 +211,8 @@ impl Client {
         );
     }
 
+    /// Caches an RPT, evicting the least recently used beyond the configured bounds, and sweeps the
+    /// caches every so many inserts (the entry's `obtained_at` is the time: it was obtained just now).
     pub(crate) fn insert_rpt(
         &mut self,
         origin: &str,
@@ -191,21 +220,52 @@ impl Client {
         entry: RptEntry,
         replaces: Option<u64>,
     ) {
-        let max = self.config.max_rpts_per_origin;
-        self.rpts
-            .entry(origin.to_owned())
-            .or_default()
-            .entry(party.clone())
-            .or_default()
-            .insert(entry, replaces, max);
+        let limits = Limits {
+            per_set: self.config.max_rpts_per_origin,
+            entries: self.config.max_cached_rpts,
+            token_bytes: self.config.max_cached_token_bytes,
+        };
+        let (now, id) = (entry.obtained_at, entry.id);
+        let removed = self.rpts.insert(origin, party, entry, replaces, limits);
+        self.stats.rpts_evicted += removed.evicted as u64;
+        self.sweep_if_due(now, Some(id));
+    }
+
+    fn sweep_if_due(&mut self, now: Instant, keep: Option<u64>) {
+        if self.rpts.sweep_due() || self.identities.len() + self.pcts.len() > self.sweep_watermark {
+            self.sweep_keeping(now, keep);
+        }
+    }
+
+    fn sweep_keeping(&mut self, now: Instant, keep: Option<u64>) {
+        self.stats.rpts_swept += self.rpts.sweep(now, keep) as u64;
+        let before = self.identities.len();
+        self.identities.retain(|_, identity| !identity.stale(now));
+        self.stats.identities_swept += (before - self.identities.len()) as u64;
+        if self.pcts.len() > self.config.max_cached_rpts {
+            let holding: HashSet<&Party> = self.rpts.parties().collect();
+            let before = self.pcts.len();
+            let identities = &self.identities;
+            self.pcts
+                .retain(|(_, party), _| holding.contains(party) || identities.contains_key(party));
+            self.stats.pcts_swept += (before - self.pcts.len()) as u64;
+        }
+        // Herd results are read by the flows parked on a key soon after its exchange ends; one read
+        // after thousands of other exchanges finds none and retries (an extra exchange at worst).
+        let horizon = self.generation.saturating_sub(RESULTS_KEPT);
+        let in_flight = &self.in_flight;
+        self.results
+            .retain(|key, r| r.generation > horizon || in_flight.contains_key(key));
+        // The next sweep triggered by identities and PCTs comes once they have doubled.
+        self.sweep_watermark = (2 * (self.identities.len() + self.pcts.len())).max(SWEEP_MIN);
     }
 
     pub(crate) fn rpt_set(&self, origin: &str, party: &Party) -> Option<&RptSet> {
-        self.rpts.get(origin)?.get(party)
+        self.rpts.get(origin, party)
     }
 
     pub(crate) fn rpt_set_mut(&mut self, origin: &str, party: &Party) -> Option<&mut RptSet> {
-        self.rpts.get_mut(origin)?.get_mut(party)
+        self.rpts.get_mut(origin, party)
     }
 
     /// Claims the exchange for `key` for `flow`, unless another flow is running it (or it was handed to

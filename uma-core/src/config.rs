@@ -160,6 +160,14 @@ pub struct Config {
     /// RPTs kept per resource-server origin and requesting party (UMAG §3.3.5: an RPT that was not upgraded
     /// keeps its own permissions, so several may be useful).
     pub max_rpts_per_origin: usize,
+    /// RPTs kept over all origins and parties (default 10 000). Beyond it the least recently used
+    /// (origin, party) set gives up its oldest RPT; the RPT just obtained is never evicted. With
+    /// typical 1–3 KB RPTs the default holds 10–30 MB of tokens.
+    pub max_cached_rpts: usize,
+    /// Bytes of RPTs and their refresh tokens kept over all origins and parties (default 32 MiB),
+    /// evicted like [`max_cached_rpts`](Self::max_cached_rpts). Counts the token strings only, not the
+    /// bookkeeping around them (a few hundred bytes per RPT, see BENCHMARKS.md).
+    pub max_cached_token_bytes: usize,
     /// How long a flow may hold an exchange that others wait on before they stop waiting for it.
     pub exchange_timeout: Duration,
     /// How many times one request may wait for another request's exchange before running its own.
@@ -183,6 +191,8 @@ impl Default for Config {
             access_token_to_resource: AccessTokenToResource::default(),
             max_redirects: 0,
             max_rpts_per_origin: 4,
+            max_cached_rpts: 10_000,
+            max_cached_token_bytes: 32 * 1024 * 1024,
             exchange_timeout: Duration::from_secs(60),
             max_parks: 32,
         }

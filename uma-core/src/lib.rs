@@ -88,11 +88,12 @@ pub mod grant;
 mod login;
 mod oneshot;
 pub mod protection;
+pub mod record;
 pub mod secret;
 mod ticketless;
 pub mod trace;
 
-pub use cache::{ExchangeKey, Identity, Party, Stats};
+pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
