@@ -35,6 +35,8 @@
 //! Middleware *before* `UmaMiddleware` sees one call per application request (a retry middleware there
 //! retries the whole UMA dance); middleware *after* it sees every resource-server attempt: the
 //! challenge and the replay (a tracing middleware there makes one span per attempt). Both orders work.
+//! [`Options::exchange_timeout`] bounds each call of the rest of the chain, retries made inside it
+//! included; [`Options::overall_timeout`] bounds the whole dance up to the final response's head.
 //!
 //! # Bodies
 //!
@@ -42,7 +44,8 @@
 //! before anything is sent) and replayed after a challenge. A streaming body is sent once: if the answer
 //! is a UMA challenge, it is returned as the response, untouched but for [`NotReplayed`] in its
 //! extensions, and nothing goes to the authorization server. Answers the flow does not need to read
-//! (anything but 401, 403 and redirects) are returned as they came, body unread.
+//! (anything but 401, 403 and redirects) are returned as they came, body unread; the others are read
+//! up to [`Options::max_response_body`].
 //!
 //! # TLS
 //!
