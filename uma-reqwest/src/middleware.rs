@@ -106,23 +106,23 @@ impl UmaMiddleware {
     ) -> Result<(Application, http::Request<Vec<u8>>), Error> {
         let had_body = request.body().is_some();
         // Cloned before the first send: a body that cannot be cloned is a stream, sent once only.
+        let limit = self.options.max_request_body;
         let (bytes, stream) = match request.try_clone() {
-            Some(_) => (
-                request
+            Some(_) => {
+                let bytes = request
                     .body()
                     .and_then(|b| b.as_bytes())
-                    .unwrap_or_default()
-                    .to_vec(),
-                None,
-            ),
+                    .unwrap_or_default();
+                if bytes.len() > limit {
+                    return Err(Error::BodyTooLarge {
+                        kind: BodyKind::Request,
+                        limit,
+                    });
+                }
+                (bytes.to_vec(), None)
+            }
             None => (Vec::new(), request.body_mut().take()),
         };
-        if bytes.len() > self.options.max_request_body {
-            return Err(Error::BodyTooLarge {
-                kind: BodyKind::Request,
-                limit: self.options.max_request_body,
-            });
-        }
         let mut copy = http::Request::new(bytes);
         *copy.method_mut() = request.method().clone();
         *copy.uri_mut() = request

@@ -176,3 +176,27 @@ async fn unprotected_answer_passes_through() {
     assert_eq!(kit.log().len(), 1);
     assert_eq!(uma.stats().token_requests, 0);
 }
+
+/// A body over `max_request_body` is refused before anything is sent, as in the other adapters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_over_limit_refused_before_sending() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let uma = uma_for(&kit).with_options(uma_reqwest::Options::default().with_max_request_body(10));
+    let error = chain(&kit, &uma)
+        .post(kit.rs_url("/api/echo"))
+        .body("eleven bytes")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            uma_reqwest::uma_error(&error),
+            Some(uma_reqwest::Error::BodyTooLarge {
+                kind: uma_reqwest::BodyKind::Request,
+                limit: 10
+            })
+        ),
+        "{error}"
+    );
+    assert!(kit.log().is_empty());
+}
