@@ -1,0 +1,169 @@
+//! The loop that drives one [`Flow`] for the middleware: resource requests go through the rest of the
+//! chain, authorization-server requests on the plain inner client.
+
+use http::StatusCode;
+use reqwest_middleware::Next;
+use uma_core::{Flow, Machine, RequestKind, Step};
+use uma_hyper::{BodyKind, Error, Options};
+
+use crate::NotReplayed;
+use crate::engine::{Engine, Running};
+use crate::send::{self, Application, Overall, Stop, overall_timeout};
+
+/// What one call of the middleware works with.
+pub(crate) struct Call<'a, 'n> {
+    pub engine: &'a Engine,
+    pub options: &'a Options,
+    pub http: &'a reqwest::Client,
+    pub next: Next<'n>,
+    pub extensions: &'a mut http::Extensions,
+}
+
+/// Drives `flow` to its end under the overall timeout.
+pub(crate) async fn drive(
+    call: Call<'_, '_>,
+    mut app: Application,
+    flow: Flow,
+) -> Result<reqwest::Response, Stop> {
+    let Call {
+        engine,
+        options,
+        http,
+        next,
+        extensions,
+    } = call;
+    // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
+    let overall: Overall = options
+        .overall_timeout
+        .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
+    let mut running = Running::new(engine, flow);
+    // The last resource answer passed on to the core unread, returned as it is if the flow ends on it.
+    let mut kept: Option<reqwest::Response> = None;
+    // The last resource answer the core read, kept for a streaming request that cannot be replayed.
+    let mut last_read: Option<http::Response<Vec<u8>>> = None;
+    let mut next_step = running.step(|m, core, now| m.start(core, now));
+    loop {
+        next_step = match next_step {
+            (Step::Send(out), _) if out.kind == RequestKind::Resource => {
+                kept = None;
+                if app.body_gone() {
+                    running.abort();
+                    return Ok(not_replayed(last_read, extensions));
+                }
+                let id = out.id;
+                let response =
+                    send::resource(&next, extensions, &mut app, out, options, overall).await?;
+                if !must_read(&response) {
+                    let head = send::head_of(&response);
+                    kept = Some(response);
+                    running.step(|m, core, now| m.handle_response(core, id, head, now))
+                } else {
+                    let url = response.url().clone();
+                    let limit = options.max_response_body;
+                    let read = send::read_whole(
+                        response,
+                        limit,
+                        BodyKind::Resource,
+                        RequestKind::Resource,
+                    );
+                    let read = read.await?;
+                    if app.streamed {
+                        if is_uma_challenge(engine, &read) {
+                            // Answering it would end in a replay without the body: stop before the AS.
+                            running.abort();
+                            return Ok(not_replayed(Some(read), extensions));
+                        }
+                        last_read = Some(copy(&read, url));
+                    }
+                    running.step(|m, core, now| m.handle_response(core, id, read, now))
+                }
+            }
+            (Step::Send(out), _) => {
+                let id = out.id;
+                let response = send::authorization_server(http, out, options, overall).await?;
+                running.step(|m, core, now| m.handle_response(core, id, response, now))
+            }
+            (Step::Wait { until }, _) => {
+                let until = tokio::time::Instant::from(until);
+                if let Some((deadline, after)) = overall.filter(|(d, _)| *d < until) {
+                    tokio::time::sleep_until(deadline).await;
+                    return Err(overall_timeout(after).into());
+                }
+                tokio::time::sleep_until(until).await;
+                running.step(|m, core, now| m.resume(core, now))
+            }
+            (Step::Park { until, .. }, parked) => {
+                let mut until = tokio::time::Instant::from(until);
+                if let Some((deadline, _)) = overall {
+                    until = until.min(deadline);
+                }
+                if let Some(parked) = parked {
+                    // Woken when the exchange lands, or at its deadline: the core decides what next.
+                    let _ = tokio::time::timeout_at(until, parked).await;
+                }
+                if let Some((deadline, after)) = overall {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(overall_timeout(after).into());
+                    }
+                }
+                running.step(|m, core, now| m.resume(core, now))
+            }
+            (Step::Done(response), _) => {
+                return Ok(kept.unwrap_or_else(|| reqwest::Response::from(response)));
+            }
+            (Step::Failed(failure), _) => return Err(Error::from(failure).into()),
+        };
+    }
+}
+
+/// Whether the core needs the body of this resource answer (a challenge, or a redirect it may follow);
+/// any other answer is handed back to the application unread.
+fn must_read(response: &reqwest::Response) -> bool {
+    let status = response.status();
+    status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
+        || (status.is_redirection() && response.headers().contains_key(http::header::LOCATION))
+}
+
+/// Whether the core would answer this with a UMA flow.
+fn is_uma_challenge(engine: &Engine, response: &http::Response<Vec<u8>>) -> bool {
+    let strictness = engine.with_core(|core| core.config().strictness);
+    uma_core::challenge::uma_candidates(
+        response.status(),
+        response.headers(),
+        response.body(),
+        strictness,
+    )
+    .is_ok_and(|candidates| !candidates.is_empty())
+}
+
+/// A copy of a read answer from `url` (the rest of its extensions stay with the original).
+fn copy(response: &http::Response<Vec<u8>>, url: reqwest::Url) -> http::Response<Vec<u8>> {
+    use reqwest::ResponseBuilderExt;
+    let mut copy = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(url)
+        .body(response.body().clone())
+        .expect("status and version come from a response");
+    *copy.headers_mut() = response.headers().clone();
+    copy
+}
+
+/// The answer returned when the request would have to be replayed and its body cannot be: the last
+/// resource answer, tagged with [`NotReplayed`] in its extensions and the middleware's.
+fn not_replayed(
+    last: Option<http::Response<Vec<u8>>>,
+    extensions: &mut http::Extensions,
+) -> reqwest::Response {
+    let reason = NotReplayed::BodyNotCloneable;
+    extensions.insert(reason);
+    let last = last.unwrap_or_else(|| {
+        let mut empty = http::Response::new(Vec::new());
+        *empty.status_mut() = StatusCode::UNAUTHORIZED;
+        empty
+    });
+    let mut response = reqwest::Response::from(last);
+    response.extensions_mut().insert(reason);
+    response
+}

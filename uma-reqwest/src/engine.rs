@@ -1,0 +1,137 @@
+//! The shared core client, the per-key wake-ups of parked requests, and the guard that aborts a machine
+//! whose request future is dropped half-way.
+//!
+//! This is the same shape as `uma-hyper`'s engine (a `std::sync::Mutex` held only for a synchronous call
+//! into the core, never across an `.await`; a [`Notify`] per exchange key for the herd). It is repeated
+//! here rather than shared because `uma-hyper` keeps it private (about 90 lines; a shared tokio-side
+//! home for both adapters would remove the copy).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
+use uma_core::{Client, ExchangeKey, Machine, Step};
+
+/// The core client plus, per exchange key, the [`Notify`] that the requests parked on it wait for.
+struct State {
+    core: Client,
+    waiters: HashMap<ExchangeKey, Arc<Notify>>,
+}
+
+/// What every clone of the middleware shares.
+pub(crate) struct Engine {
+    state: Mutex<State>,
+}
+
+impl Engine {
+    pub(crate) fn new(core: Client) -> Self {
+        Self {
+            state: Mutex::new(State {
+                core,
+                waiters: HashMap::new(),
+            }),
+        }
+    }
+
+    /// A poisoned lock is recovered: the core is plain data updated by short calls, and a panic in one
+    /// request must not take every other request down.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the core, then wakes the requests parked on every exchange that ended meanwhile.
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
+        let mut state = self.lock();
+        let result = f(&mut state.core);
+        wake_finished(&mut state);
+        result
+    }
+
+    /// Like [`Engine::with_core`] for a machine step; when the step parks, the wake-up is registered
+    /// before the lock is released, so a release by another request cannot slip in between.
+    fn step<T>(
+        &self,
+        f: impl FnOnce(&mut Client, Instant) -> Step<T>,
+    ) -> (Step<T>, Option<OwnedNotified>) {
+        let mut state = self.lock();
+        let step = f(&mut state.core, now());
+        wake_finished(&mut state);
+        let parked = match &step {
+            Step::Park { key, .. } => Some(
+                state
+                    .waiters
+                    .entry(key.clone())
+                    .or_insert_with(|| Arc::new(Notify::new()))
+                    .clone()
+                    .notified_owned(),
+            ),
+            _ => None,
+        };
+        (step, parked)
+    }
+}
+
+/// Drains the keys whose exchange ended and wakes whoever parked on them.
+fn wake_finished(state: &mut State) {
+    while let Some(key) = state.core.poll_finished_exchange() {
+        if let Some(notify) = state.waiters.remove(&key) {
+            notify.notify_waiters();
+        }
+    }
+}
+
+/// The clock handed to the core: tokio's, so that paused test time and the core agree.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Owns the machine while it runs; if the request future is dropped half-way (cancellation, timeout,
+/// an error from the rest of the chain), the machine is aborted so that no exchange stays claimed and
+/// the requests parked on it wake up.
+pub(crate) struct Running<'a, M: Machine> {
+    engine: &'a Engine,
+    machine: M,
+    finished: bool,
+}
+
+impl<'a, M: Machine> Running<'a, M> {
+    pub(crate) fn new(engine: &'a Engine, machine: M) -> Self {
+        Self {
+            engine,
+            machine,
+            finished: false,
+        }
+    }
+
+    /// Calls into the machine under the lock; a `Done` or `Failed` step marks it finished.
+    pub(crate) fn step(
+        &mut self,
+        f: impl FnOnce(&mut M, &mut Client, Instant) -> Step<M::Output>,
+    ) -> (Step<M::Output>, Option<OwnedNotified>) {
+        let machine = &mut self.machine;
+        let (step, parked) = self.engine.step(|core, now| f(machine, core, now));
+        if matches!(step, Step::Done(_) | Step::Failed(_)) {
+            self.finished = true;
+        }
+        (step, parked)
+    }
+
+    /// Gives up: releases what the machine holds. Idempotent.
+    pub(crate) fn abort(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            let machine = &mut self.machine;
+            self.engine.with_core(|core| machine.abort(core));
+        }
+    }
+}
+
+impl<M: Machine> Drop for Running<'_, M> {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}

@@ -1,0 +1,228 @@
+//! One HTTP exchange: a resource request through the rest of the middleware chain, or an
+//! authorization-server request on the plain inner client; each under its timeouts, read with the limit
+//! for its kind, and reported to the observer.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::ResponseBuilderExt;
+use reqwest_middleware::Next;
+use tokio::time::Instant;
+use uma_core::trace::ExchangeEvent;
+use uma_core::{Outgoing, RequestKind};
+use uma_hyper::{BodyKind, Deadline, Error, Options};
+
+/// Why a drive stopped short of an answer: a UMA-side error (returned as
+/// `reqwest_middleware::Error::Middleware`), or an error from the rest of the chain, passed on untouched
+/// so that middleware outside this one (retry) still sees what the transport said.
+pub(crate) enum Stop {
+    Uma(Error),
+    Chain(reqwest_middleware::Error),
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Stop::Uma(error)
+    }
+}
+
+/// The request's overall deadline, with the bound it came from (for the error).
+pub(crate) type Overall = Option<(Instant, Duration)>;
+
+pub(crate) fn overall_timeout(after: Duration) -> Error {
+    Error::Timeout {
+        what: Deadline::Overall,
+        after,
+    }
+}
+
+/// The application's request: a body-less (so always cloneable) template for every resource send, and
+/// the body when it is a stream that can be sent once only.
+pub(crate) struct Application {
+    pub template: reqwest::Request,
+    pub had_body: bool,
+    pub stream: Option<reqwest::Body>,
+    /// The body was a stream: whether sent already or not, it cannot be replayed.
+    pub streamed: bool,
+}
+
+impl Application {
+    /// Whether a resource request now would go without its body.
+    pub fn body_gone(&self) -> bool {
+        self.streamed && self.stream.is_none()
+    }
+}
+
+/// Sends `out` (a resource request) through the rest of the chain, with the application request's
+/// settings (timeout, version) and body.
+pub(crate) async fn resource(
+    next: &Next<'_>,
+    extensions: &mut http::Extensions,
+    app: &mut Application,
+    out: Outgoing,
+    options: &Options,
+    overall: Overall,
+) -> Result<reqwest::Response, Stop> {
+    let event = options
+        .observer
+        .as_ref()
+        .map(|_| ExchangeEvent::for_request(&out));
+    let started = Instant::now();
+    let mut request = app
+        .template
+        .try_clone()
+        .expect("the template has no streaming body");
+    let (parts, body) = out.request.into_parts();
+    *request.url_mut() = reqwest::Url::parse(&parts.uri.to_string())
+        .map_err(|e| Error::InvalidRequest(format!("request URI: {e}")))?;
+    *request.method_mut() = parts.method;
+    *request.headers_mut() = parts.headers;
+    *request.version_mut() = parts.version;
+    *request.body_mut() = match app.stream.take() {
+        Some(stream) => Some(stream),
+        None if body.is_empty() && !app.had_body => None,
+        None => Some(body.into()),
+    };
+    let attempt = async {
+        next.clone()
+            .run(request, extensions)
+            .await
+            .map_err(Stop::Chain)
+    };
+    let result = within(options, RequestKind::Resource, started, overall, attempt).await;
+    report(options, event, started, &result, |r| {
+        (
+            r.status().as_u16(),
+            r.content_length().unwrap_or(0) as usize,
+        )
+    });
+    result
+}
+
+/// Sends `out` (discovery, token) on the plain inner client and reads the answer whole.
+pub(crate) async fn authorization_server(
+    http: &reqwest::Client,
+    out: Outgoing,
+    options: &Options,
+    overall: Overall,
+) -> Result<http::Response<Vec<u8>>, Stop> {
+    let event = options
+        .observer
+        .as_ref()
+        .map(|_| ExchangeEvent::for_request(&out));
+    let started = Instant::now();
+    let kind = out.kind;
+    let request = reqwest::Request::try_from(out.request)
+        .map_err(|e| Error::InvalidRequest(format!("authorization-server request: {e}")))?;
+    let attempt = async {
+        let response = http.execute(request).await.map_err(|e| Error::Transport {
+            kind,
+            source: e.into(),
+        })?;
+        let limit = options.max_authorization_server_body;
+        Ok(read_whole(response, limit, BodyKind::AuthorizationServer, kind).await?)
+    };
+    let result = within(options, kind, started, overall, attempt).await;
+    report(options, event, started, &result, |r| {
+        (r.status().as_u16(), r.body().len())
+    });
+    result
+}
+
+/// Runs `attempt` under whichever comes first: this exchange's timeout or the request's. A deadline the
+/// clock cannot represent (`Duration::MAX` for "no limit") is no deadline.
+async fn within<T>(
+    options: &Options,
+    kind: RequestKind,
+    started: Instant,
+    overall: Overall,
+    attempt: impl Future<Output = Result<T, Stop>>,
+) -> Result<T, Stop> {
+    let exchange = started.checked_add(options.exchange_timeout).map(|at| {
+        let expired = Error::Timeout {
+            what: Deadline::Exchange(kind),
+            after: options.exchange_timeout,
+        };
+        (at, expired)
+    });
+    let request = overall.map(|(at, after)| (at, overall_timeout(after)));
+    let first = match (exchange, request) {
+        (Some(e), Some(r)) => Some(if r.0 < e.0 { r } else { e }),
+        (e, r) => e.or(r),
+    };
+    match first {
+        Some((at, expired)) => tokio::time::timeout_at(at, attempt)
+            .await
+            .unwrap_or(Err(Stop::Uma(expired))),
+        None => attempt.await,
+    }
+}
+
+fn report<T>(
+    options: &Options,
+    event: Option<ExchangeEvent>,
+    started: Instant,
+    result: &Result<T, Stop>,
+    sizes: impl FnOnce(&T) -> (u16, usize),
+) {
+    let (Some(observer), Some(event)) = (&options.observer, event) else {
+        return;
+    };
+    let elapsed = started.elapsed();
+    let event = match result {
+        Ok(r) => {
+            let (status, bytes) = sizes(r);
+            event.finished(status, bytes, elapsed)
+        }
+        Err(Stop::Uma(e)) => event.failed(e.to_string(), elapsed),
+        Err(Stop::Chain(e)) => event.failed(e.to_string(), elapsed),
+    };
+    observer(&event);
+}
+
+/// Reads a whole answer (refused as soon as it goes over `limit`) into the core's response type,
+/// keeping its URL and extensions so that it can be turned back into a `reqwest::Response`.
+pub(crate) async fn read_whole(
+    mut response: reqwest::Response,
+    limit: usize,
+    body_kind: BodyKind,
+    kind: RequestKind,
+) -> Result<http::Response<Vec<u8>>, Error> {
+    let too_large = Error::BodyTooLarge {
+        kind: body_kind,
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
+        kind,
+        source: e.into(),
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let mut whole = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(body)
+        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    *whole.headers_mut() = std::mem::take(response.headers_mut());
+    whole
+        .extensions_mut()
+        .extend(std::mem::take(response.extensions_mut()));
+    Ok(whole)
+}
+
+/// The head of `response` with an empty body: what the core needs of an answer it will only pass on.
+pub(crate) fn head_of(response: &reqwest::Response) -> http::Response<Vec<u8>> {
+    let mut head = http::Response::new(Vec::new());
+    *head.status_mut() = response.status();
+    *head.version_mut() = response.version();
+    *head.headers_mut() = response.headers().clone();
+    head
+}
