@@ -36,6 +36,13 @@ pub enum ExchangeKey {
     },
     /// A requesting party's own access token (login or refresh).
     Identity(Party),
+    /// A resource server's PAT at one issuer, for one client id (the protection machines).
+    Pat {
+        /// The authorization server.
+        issuer: Issuer,
+        /// The resource server's client id.
+        client_id: String,
+    },
 }
 
 /// Refresh this long before expiry: a tenth of the lifetime, at most a minute. A 2-second RPT is
