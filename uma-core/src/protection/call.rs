@@ -25,9 +25,9 @@ use crate::secret::AccessToken;
 
 use super::{PepError, ProtectionClient, ProtectionError};
 
-/// Why a protection machine failed, short of the transport (which is the driver's).
+/// Why a protection machine failed, short of the transport (which is the driver's). Exhaustive on
+/// purpose: a new cause must be mapped by every adapter.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum CallError {
     /// The metadata could not be fetched or validated, or lacks the endpoint needed.
     #[error("authorization-server metadata: {0}")]

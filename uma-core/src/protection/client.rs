@@ -115,6 +115,11 @@ impl ProtectionClient {
         self
     }
 
+    /// [`ProtectionClient::with_metadata_ttl`] on a client already in use.
+    pub fn set_metadata_ttl(&mut self, ttl: Duration) {
+        self.metadata_ttl = ttl;
+    }
+
     /// How long a call waits on another call's discovery or PAT request before doing its own.
     pub fn with_herd_wait(mut self, wait: Duration) -> Self {
         self.herd_wait = wait;
