@@ -51,6 +51,13 @@ pub enum ExchangeKey {
         /// `METHOD path` of the request.
         request: String,
     },
+    /// A resource server's PAT at one issuer, for one client id (the protection machines).
+    Pat {
+        /// The authorization server.
+        issuer: Issuer,
+        /// The resource server's client id.
+        client_id: String,
+    },
 }
 
 /// Refresh this long before expiry: a tenth of the lifetime, at most a minute. A 2-second RPT is

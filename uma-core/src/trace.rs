@@ -88,6 +88,7 @@ impl ExchangeEvent {
             RequestKind::Resource => "resource",
             RequestKind::Discovery => "discovery",
             RequestKind::Token => "token",
+            RequestKind::Protection(operation) => operation,
         };
         let auth = self
             .authorization

@@ -337,3 +337,38 @@ async fn spec_pep_lets_the_uma_client_through_and_fails_closed() {
     assert!(log.lock().unwrap()[2].starts_with("print: "));
     assert!(log.lock().unwrap()[2].contains("invalid_scope"));
 }
+
+/// A herd on a fresh handle: 50 `challenge_for` and 50 `enforce` without a token, all at once, share
+/// one PAT request (the core parks the others behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_herd_on_a_fresh_handle_costs_one_pat_request() {
+    let kit = kit_of(Dialect::Uma);
+    let created = protection(&kit, Dialect::Uma)
+        .await
+        .create_resource(&ResourceDescription::new("album", ["view"]))
+        .await
+        .unwrap();
+    let fresh = protection(&kit, Dialect::Uma).await;
+    let before = kit.count_endpoint(Endpoint::Token);
+    let wants = || vec![PermissionRequest::new(created.id.clone(), ["view"])];
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (fresh, wants) = (fresh.clone(), wants());
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                fresh.challenge_for(wants).await
+            } else {
+                match fresh.enforce(&http::HeaderMap::new(), wants).await {
+                    Ok(Decision::Challenge(response)) => response,
+                    other => panic!("{other:?}"),
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().status(), 401);
+    }
+    assert_eq!(kit.count_endpoint(Endpoint::Token) - before, 1);
+    assert_eq!(fresh.stats().pat_requests, 1);
+    assert_eq!(kit.count_endpoint(Endpoint::Permission), 100);
+}

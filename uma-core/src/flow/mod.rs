@@ -49,6 +49,10 @@ pub enum RequestKind {
     Discovery,
     /// A token-endpoint POST: ticket grant, refresh or login.
     Token,
+    /// A protection-API call by a resource server (resource registration, permission, introspection,
+    /// client registration), named by its endpoint. Discovery and PAT requests of the protection
+    /// machines are [`RequestKind::Discovery`] and [`RequestKind::Token`].
+    Protection(&'static str),
 }
 
 impl RequestKind {
@@ -132,23 +136,27 @@ pub enum Step<T> {
 /// ```
 /// If the driver stops early (transport error, timeout, cancellation), it must call `abort` so that
 /// requests waiting on this one's exchange stop waiting.
-pub trait Machine {
+///
+/// `C` is the shared state the machine works on: the requesting side's [`Client`] by default, the
+/// resource server's [`ProtectionClient`](crate::protection::ProtectionClient) for the protection
+/// machines.
+pub trait Machine<C = Client> {
     /// What a successful run yields.
     type Output;
     /// The first step.
-    fn start(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output>;
+    fn start(&mut self, client: &mut C, now: Instant) -> Step<Self::Output>;
     /// Feeds the response to the request `id`.
     fn handle_response(
         &mut self,
-        client: &mut Client,
+        client: &mut C,
         id: RequestId,
         response: http::Response<Vec<u8>>,
         now: Instant,
     ) -> Step<Self::Output>;
     /// Continues after a `Wait` or `Park`.
-    fn resume(&mut self, client: &mut Client, now: Instant) -> Step<Self::Output>;
+    fn resume(&mut self, client: &mut C, now: Instant) -> Step<Self::Output>;
     /// Gives up: releases every exchange this machine holds. Idempotent.
-    fn abort(&mut self, client: &mut Client);
+    fn abort(&mut self, client: &mut C);
 }
 
 /// The application's request, kept so that it can be replayed byte for byte.

@@ -20,6 +20,12 @@
 //! | PEP challenge | [`Pep::permission_request`] | [`Pep::challenge`] |
 //! | EOEPCA PEP resource API (ID token as Bearer, not a PAT) | [`create_pep_resource_request`], [`list_pep_resources_request`], [`read_pep_resource_request`], [`delete_pep_resource_request`] | [`parse_create_pep_resource_response`], [`parse_list_pep_resources_response`], [`parse_read_pep_resource_response`], [`parse_delete_pep_resource_response`] |
 //!
+//! The operations that need a PAT are also machines over a shared [`ProtectionClient`] (metadata, PAT,
+//! herd control), driven like a [`Flow`](crate::Flow) through [`Machine`](crate::Machine):
+//! [`ProtectionCall`] for one operation (discovery if stale → PAT if missing or due → the call → on
+//! 401 renew the PAT once and retry), [`Challenge`] and [`Enforce`] for the PEP. The adapters'
+//! `Protection` handles are drive loops around them.
+//!
 //! Servers differ (`docs/protocol.md` §12): Keycloak wants permission requests as arrays, answers resource
 //! creation without `Location` and updates with 204, and introspects with client credentials and
 //! `token_type_hint=requesting_party_token`; Gluu wants `scope=uma_protection` on the PAT request. Where the
@@ -47,8 +53,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod call;
+mod client;
+mod enforce;
 mod error;
 mod introspection;
+mod operations;
 mod pat;
 mod pep;
 mod pep_resource_error;
@@ -59,11 +69,15 @@ mod requests;
 mod resource;
 mod wire;
 
+pub use call::{CallError, Caller, Credentials, ProtectionCall};
+pub use client::{ProtectionClient, ProtectionStats};
+pub use enforce::{Challenge, Decision, Enforce, grants_all};
 pub use error::{ErrorCode, ErrorResponse, ProtectionError};
 pub use introspection::{
     IntrospectedPermission, Introspection, IntrospectionAuth, TokenTypeHint, introspection_request,
     parse_introspection_response,
 };
+pub use operations::names;
 pub use pat::{PatCache, PatResponse, PatState, parse_pat_response, pat_request, renewal_skew};
 pub use pep::{Pep, PepError};
 pub use pep_resources::{
