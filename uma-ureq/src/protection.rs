@@ -4,13 +4,12 @@
 //! resource API, where users register their own resources with their ID token ([`PepResources`]).
 //!
 //! Every protocol decision is [`uma_core::protection`]'s: each method drives one of its machines
-//! ([`ProtectionCall`](uma_core::protection::ProtectionCall), [`Challenge`](uma_core::protection::Challenge),
-//! [`Enforce`](uma_core::protection::Enforce)) over the handle's shared
-//! [`ProtectionClient`](uma_core::protection::ProtectionClient), which keeps the metadata and the PAT and
-//! lets one of N concurrent calls fetch a missing PAT while the others wait for it (the waiting threads
-//! block on a `Condvar`). This module moves bytes with the same transport rules as [`UmaAgent`]: the
-//! agent's TLS settings, [`Options::exchange_timeout`], no redirects, statuses as answers, bodies read up
-//! to [`Options::max_as_body`]. The lock inside is never held across an exchange.
+//! ([`ProtectionCall`], [`Challenge`], [`Enforce`]) over the handle's shared [`ProtectionClient`],
+//! which keeps the metadata and the PAT and lets one of N concurrent calls fetch a missing PAT while
+//! the others wait for it (the waiting threads block on a `Condvar`). This module moves bytes with the
+//! same transport rules as [`UmaAgent`]: the agent's TLS settings, [`Options::exchange_timeout`], no
+//! redirects, statuses as answers, bodies read up to [`Options::max_as_body`]. The lock inside is never
+//! held across an exchange.
 
 use std::sync::Arc;
 
