@@ -3,58 +3,45 @@
 //! enforcement point ([`Protection::enforce`], [`Protection::challenge_for`]); and EOEPCA's PEP
 //! resource API, where users register their own resources with their ID token ([`PepResources`]).
 //!
-//! Every protocol decision is [`uma_core::protection`]'s; this module discovers the endpoints, keeps the
-//! PAT fresh (renewed ahead of expiry, and once more when an endpoint answers 401) and moves bytes with
-//! the same transport rules as [`UmaAgent`]: the agent's TLS settings, [`Options::exchange_timeout`], no
-//! redirects, statuses as answers, bodies read up to [`Options::max_as_body`].
+//! Every protocol decision is [`uma_core::protection`]'s: each method drives one of its machines
+//! ([`ProtectionCall`], [`Challenge`], [`Enforce`]) over the handle's shared [`ProtectionClient`],
+//! which keeps the metadata and the PAT and lets one of N concurrent calls fetch a missing PAT while
+//! the others wait for it (the waiting threads block on a `Condvar`). This module moves bytes with the
+//! same transport rules as [`UmaAgent`]: the agent's TLS settings, [`Options::exchange_timeout`], no
+//! redirects, statuses as answers, bodies read up to [`Options::max_as_body`]. The lock inside is never
+//! held across an exchange.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use http::HeaderMap;
+use uma_core::Machine;
 use uma_core::auth::ClientCredentials;
-use uma_core::discovery::{AsMetadata, Endpoint, EndpointPolicy, Issuer};
+use uma_core::discovery::{AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection::{
-    self as core, ClientRegistration, CreatedResource, Dialect, Introspection, IntrospectionAuth,
-    IntrospectionCaller, PatCache, Pep, PermissionBody, PermissionRequest, PermissionRequestQuery,
-    PermissionRequestRecord, ProtectionError, RegisteredClient, ResourceDescription, ResourceList,
-    ResourceQuery, UpdatedResource,
+    CallError, Challenge, ClientRegistration, CreatedResource, Dialect, Enforce, Introspection,
+    Pep, PermissionBody, PermissionRequest, PermissionRequestQuery, PermissionRequestRecord,
+    ProtectionCall, ProtectionClient, ProtectionStats, RegisteredClient, ResourceDescription,
+    ResourceList, ResourceQuery, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
 use crate::UmaAgent;
 use crate::options::Options;
 
+mod drive;
 mod error;
 mod io;
 mod pep_resources;
 
+use drive::Shared;
 pub use error::Error;
-use io::{bearer, discover, send, unix_now};
+use io::{bearer, discover, unix_now};
 pub use pep_resources::PepResources;
+/// What [`Protection::enforce`] decided for one request (the core's [`uma_core::protection::Decision`]).
+pub use uma_core::protection::Decision;
 
 const DISCOVERY: &str = "discovery";
 const TOKEN: &str = "token endpoint";
-const RESOURCES: &str = "resource registration endpoint";
-const PERMISSION: &str = "permission endpoint";
-const PERMISSION_REQUESTS: &str = "permission request endpoint";
-const INTROSPECTION: &str = "introspection endpoint";
-const REGISTRATION: &str = "client registration endpoint";
-
-/// What [`Protection::enforce`] decided for one request.
-#[derive(Debug)]
-pub enum Decision {
-    /// The RPT grants every permission asked for; here is what the AS said about it.
-    Allow(Box<Introspection>),
-    /// No RPT, or one that does not suffice: answer with this `401` UMA challenge (a fresh ticket).
-    Challenge(http::Response<Vec<u8>>),
-}
-
-struct State {
-    metadata: AsMetadata,
-    fetched: Instant,
-    pats: PatCache,
-}
 
 /// A resource server's handle on one authorization server's protection API. Cheap to clone; clones
 /// share the metadata and the PAT. `Send + Sync`.
@@ -83,20 +70,17 @@ pub struct Protection {
     agent: ureq::Agent,
     options: Options,
     issuer: Issuer,
-    credentials: ClientCredentials,
+    client_id: String,
     dialect: Dialect,
-    policy: EndpointPolicy,
-    metadata_ttl: Duration,
-    pat_scope: Option<String>,
     realm: Option<String>,
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Protection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Protection")
             .field("issuer", &self.issuer.as_str())
-            .field("client_id", &self.credentials.client_id)
+            .field("client_id", &self.client_id)
             .field("dialect", &self.dialect)
             .finish_non_exhaustive()
     }
@@ -121,7 +105,7 @@ impl UmaAgent {
                 c.metadata(issuer).cloned(),
             )
         });
-        let mut protection = Protection::new(
+        let protection = Protection::new(
             self.agent().clone(),
             self.options().clone(),
             issuer.clone(),
@@ -130,7 +114,7 @@ impl UmaAgent {
             policy,
             cached,
         )?;
-        protection.metadata_ttl = ttl;
+        protection.shared.lock().set_metadata_ttl(ttl);
         Ok(protection)
     }
 }
@@ -153,36 +137,43 @@ impl Protection {
             Some(m) => m,
             None => discover(&agent, &options, &issuer, &policy)?,
         };
+        let client_id = credentials.client_id.clone();
+        let core = ProtectionClient::new(
+            issuer.clone(),
+            credentials,
+            dialect,
+            policy,
+            metadata,
+            drive::now(),
+        );
         Ok(Protection {
             agent,
             options,
             issuer,
-            credentials,
+            client_id,
             dialect,
-            policy,
-            metadata_ttl: Duration::from_secs(3600),
-            pat_scope: dialect.default_pat_scope().map(str::to_owned),
             realm: None,
-            state: Arc::new(Mutex::new(State {
-                metadata,
-                fetched: Instant::now(),
-                pats: PatCache::new(),
-            })),
+            shared: Arc::new(Shared::new(core)),
         })
     }
 
     /// The scope asked for with the PAT: `""` asks for none. Default: `uma_protection`, except for
     /// Keycloak (none: the role comes with the client). EOEPCA wants `"openid uma_protection permission"`.
-    pub fn with_pat_scope(mut self, scope: impl Into<String>) -> Self {
-        self.pat_scope = Some(scope.into());
+    /// Clones share the PAT, so they share its scope too.
+    pub fn with_pat_scope(self, scope: impl Into<String>) -> Self {
+        self.shared.lock().set_pat_scope(Some(scope.into()));
         self
     }
 
     /// Puts `realm="…"` in the challenges (checked now).
     pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, Error> {
         let realm = realm.into();
-        self.pep_for(self.issuer.url().clone())?
-            .with_realm(realm.clone())?;
+        Pep::new(
+            self.issuer.as_str(),
+            self.issuer.url().clone(),
+            self.dialect,
+        )?
+        .with_realm(realm.clone())?;
         self.realm = Some(realm);
         Ok(self)
     }
@@ -199,22 +190,19 @@ impl Protection {
 
     /// The metadata in use.
     pub fn metadata(&self) -> AsMetadata {
-        self.lock().metadata.clone()
+        self.shared.lock().metadata().clone()
+    }
+
+    /// How many discovery and PAT requests this handle and its clones sent, and how often a call waited
+    /// for another's.
+    pub fn stats(&self) -> ProtectionStats {
+        self.shared.lock().stats()
     }
 
     /// The PAT: the one held if it is not due for renewal, else a new one (client credentials at the
-    /// token endpoint, `docs/protocol.md` §9.1).
+    /// token endpoint, `docs/protocol.md` §9.1). Concurrent callers share one PAT request.
     pub fn pat(&self) -> Result<AccessToken, Error> {
-        if let Some(token) = self.lock().pats.token(Instant::now()) {
-            return Ok(token.clone());
-        }
-        let url = self.endpoint(Endpoint::Token)?;
-        let request = core::pat_request(&url, &self.credentials, self.pat_scope.as_deref())?;
-        let sent = Instant::now();
-        let pat = core::parse_pat_response(&self.send(TOKEN, request)?)?;
-        let token = pat.access_token.clone();
-        self.lock().pats.store(pat, sent);
-        Ok(token)
+        self.drive(ProtectionCall::pat())
     }
 
     /// Registers a resource (UMAF §3.2.1).
@@ -222,23 +210,13 @@ impl Protection {
         &self,
         resource: &ResourceDescription,
     ) -> Result<CreatedResource, Error> {
-        let url = self.endpoint(Endpoint::ResourceRegistration)?;
-        self.with_pat(
-            RESOURCES,
-            |pat| core::create_resource_request(&url, pat, resource),
-            core::parse_create_resource_response,
-        )
+        self.drive(ProtectionCall::create_resource(resource.clone()))
     }
 
     /// Reads a registered resource (UMAF §3.2.2). A missing one is an error with
-    /// [`ProtectionError::is_not_found`].
+    /// [`ProtectionError::is_not_found`](uma_core::protection::ProtectionError::is_not_found).
     pub fn read_resource(&self, id: &str) -> Result<ResourceDescription, Error> {
-        let url = self.endpoint(Endpoint::ResourceRegistration)?;
-        self.with_pat(
-            RESOURCES,
-            |pat| core::read_resource_request(&url, pat, id),
-            core::parse_read_resource_response,
-        )
+        self.drive(ProtectionCall::read_resource(id))
     }
 
     /// Replaces a registered resource's description (UMAF §3.2.3).
@@ -247,32 +225,17 @@ impl Protection {
         id: &str,
         resource: &ResourceDescription,
     ) -> Result<UpdatedResource, Error> {
-        let url = self.endpoint(Endpoint::ResourceRegistration)?;
-        self.with_pat(
-            RESOURCES,
-            |pat| core::update_resource_request(&url, pat, id, resource),
-            core::parse_update_resource_response,
-        )
+        self.drive(ProtectionCall::update_resource(id, resource.clone()))
     }
 
     /// Deletes a registered resource (UMAF §3.2.4).
     pub fn delete_resource(&self, id: &str) -> Result<(), Error> {
-        let url = self.endpoint(Endpoint::ResourceRegistration)?;
-        self.with_pat(
-            RESOURCES,
-            |pat| core::delete_resource_request(&url, pat, id),
-            core::parse_delete_resource_response,
-        )
+        self.drive(ProtectionCall::delete_resource(id))
     }
 
     /// Lists registered resources (UMAF §3.2.5), with Keycloak's filters when set in `query`.
     pub fn list_resources(&self, query: &ResourceQuery) -> Result<ResourceList, Error> {
-        let url = self.endpoint(Endpoint::ResourceRegistration)?;
-        self.with_pat(
-            RESOURCES,
-            |pat| core::list_resources_request(&url, pat, query),
-            core::parse_list_resources_response,
-        )
+        self.drive(ProtectionCall::list_resources(query.clone()))
     }
 
     /// Keycloak: the permission requests left by denied requesting parties on owner-managed resources
@@ -282,60 +245,26 @@ impl Protection {
         &self,
         query: &PermissionRequestQuery,
     ) -> Result<Vec<PermissionRequestRecord>, Error> {
-        let url = self.endpoint(Endpoint::Permission)?;
-        self.with_pat(
-            PERMISSION_REQUESTS,
-            |pat| core::list_permission_requests_request(&url, pat, query),
-            core::parse_list_permission_requests_response,
-        )
+        self.drive(ProtectionCall::list_permission_requests(query.clone()))
     }
 
     /// Keycloak: approves (`granted = true`) or denies (`false`, which deletes it) one permission
     /// request, as the resource server. The requesting party's next ticket exchange then succeeds.
     pub fn answer_permission_request(&self, id: &str, granted: bool) -> Result<(), Error> {
-        let url = self.endpoint(Endpoint::Permission)?;
-        self.with_pat(
-            PERMISSION_REQUESTS,
-            |pat| core::answer_permission_request_request(&url, pat, id, granted),
-            core::parse_answer_permission_request_response,
-        )
+        self.drive(ProtectionCall::answer_permission_request(id, granted))
     }
 
     /// Asks for a permission ticket covering `permissions` (UMAF §4), in the dialect's body form.
     pub fn request_ticket(&self, permissions: Vec<PermissionRequest>) -> Result<Ticket, Error> {
-        let url = self.endpoint(Endpoint::Permission)?;
         let body = PermissionBody::for_dialect(self.dialect, permissions)?;
-        self.with_pat(
-            PERMISSION,
-            |pat| core::permission_request(&url, pat, &body),
-            core::parse_permission_response,
-        )
+        self.drive(ProtectionCall::request_ticket(body))
     }
 
     /// Introspects an RPT (UMAF §5): with the PAT, or for Keycloak with the resource server's client
     /// credentials and `token_type_hint=requesting_party_token` (`docs/protocol.md` §9.4). Decide with
     /// [`Introspection::allows`].
     pub fn introspect(&self, rpt: &AccessToken) -> Result<Introspection, Error> {
-        let url = self.endpoint(Endpoint::Introspection)?;
-        let (caller, hint) = self.dialect.introspection();
-        match caller {
-            IntrospectionCaller::Client => {
-                let request = core::introspection_request(
-                    &url,
-                    rpt,
-                    hint,
-                    IntrospectionAuth::Client(&self.credentials),
-                )?;
-                Ok(core::parse_introspection_response(
-                    &self.send(INTROSPECTION, request)?,
-                )?)
-            }
-            IntrospectionCaller::Pat => self.with_pat(
-                INTROSPECTION,
-                |pat| core::introspection_request(&url, rpt, hint, IntrospectionAuth::Pat(pat)),
-                core::parse_introspection_response,
-            ),
-        }
+        self.drive(ProtectionCall::introspect(rpt.clone(), self.dialect))
     }
 
     /// Registers a client (RFC 7591) at the advertised `registration_endpoint`, with an initial access
@@ -345,11 +274,9 @@ impl Protection {
         registration: &ClientRegistration,
         initial_access_token: Option<&AccessToken>,
     ) -> Result<RegisteredClient, Error> {
-        let url = self.endpoint(Endpoint::Registration)?;
-        let request = core::registration_request(&url, registration, initial_access_token)?;
-        Ok(core::parse_registration_response(
-            &self.send(REGISTRATION, request)?,
-        )?)
+        let call =
+            ProtectionCall::register_client(registration.clone(), initial_access_token.cloned());
+        self.drive(call)
     }
 
     /// The `401` UMA challenge for a request that lacks `permissions`, with a fresh ticket (UMAG §3.2),
@@ -365,9 +292,11 @@ impl Protection {
         &self,
         permissions: Vec<PermissionRequest>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let ticket = self.request_ticket(permissions)?;
-        let pep = self.pep_for(self.endpoint(Endpoint::Permission)?)?;
-        Ok(pep.challenge_for_ticket(&ticket)?)
+        self.drive(Challenge::new(
+            permissions,
+            self.dialect,
+            self.realm.clone(),
+        ))
     }
 
     /// The whole PEP decision for one request: the RPT from `Authorization: Bearer` is introspected and
@@ -379,81 +308,21 @@ impl Protection {
         headers: &HeaderMap,
         permissions: Vec<PermissionRequest>,
     ) -> Result<Decision, Error> {
-        if let Some(rpt) = bearer(headers) {
-            let introspection = self.introspect(&rpt)?;
-            let now = unix_now();
-            let granted = permissions.iter().all(|p| {
-                let scopes: Vec<&str> = p.resource_scopes.iter().map(String::as_str).collect();
-                introspection.allows_all(&p.resource_id, &scopes, now)
-            });
-            if granted {
-                return Ok(Decision::Allow(Box::new(introspection)));
-            }
-        }
-        Ok(Decision::Challenge(self.try_challenge_for(permissions)?))
+        let rpt = bearer(headers);
+        let realm = self.realm.clone();
+        self.drive(Enforce::new(
+            rpt,
+            permissions,
+            self.dialect,
+            realm,
+            unix_now(),
+        ))
     }
 
-    fn pep_for(&self, permission_endpoint: url::Url) -> Result<Pep, Error> {
-        let pep = Pep::new(self.issuer.as_str(), permission_endpoint, self.dialect)?;
-        Ok(match &self.realm {
-            Some(realm) => pep.with_realm(realm.clone())?,
-            None => pep,
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // Plain data updated by short assignments: a panic elsewhere leaves it usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// An endpoint from the metadata, checked against the policy; the metadata is fetched again once
-    /// older than its lifetime.
-    fn endpoint(&self, which: Endpoint) -> Result<url::Url, Error> {
-        let stale = self.lock().fetched.elapsed() >= self.metadata_ttl;
-        if stale {
-            let metadata = discover(&self.agent, &self.options, &self.issuer, &self.policy)?;
-            let mut state = self.lock();
-            state.metadata = metadata;
-            state.fetched = Instant::now();
-        }
-        Ok(self.lock().metadata.endpoint(which, &self.policy)?.clone())
-    }
-
-    /// Runs a PAT-authorised call; when the PAT is refused, renews it and tries once more.
-    fn with_pat<T>(
-        &self,
-        operation: &'static str,
-        build: impl Fn(&AccessToken) -> Result<http::Request<Vec<u8>>, ProtectionError>,
-        parse: impl Fn(&http::Response<Vec<u8>>) -> Result<T, ProtectionError>,
-    ) -> Result<T, Error> {
-        let pat = self.pat()?;
-        match parse(&self.send(operation, build(&pat)?)?) {
-            Err(e) if e.is_unauthorized() => {
-                self.forget_pat(&pat);
-                let pat = self.pat()?;
-                Ok(parse(&self.send(operation, build(&pat)?)?)?)
-            }
-            other => Ok(other?),
-        }
-    }
-
-    /// Drops the PAT if it is still the one that was refused (another thread may have renewed it).
-    fn forget_pat(&self, refused: &AccessToken) {
-        let mut state = self.lock();
-        let same = state
-            .pats
-            .state()
-            .is_some_and(|s| s.token().same_as(refused));
-        if same {
-            state.pats.invalidate();
-        }
-    }
-
-    fn send(
-        &self,
-        operation: &'static str,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
-        send(&self.agent, &self.options, operation, request)
+    fn drive<M, T>(&self, machine: M) -> Result<T, Error>
+    where
+        M: Machine<ProtectionClient, Output = Result<T, CallError>>,
+    {
+        drive::drive(&self.agent, &self.options, &self.shared, machine)
     }
 }

@@ -576,3 +576,60 @@ fn a_pep_answers_403_when_the_as_is_unreachable() {
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
 }
+
+/// A herd on a fresh handle: 16 `challenge_for` and 16 `enforce` without a token, on 32 threads
+/// released together, share one PAT request (the core parks the others behind it).
+#[test]
+fn a_herd_on_a_fresh_handle_costs_one_pat_request() {
+    let kit = kit_of(Dialect::Uma);
+    let created = protection(&kit, Dialect::Uma)
+        .create_resource(&ResourceDescription::new("album", ["view"]))
+        .unwrap();
+    let fresh = protection(&kit, Dialect::Uma);
+    let before = kit.count_endpoint(Endpoint::Token);
+    let tickets_before = kit.count_endpoint(Endpoint::Permission);
+    let start = Arc::new(std::sync::Barrier::new(32));
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let (fresh, start) = (fresh.clone(), Arc::clone(&start));
+            let wants = vec![PermissionRequest::new(created.id.clone(), ["view"])];
+            std::thread::spawn(move || {
+                start.wait();
+                if i % 2 == 0 {
+                    fresh.challenge_for(wants)
+                } else {
+                    match fresh.enforce(&http::HeaderMap::new(), wants) {
+                        Ok(uma_ureq::protection::Decision::Challenge(response)) => response,
+                        other => panic!("{other:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap().status(), 401);
+    }
+    assert_eq!(kit.count_endpoint(Endpoint::Token) - before, 1);
+    assert_eq!(fresh.stats().pat_requests, 1);
+    assert_eq!(fresh.stats().discovery_requests, 0);
+    assert_eq!(
+        kit.count_endpoint(Endpoint::Permission) - tickets_before,
+        32
+    );
+}
+
+/// A PAT request that fails below HTTP frees its claim as it unwinds: the next call asks for a PAT
+/// at once, instead of parking behind a claim nobody holds.
+#[test]
+fn a_failed_pat_request_frees_its_claim() {
+    let kit = kit_of(Dialect::Uma);
+    let p = protection(&kit, Dialect::Uma);
+    kit.set_fault_times(Endpoint::Token, Fault::DropConnection, 1);
+    let error = p.pat().unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error}");
+    let started = Instant::now();
+    p.pat().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(p.stats().pat_requests, 2);
+    assert_eq!(p.stats().parked, 0);
+}

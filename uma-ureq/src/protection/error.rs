@@ -80,3 +80,14 @@ impl Error {
             .is_some_and(ProtectionError::is_unauthorized)
     }
 }
+
+impl From<uma_core::protection::CallError> for Error {
+    fn from(error: uma_core::protection::CallError) -> Self {
+        use uma_core::protection::CallError;
+        match error {
+            CallError::Discovery(e) => Error::Discovery(e),
+            CallError::Protection(e) => Error::Protection(e),
+            CallError::Pep(e) => Error::Pep(e),
+        }
+    }
+}
