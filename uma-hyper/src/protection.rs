@@ -4,9 +4,9 @@
 //! resource API, where users register their own resources with their ID token ([`PepResources`]).
 //!
 //! Every protocol decision is [`uma_core::protection`]'s: each method drives one of its machines
-//! ([`ProtectionCall`](uma_core::protection::ProtectionCall), [`Challenge`](uma_core::protection::Challenge),
-//! [`Enforce`](uma_core::protection::Enforce)) over the handle's shared
-//! [`ProtectionClient`](uma_core::protection::ProtectionClient), which keeps the metadata and the PAT and
+//! ([`ProtectionCall`], [`Challenge`],
+//! [`Enforce`]) over the handle's shared
+//! [`ProtectionClient`], which keeps the metadata and the PAT and
 //! lets one of N concurrent calls fetch a missing PAT while the others wait for it. This module moves bytes with
 //! the same transport rules as [`UmaClient`]: its hyper client and TLS settings,
 //! [`Options::exchange_timeout`], no redirects, statuses as answers, bodies read up to
