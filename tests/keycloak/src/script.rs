@@ -101,6 +101,13 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// The issuer with `127.0.0.1` replaced by `localhost` (the same server under another Host).
+fn other_host(issuer: &str) -> Option<String> {
+    issuer
+        .contains("//127.0.0.1:")
+        .then(|| issuer.replacen("//127.0.0.1:", "//localhost:", 1))
+}
+
 /// The resource the script creates and deletes (a fixed name: error descriptions quote it).
 const CREATED: &str = "uma-recorded-resource";
 
@@ -155,6 +162,27 @@ pub fn run(target: &Target) -> Recording {
     let answer = login("bob", "bob-pw");
     record("login_password", &answer);
     let bob = bearer(&answer.text("access_token"));
+
+    // Keycloak (development mode) names its issuer after the request's Host, and refuses a token minted
+    // under another host. Asked through `localhost` instead of `127.0.0.1`:
+    if let Some(other) = other_host(iss) {
+        let answer = call(
+            "GET",
+            &format!("{other}/.well-known/uma2-configuration"),
+            None,
+            None,
+        );
+        let follows = json!({ "issuer_follows_host": answer.text("issuer") == other });
+        let follows = Answer {
+            status: answer.status,
+            body: follows.to_string().into_bytes(),
+        };
+        record("discovery_other_host", &follows);
+        let grant_url = format!("{other}/protocol/openid-connect/token");
+        let pairs = [("grant_type", UMA_TICKET), ("ticket", "not-a-ticket")];
+        let answer = call("POST", &grant_url, Some(&bob), form(&pairs));
+        record("grant_token_from_other_host", &answer);
+    }
     record("login_wrong_password", &login("bob", "not-bobs"));
 
     let id_of = |name: &str| {

@@ -16,6 +16,7 @@ const LITERAL: &[&str] = &[
     "upgraded",
     "active",
     "result",
+    "issuer_follows_host",
 ];
 
 /// One answer's shape.
