@@ -86,6 +86,12 @@
 //! # }
 //! ```
 //!
+//! # Protecting a server: [`PepLayer`]
+//!
+//! A tower layer for hyper or axum servers: a rule table maps (method, path) to a resource and scopes;
+//! requests with a sufficient RPT pass, others get the `401` challenge with a fresh ticket. See
+//! [`pep_layer`].
+//!
 //! # Errors
 //!
 //! One [`Error`]: [`Error::Uma`] for UMA failures (with [`Error::response`], the last resource-server
@@ -100,11 +106,13 @@ mod engine;
 mod error;
 mod layer;
 mod options;
+pub mod pep_layer;
 pub mod protection;
 
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{Observer, Options};
+pub use pep_layer::PepLayer;
 pub use protection::Protection;
 pub use uma_core;
