@@ -134,14 +134,7 @@ impl From<uma_core::Failure> for Error {
 
 /// `scheme://host[:port]/path` of a URI: the query may carry credentials on a badly built server.
 pub(crate) fn display_url(uri: &http::Uri) -> String {
-    // Host and port only: the authority may carry `user:password@`.
-    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        uri.scheme_str().unwrap_or("http"),
-        uri.host().unwrap_or(""),
-        uri.path()
-    )
+    uma_core::trace::redacted_url(uri)
 }
 
 #[cfg(test)]
