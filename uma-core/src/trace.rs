@@ -230,15 +230,17 @@ pub mod spans {
     use super::{StepCounter, redacted_url, server_port};
     use crate::flow::Outgoing;
 
-    /// The span of one application request (target `uma`, level INFO).
-    pub fn request(method: &http::Method, uri: &http::Uri) -> Span {
+    /// The span of one application request (target `uma`, level INFO); `None` for a machine without
+    /// one (a login, a ticketless request).
+    pub fn request(target: Option<(&http::Method, &http::Uri)>) -> Span {
+        let uri = target.map(|(_, uri)| uri);
         tracing::info_span!(
             target: "uma",
             "uma.request",
-            http.request.method = method.as_str(),
-            url.full = redacted_url(uri),
-            server.address = uri.host().unwrap_or(""),
-            server.port = server_port(uri),
+            http.request.method = target.map(|(method, _)| method.as_str()),
+            url.full = uri.map(redacted_url),
+            server.address = uri.and_then(http::Uri::host),
+            server.port = uri.and_then(server_port),
             http.response.status_code = Empty,
             uma.outcome = Empty,
             error.type = Empty,

@@ -90,6 +90,19 @@ impl std::fmt::Display for Kind {
 }
 
 impl Error {
+    /// A short secret-free name of the error (`denied`, `need_info`, `timeout`, `transport`…): the
+    /// `uma.outcome` and `error.type` of the spans.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Uma(failure) => failure.error.kind_name(),
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::BodyTooLarge { .. } => "body_too_large",
+            Error::Request(_) => "invalid_request",
+        }
+    }
+
     /// The last resource-server response, when the UMA flow failed after receiving one (e.g. the final
     /// `401` after [`uma_core::Error::MaxFlowsReached`], or the `403` that led to a denial).
     pub fn response(&self) -> Option<&http::Response<Vec<u8>>> {
