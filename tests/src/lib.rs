@@ -96,6 +96,7 @@ pub mod log;
 mod paths;
 mod routing;
 mod rs_server;
+pub mod spans;
 mod state;
 mod tls;
 pub mod tokens;

@@ -166,6 +166,33 @@ impl Error {
     pub fn is_denied(&self) -> bool {
         matches!(self.root(), Error::Denied { .. })
     }
+
+    /// A short, stable, secret-free name of the variant (looking through [`Error::Shared`]), e.g.
+    /// `denied`, `need_info`, `token_endpoint`: the `uma.outcome` of the adapters' `tracing` spans.
+    pub fn kind_name(&self) -> &'static str {
+        match self.root() {
+            Error::UntrustedAuthorizationServer { .. } => "untrusted_authorization_server",
+            Error::NoAuthorizationServer => "no_authorization_server",
+            Error::InsecureAuthorizationServer { .. } => "insecure_authorization_server",
+            Error::Challenge(_) => "challenge",
+            Error::Discovery { .. } => "discovery",
+            Error::Denied { .. } => "denied",
+            Error::NeedInfo { .. } => "need_info",
+            Error::ApprovalPending { .. } => "approval_pending",
+            Error::DeadTicket { .. } => "dead_ticket",
+            Error::ClientAuthentication { .. } => "client_authentication",
+            Error::AccessTokenRejected { .. } => "access_token_rejected",
+            Error::LoginRefused { .. } => "login_refused",
+            Error::TokenEndpoint { .. } => "token_endpoint",
+            Error::MalformedTokenResponse { .. } => "malformed_token_response",
+            Error::TicketNotRotated { .. } => "ticket_not_rotated",
+            Error::MaxFlowsReached { .. } => "max_flows_reached",
+            Error::TooManyRedirects { .. } => "too_many_redirects",
+            Error::Build(_) => "build",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::Shared(_) => "shared",
+        }
+    }
 }
 
 /// A failed flow: the error, and the last response from the resource server when there was one (for

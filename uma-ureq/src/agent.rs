@@ -8,7 +8,7 @@ use uma_core::discovery::Issuer;
 use uma_core::secret::{AccessToken, Password};
 use uma_core::{Client, Config, Flow, Identity, Login, LoginGrant, Party, Stats};
 
-use crate::driver::Shared;
+use crate::driver::{Shared, Tracer};
 use crate::error::Error;
 use crate::options::Options;
 
@@ -119,8 +119,11 @@ impl UmaAgent {
         request: http::Request<Vec<u8>>,
         party: Party,
     ) -> Result<http::Response<Vec<u8>>, Error> {
+        let mut tracer = Tracer::request(Some(&request));
         let mut flow = Flow::for_party(request, party);
-        self.shared.drive(&mut flow)
+        let response = self.shared.drive_traced(&mut flow, &mut tracer)?;
+        tracer.record_status(response.status());
+        Ok(response)
     }
 
     /// A `GET` request; finish it with [`RequestBuilder::send`].

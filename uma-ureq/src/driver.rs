@@ -110,6 +110,22 @@ impl Shared {
     /// Drives `machine` to its end. On any early exit (error, timeout, panic) the machine is aborted so
     /// requests parked on its exchanges stop waiting.
     pub fn drive<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
+        self.drive_traced(machine, &mut Tracer::request::<()>(None))
+    }
+
+    /// [`Shared::drive`] inside the request span of `tracer`, each exchange in its own span.
+    pub fn drive_traced<M: Machine>(
+        &self,
+        machine: &mut M,
+        tracer: &mut Tracer,
+    ) -> Result<M::Output, Error> {
+        let _entered = tracer.enter();
+        let result = self.run(machine, tracer);
+        tracer.finish(result.as_ref().err());
+        result
+    }
+
+    fn run<M: Machine>(&self, machine: &mut M, tracer: &mut Tracer) -> Result<M::Output, Error> {
         let request_timeout = self.options.request_timeout;
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is none.
         let deadline = request_timeout.and_then(|t| Instant::now().checked_add(t));
@@ -129,13 +145,15 @@ impl Shared {
                     let id = out.id;
                     let agent_global = self.agent.config().timeouts().global;
                     let budget = Budget::new(&self.options, deadline, agent_global, now);
-                    let response = transport::exchange(
-                        &self.agent,
-                        &self.options,
-                        out,
-                        budget,
-                        request_timeout,
-                    )?;
+                    let response = tracer.exchange(out, |out| {
+                        transport::exchange(
+                            &self.agent,
+                            &self.options,
+                            out,
+                            budget,
+                            request_timeout,
+                        )
+                    })?;
                     self.with_client(|c| {
                         guard
                             .machine
@@ -179,6 +197,82 @@ impl Shared {
             };
             (step, epoch) = next;
         }
+    }
+}
+
+/// What [`Tracer::enter`] returns without the `tracing` feature.
+#[cfg(not(feature = "tracing"))]
+struct NoSpan;
+
+/// The `tracing` spans of one driven machine (feature `tracing`; without it, nothing).
+pub(crate) struct Tracer {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    counter: uma_core::trace::StepCounter,
+}
+
+impl Tracer {
+    /// The `uma.request` span of `request` (none for a machine without an application request).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn request<B>(request: Option<&http::Request<B>>) -> Self {
+        Self {
+            #[cfg(feature = "tracing")]
+            span: uma_core::trace::spans::request(request.map(|r| (r.method(), r.uri()))),
+            #[cfg(feature = "tracing")]
+            counter: Default::default(),
+        }
+    }
+
+    /// Enters the request span for as long as the guard lives.
+    #[cfg(feature = "tracing")]
+    fn enter(&self) -> tracing::span::EnteredSpan {
+        self.span.clone().entered()
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    fn enter(&self) -> NoSpan {
+        NoSpan
+    }
+
+    /// Runs one exchange inside its span and records its status or failure.
+    #[cfg(feature = "tracing")]
+    fn exchange(
+        &mut self,
+        out: uma_core::Outgoing,
+        send: impl FnOnce(uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        use uma_core::trace::spans;
+        let span = spans::exchange(&out, &mut self.counter);
+        let result = span.in_scope(|| send(out));
+        match &result {
+            Ok(response) => spans::record_status(&span, response.status().as_u16()),
+            Err(error) => spans::record_error(&span, error.kind_name()),
+        }
+        result
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    fn exchange(
+        &mut self,
+        out: uma_core::Outgoing,
+        send: impl FnOnce(uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        send(out)
+    }
+
+    /// Records the final status of the application's response on the request span.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn record_status(&self, status: http::StatusCode) {
+        #[cfg(feature = "tracing")]
+        uma_core::trace::spans::record_status(&self.span, status.as_u16());
+    }
+
+    /// Records `uma.outcome`: `ok`, or the kind of `error`.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn finish(&self, error: Option<&Error>) {
+        #[cfg(feature = "tracing")]
+        uma_core::trace::spans::record_outcome(&self.span, error.map_or("ok", Error::kind_name));
     }
 }
 

@@ -90,6 +90,19 @@ impl std::fmt::Display for Kind {
 }
 
 impl Error {
+    /// A short secret-free name of the error (`denied`, `need_info`, `timeout`, `transport`…): the
+    /// `uma.outcome` and `error.type` of the spans.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Uma(failure) => failure.error.kind_name(),
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::BodyTooLarge { .. } => "body_too_large",
+            Error::Request(_) => "invalid_request",
+        }
+    }
+
     /// The last resource-server response, when the UMA flow failed after receiving one (e.g. the final
     /// `401` after [`uma_core::Error::MaxFlowsReached`], or the `403` that led to a denial).
     pub fn response(&self) -> Option<&http::Response<Vec<u8>>> {
@@ -134,14 +147,7 @@ impl From<uma_core::Failure> for Error {
 
 /// `scheme://host[:port]/path` of a URI: the query may carry credentials on a badly built server.
 pub(crate) fn display_url(uri: &http::Uri) -> String {
-    // Host and port only: the authority may carry `user:password@`.
-    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        uri.scheme_str().unwrap_or("http"),
-        uri.host().unwrap_or(""),
-        uri.path()
-    )
+    uma_core::trace::redacted_url(uri)
 }
 
 #[cfg(test)]
