@@ -303,7 +303,7 @@ fn steps_section(steps: &[StepCount], missed: &mut Vec<String>) -> String {
     let _ = write!(
         md,
         "\nFor comparison, the Python peer `requests-oauthlib-uma` 0.1.3 (figures from \
-         /work/shared/peers/requests-oauthlib-uma.md §3.8 and §5, cited, not re-run here; \
+         `../shared/peers/requests-oauthlib-uma.md` (outside the repository) §3.8 and §5, cited, not re-run here; \
          the uma column is the first row group above):\n\n\
          | step | uma | Python peer | source |\n|---|---:|---:|---|\n\
          | cold start | {} | 4 | §3.8 wire contract: GET → 401, discovery, token, retry |\n\
