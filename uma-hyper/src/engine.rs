@@ -1,132 +1,19 @@
-//! The shared core client, the per-key wake-ups of parked requests, and the loop that drives one
-//! [`Machine`] over an HTTP [`Service`].
-//!
-//! The core is behind a `std::sync::Mutex` that is only held for a synchronous call into it, never
-//! across an `.await`. A poisoned lock is recovered: the core is plain data updated by short calls, and a
-//! panic in one request must not take every other request down.
+//! The loop that drives one [`Machine`] over an HTTP [`Service`], on the shared core of
+//! [`crate::herd`].
 
-use std::collections::HashMap;
 use std::future::poll_fn;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Bytes};
-use tokio::sync::Notify;
-use tokio::sync::futures::OwnedNotified;
 use tower_service::Service;
 use uma_core::trace::ExchangeEvent;
-use uma_core::{Client, ExchangeKey, Machine, Outgoing, Step};
+use uma_core::{Machine, Outgoing, Step};
 
 use crate::error::{BodyKind, BoxError, Deadline, Error};
+pub(crate) use crate::herd::Engine;
+use crate::herd::Running;
 use crate::options::Options;
-
-/// The core client plus, per exchange key, the [`Notify`] that the requests parked on it wait for.
-struct State {
-    core: Client,
-    waiters: HashMap<ExchangeKey, Arc<Notify>>,
-}
-
-/// What every clone of a client or layer shares.
-pub(crate) struct Engine {
-    state: Mutex<State>,
-}
-
-impl Engine {
-    pub(crate) fn new(core: Client) -> Self {
-        Self {
-            state: Mutex::new(State {
-                core,
-                waiters: HashMap::new(),
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `f` on the core, then wakes the requests parked on every exchange that ended meanwhile.
-    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
-        let mut state = self.lock();
-        let result = f(&mut state.core);
-        wake_finished(&mut state);
-        result
-    }
-
-    /// Like [`Engine::with_core`] for a machine step; when the step parks, the wake-up is registered
-    /// before the lock is released, so a release by another request cannot slip in between.
-    fn step<T>(
-        &self,
-        f: impl FnOnce(&mut Client, Instant) -> Step<T>,
-    ) -> (Step<T>, Option<OwnedNotified>) {
-        let mut state = self.lock();
-        let step = f(&mut state.core, now());
-        wake_finished(&mut state);
-        let parked = match &step {
-            Step::Park { key, .. } => Some(
-                state
-                    .waiters
-                    .entry(key.clone())
-                    .or_insert_with(|| Arc::new(Notify::new()))
-                    .clone()
-                    .notified_owned(),
-            ),
-            _ => None,
-        };
-        (step, parked)
-    }
-}
-
-/// Drains the keys whose exchange ended and wakes whoever parked on them. `notify_waiters` reaches every
-/// `Notified` created before it, polled or not.
-fn wake_finished(state: &mut State) {
-    while let Some(key) = state.core.poll_finished_exchange() {
-        if let Some(notify) = state.waiters.remove(&key) {
-            notify.notify_waiters();
-        }
-    }
-}
-
-/// The clock handed to the core: tokio's, so that paused test time and the core agree.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
-}
-
-/// Owns the machine while it runs; if the request future is dropped half-way (cancellation, overall
-/// timeout) or fails in the adapter, the machine is aborted so that no exchange stays claimed and the
-/// requests parked on it wake up.
-struct Running<'a, M: Machine> {
-    engine: &'a Engine,
-    machine: M,
-    finished: bool,
-}
-
-impl<M: Machine> Running<'_, M> {
-    fn step(
-        &mut self,
-        f: impl FnOnce(&mut M, &mut Client, Instant) -> Step<M::Output>,
-    ) -> (Step<M::Output>, Option<OwnedNotified>) {
-        let machine = &mut self.machine;
-        self.engine.step(|core, now| f(machine, core, now))
-    }
-
-    fn abort(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            let machine = &mut self.machine;
-            self.engine.with_core(|core| machine.abort(core));
-        }
-    }
-}
-
-impl<M: Machine> Drop for Running<'_, M> {
-    fn drop(&mut self) {
-        self.abort();
-    }
-}
 
 /// Drives `machine` to its end, sending every request through `service`, under the overall timeout.
 pub(crate) async fn drive<M, S, RB>(
@@ -173,11 +60,7 @@ where
     RB: Body,
     RB::Error: Into<BoxError>,
 {
-    let mut running = Running {
-        engine,
-        machine,
-        finished: false,
-    };
+    let mut running = Running::new(engine, machine);
     let mut next = running.step(|m, core, now| m.start(core, now));
     loop {
         next = match next {
@@ -218,14 +101,8 @@ where
                 }
                 running.step(|m, core, now| m.resume(core, now))
             }
-            (Step::Done(output), _) => {
-                running.finished = true;
-                return Ok(output);
-            }
-            (Step::Failed(failure), _) => {
-                running.finished = true;
-                return Err(Error::from(failure));
-            }
+            (Step::Done(output), _) => return Ok(output),
+            (Step::Failed(failure), _) => return Err(Error::from(failure)),
         };
     }
 }

@@ -104,6 +104,7 @@
 mod client;
 mod engine;
 mod error;
+pub mod herd;
 mod layer;
 mod options;
 pub mod pep_layer;

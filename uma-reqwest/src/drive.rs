@@ -7,8 +7,8 @@ use uma_core::{Flow, Machine, RequestKind, Step};
 use uma_hyper::{BodyKind, Error, Options};
 
 use crate::NotReplayed;
-use crate::engine::{Engine, Running};
 use crate::send::{self, Application, Overall, Stop, overall_timeout};
+use uma_hyper::herd::{Engine, Running};
 
 /// What one call of the middleware works with.
 pub(crate) struct Call<'a, 'n> {

@@ -4,7 +4,7 @@
 //! for their origin and requesting party, and a UMA challenge is answered (discovery, ticket grant on
 //! a plain inner `reqwest::Client`, never through the chain) and the request replayed through the rest
 //! of the chain. Every protocol decision is made by the sans-IO [`uma_core`]; this crate only moves
-//! bytes, keeps time and wakes waiting tasks, like `uma-hyper`, whose [`Options`] and [`Error`] it
+//! bytes, keeps time and wakes waiting tasks, like `uma-hyper`, whose [`Options`], [`Error`] and herd engine ([`uma_hyper::herd`]) it
 //! shares.
 //!
 //! ```no_run
@@ -63,7 +63,6 @@
 #![warn(missing_docs)]
 
 mod drive;
-mod engine;
 mod middleware;
 mod send;
 

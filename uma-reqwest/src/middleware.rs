@@ -7,8 +7,8 @@ use uma_core::{Config, Flow, Party, Stats};
 use uma_hyper::{BodyKind, Error, Options};
 
 use crate::drive::{Call, drive};
-use crate::engine::Engine;
 use crate::send::{Application, Stop};
+use uma_hyper::herd::Engine;
 
 /// UMA for a `reqwest_middleware` chain:
 /// `ClientBuilder::new(reqwest::Client::new()).with(UmaMiddleware::new(config)).build()`.

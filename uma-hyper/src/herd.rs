@@ -1,10 +1,26 @@
-//! The shared core client, the per-key wake-ups of parked requests, and the guard that aborts a machine
-//! whose request future is dropped half-way.
+//! The shared core client of an async adapter, the per-key wake-ups of the requests parked on another
+//! request's exchange (the herd), and the guard that aborts a machine whose request future is dropped
+//! half-way. [`UmaClient`](crate::UmaClient), [`UmaLayer`](crate::UmaLayer) and `uma-reqwest` all run
+//! their machines on it; a new tokio-based adapter can too.
 //!
-//! This is the same shape as `uma-hyper`'s engine (a `std::sync::Mutex` held only for a synchronous call
-//! into the core, never across an `.await`; a [`Notify`] per exchange key for the herd). It is repeated
-//! here rather than shared because `uma-hyper` keeps it private (about 90 lines; a shared tokio-side
-//! home for both adapters would remove the copy).
+//! The core is behind a `std::sync::Mutex` that is only held for a synchronous call into it, never
+//! across an `.await`. A poisoned lock is recovered: the core is plain data updated by short calls, and
+//! a panic in one request must not take every other request down.
+//!
+//! ```
+//! use uma_hyper::herd::{Engine, Running};
+//! use uma_hyper::uma_core::{Client, Config, Login, LoginGrant, Step};
+//! use uma_hyper::uma_core::discovery::Issuer;
+//!
+//! let engine = Engine::new(Client::new(Config::new()));
+//! let issuer = Issuer::parse("https://as.example.org")?;
+//! let login = Login::new(issuer, LoginGrant::ClientCredentials { scope: None });
+//! let mut running = Running::new(&engine, login);
+//! // No authorization server is configured for that issuer: the machine fails at once.
+//! let (step, parked) = running.step(|login, core, now| uma_hyper::uma_core::Machine::start(login, core, now));
+//! assert!(matches!(step, Step::Failed(_)) && parked.is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,13 +36,15 @@ struct State {
     waiters: HashMap<ExchangeKey, Arc<Notify>>,
 }
 
-/// What every clone of the middleware shares.
-pub(crate) struct Engine {
+/// What every clone of a client, layer or middleware shares: the core [`Client`] and the wake-ups of
+/// parked requests.
+pub struct Engine {
     state: Mutex<State>,
 }
 
 impl Engine {
-    pub(crate) fn new(core: Client) -> Self {
+    /// An engine around `core`.
+    pub fn new(core: Client) -> Self {
         Self {
             state: Mutex::new(State {
                 core,
@@ -35,8 +53,6 @@ impl Engine {
         }
     }
 
-    /// A poisoned lock is recovered: the core is plain data updated by short calls, and a panic in one
-    /// request must not take every other request down.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
@@ -44,7 +60,7 @@ impl Engine {
     }
 
     /// Runs `f` on the core, then wakes the requests parked on every exchange that ended meanwhile.
-    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
         let mut state = self.lock();
         let result = f(&mut state.core);
         wake_finished(&mut state);
@@ -75,7 +91,8 @@ impl Engine {
     }
 }
 
-/// Drains the keys whose exchange ended and wakes whoever parked on them.
+/// Drains the keys whose exchange ended and wakes whoever parked on them. `notify_waiters` reaches every
+/// `Notified` created before it, polled or not.
 fn wake_finished(state: &mut State) {
     while let Some(key) = state.core.poll_finished_exchange() {
         if let Some(notify) = state.waiters.remove(&key) {
@@ -85,21 +102,22 @@ fn wake_finished(state: &mut State) {
 }
 
 /// The clock handed to the core: tokio's, so that paused test time and the core agree.
-pub(crate) fn now() -> Instant {
+pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Owns the machine while it runs; if the request future is dropped half-way (cancellation, timeout,
-/// an error from the rest of the chain), the machine is aborted so that no exchange stays claimed and
-/// the requests parked on it wake up.
-pub(crate) struct Running<'a, M: Machine> {
+/// Owns the machine while it runs; if the request future is dropped half-way (cancellation, a timeout,
+/// an error in the adapter), the machine is aborted so that no exchange stays claimed and the requests
+/// parked on it wake up.
+pub struct Running<'a, M: Machine> {
     engine: &'a Engine,
     machine: M,
     finished: bool,
 }
 
 impl<'a, M: Machine> Running<'a, M> {
-    pub(crate) fn new(engine: &'a Engine, machine: M) -> Self {
+    /// Starts owning `machine`, which runs on `engine`'s core.
+    pub fn new(engine: &'a Engine, machine: M) -> Self {
         Self {
             engine,
             machine,
@@ -107,8 +125,9 @@ impl<'a, M: Machine> Running<'a, M> {
         }
     }
 
-    /// Calls into the machine under the lock; a `Done` or `Failed` step marks it finished.
-    pub(crate) fn step(
+    /// Calls into the machine under the lock; a `Done` or `Failed` step marks it finished. When the
+    /// step parks, the wake-up to await comes with it.
+    pub fn step(
         &mut self,
         f: impl FnOnce(&mut M, &mut Client, Instant) -> Step<M::Output>,
     ) -> (Step<M::Output>, Option<OwnedNotified>) {
@@ -121,7 +140,7 @@ impl<'a, M: Machine> Running<'a, M> {
     }
 
     /// Gives up: releases what the machine holds. Idempotent.
-    pub(crate) fn abort(&mut self) {
+    pub fn abort(&mut self) {
         if !self.finished {
             self.finished = true;
             let machine = &mut self.machine;
