@@ -67,6 +67,13 @@ impl Keycloak {
     pub fn proxy(&self) -> Proxy {
         Proxy::start(&self.base)
     }
+
+    /// A fresh proxy, and the project's resource server using the realm through it.
+    pub fn proxy_and_resource_server(&self) -> (Proxy, ResourceServer) {
+        let proxy = self.proxy();
+        let rs = ResourceServer::start(&proxy.issuer());
+        (proxy, rs)
+    }
 }
 
 /// A plain HTTP agent for set-up calls: statuses are answers, no redirects.

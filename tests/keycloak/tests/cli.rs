@@ -52,8 +52,7 @@ fn stats(output: &Output) -> Value {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn fetch_logs_in_exchanges_reuses_and_upgrades() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let (shared, notes) = (rs.url("/docs/shared"), rs.url("/docs/notes"));
     let issuer = proxy.issuer();
     let output = fetch_as_bob(&[&shared, &shared, &notes], &issuer, &["--stats"], "bob-pw");
@@ -83,8 +82,7 @@ fn fetch_logs_in_exchanges_reuses_and_upgrades() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn fetch_denied_exits_non_zero_with_one_line() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let secret = rs.url("/docs/secret");
     let issuer = proxy.issuer();
     let output = fetch_as_bob(&[&secret], &issuer, &[], "bob-pw");
@@ -102,8 +100,7 @@ fn fetch_denied_exits_non_zero_with_one_line() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn fetch_as_a_confidential_client_with_basic() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let shared = rs.url("/docs/shared");
     let issuer = proxy.issuer();
     let output = Command::new(uma_bin())
@@ -133,8 +130,7 @@ fn fetch_as_a_confidential_client_with_basic() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn discover_and_challenge_read_keycloaks_answers() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let issuer = proxy.issuer();
     let output = uma(&["discover", &issuer, "--allow-insecure-http"], None);
     assert!(
@@ -175,8 +171,7 @@ fn discover_and_challenge_read_keycloaks_answers() {
 fn wrong_password_is_a_failed_login_on_every_version() {
     // 26.4 answers 401 invalid_grant, 26.7 answers 400: the same one-line "login failed".
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let shared = rs.url("/docs/shared");
     let issuer = proxy.issuer();
     let output = fetch_as_bob(&[&shared], &issuer, &[], "not-bobs-password");

@@ -30,9 +30,7 @@ async fn bob(proxy: &Proxy) -> UmaClient<HttpsClientConnector> {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 async fn cold_cached_upgrade_denial() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let issuer = proxy.issuer();
-    let rs = ResourceServer::start(&issuer);
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let client = bob(&proxy).await;
     proxy.clear();
     let before = client.stats().http_exchanges();
@@ -81,9 +79,7 @@ async fn cold_cached_upgrade_denial() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 async fn herd_of_200_cold_tasks_costs_one_ticket_exchange() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let issuer = proxy.issuer();
-    let rs = ResourceServer::start(&issuer);
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let client = bob(&proxy).await;
     proxy.clear();
     let url = Arc::new(rs.url("/docs/shared"));
@@ -106,9 +102,7 @@ async fn herd_of_200_cold_tasks_costs_one_ticket_exchange() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 async fn owner_approves_then_next_attempt_succeeds() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let issuer = proxy.issuer();
-    let rs = ResourceServer::start(&issuer);
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let (path, id) = rs.protect_owned("alice-album-hyper");
     let protection = rs.protection();
     let everything = uma_core::protection::PermissionRequestQuery {
@@ -164,9 +158,7 @@ async fn tower_layer_and_ticketless_grant() {
     use tower_layer::Layer as _;
     use tower_service::Service as _;
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let issuer_url = proxy.issuer();
-    let rs = ResourceServer::start(&issuer_url);
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let client = bob(&proxy).await;
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<hyper::body::Bytes>>();

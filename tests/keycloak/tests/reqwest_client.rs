@@ -38,8 +38,7 @@ fn bob(proxy: &Proxy) -> (ClientWithMiddleware, UmaMiddleware) {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 async fn cold_cached_upgrade_denial_and_a_herd() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let (client, uma) = tokio::task::block_in_place(|| bob(&proxy));
 
     let response = client.get(rs.url("/docs/shared")).send().await.unwrap();

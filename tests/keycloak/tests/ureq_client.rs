@@ -23,8 +23,7 @@ fn agent(issuer: &str, credentials: ClientCredentials) -> UmaAgent {
 fn cold_cached_upgrade_public_client() {
     let _ = NEEDS_KEYCLOAK;
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = agent(&proxy.issuer(), ClientCredentials::bearer(PUBLIC_CLIENT));
     agent
         .login_password(
@@ -108,8 +107,7 @@ fn logged_in(proxy: &Proxy, credentials: ClientCredentials, user: &str) -> UmaAg
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn denial_is_typed_and_costs_one_exchange() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = logged_in(&proxy, ClientCredentials::bearer(PUBLIC_CLIENT), "bob");
     proxy.clear();
     let error = agent.get(&rs.url("/docs/secret")).send().unwrap_err();
@@ -129,8 +127,7 @@ fn denial_is_typed_and_costs_one_exchange() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn owner_approves_then_next_attempt_succeeds() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let name = "alice-album-ureq";
     let (path, id) = rs.protect_owned(name);
     rs.revoke_all(&id); // a Keycloak left running by KC_KEEP=1 remembers earlier approvals
@@ -182,8 +179,7 @@ fn owner_approves_then_next_attempt_succeeds() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn expired_ticket_costs_one_fresh_challenge() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = logged_in(&proxy, ClientCredentials::bearer(PUBLIC_CLIENT), "bob");
     proxy.clear();
     // uma-rs-short's PATs, and so its tickets, live 3 s: hold the first exchange past that.
@@ -206,8 +202,7 @@ fn expired_ticket_costs_one_fresh_challenge() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     // uma-short's tokens (and so the RPTs it is issued) live 5 s.
     let agent = logged_in(&proxy, ClientCredentials::bearer(SHORT_CLIENT), "bob");
     assert_eq!(
@@ -295,8 +290,7 @@ fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn confidential_client_basic_is_its_own_requesting_party() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     // No user: Keycloak takes the client's service account as the requesting party.
     let agent = agent(
         &proxy.issuer(),
@@ -319,8 +313,7 @@ fn confidential_client_basic_is_its_own_requesting_party() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn confidential_client_with_a_user_sends_the_users_token() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = logged_in(
         &proxy,
         ClientCredentials::bearer_confidential(APP_CLIENT, APP_SECRET),
@@ -346,8 +339,7 @@ fn confidential_client_with_a_user_sends_the_users_token() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn public_client_without_a_user_token_is_refused() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = agent(&proxy.issuer(), ClientCredentials::public(PUBLIC_CLIENT));
     let error = agent.get(&rs.url("/docs/shared")).send().unwrap_err();
     let answer = proxy.first_uma_grant();
@@ -364,8 +356,7 @@ fn public_client_without_a_user_token_is_refused() {
 #[ignore = "needs a real Keycloak: tests/keycloak/run"]
 fn rejected_user_token_is_a_client_authentication_error() {
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = agent(&proxy.issuer(), ClientCredentials::bearer(PUBLIC_CLIENT));
     agent.set_access_token("not-a-token");
     let error = agent.get(&rs.url("/docs/shared")).send().unwrap_err();
@@ -383,8 +374,7 @@ fn ticketless_grant_decision_and_permissions() {
     use uma_core::PermissionsAnswer;
     use uma_core::grant::{KeycloakPermission, ResponseMode};
     let kc = Keycloak::from_env();
-    let proxy = kc.proxy();
-    let rs = ResourceServer::start(&proxy.issuer());
+    let (proxy, rs) = kc.proxy_and_resource_server();
     let agent = logged_in(&proxy, ClientCredentials::bearer(PUBLIC_CLIENT), "bob");
     let issuer = Issuer::parse(&proxy.issuer()).unwrap();
     let wanted = || {
