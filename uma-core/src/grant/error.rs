@@ -159,12 +159,8 @@ impl UmaError {
     /// "Invalid bearer token", with status 401 up to Keycloak 26.5 and 400 from 26.6 on (both seen on
     /// real servers). The token expired or is not one of this realm's.
     pub fn rejects_bearer_token(&self) -> bool {
-        self.code.eq_ignore_ascii_case("invalid_grant")
-            && (self.status == 401
-                || self
-                    .description
-                    .as_deref()
-                    .is_some_and(|d| d.trim().eq_ignore_ascii_case("invalid bearer token")))
+        // `Outcome::classify` holds the rule (401, or that description): one place decides.
+        self.outcome == Outcome::ClientAuthFailed && self.code.eq_ignore_ascii_case("invalid_grant")
     }
 
     /// `redirect_user` with any ticket in it redacted, for messages and logs (Gluu puts the new ticket in
