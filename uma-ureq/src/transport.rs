@@ -306,6 +306,7 @@ mod tests {
             request: http::Request::get(format!("http://127.0.0.1:{port}/x?ticket=secret"))
                 .body(Vec::new())
                 .unwrap(),
+            attach_body: false,
         };
         let agent = ureq::Agent::new_with_defaults();
         let error = exchange(&agent, &options, out, None, None).unwrap_err();
