@@ -44,6 +44,12 @@ pub enum GrantedBody {
     /// `200`, `text/plain`, a `Content-Length` of this many bytes, half of them sent, then the
     /// connection is closed.
     Truncated(usize),
+    /// `200`, `text/plain`, this many bytes of the checkable pattern ([`crate::pattern_chunk`]) with a
+    /// `Content-Length`, streamed; its SHA-256 is [`crate::pattern_sha256`]`(n)`.
+    Pattern(u64),
+    /// `200`, `text/plain`, chunked (no `Content-Length`): this many bytes of the pattern in chunks
+    /// of at most 64 KiB, then the connection is closed without the terminating zero-length chunk.
+    TruncatedChunked(u64),
 }
 
 #[derive(Debug, Clone)]
