@@ -17,6 +17,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -401,11 +402,100 @@ pub async fn render_fault(fault: Fault) -> Result<Option<Response<KitBody>>, Dro
     Ok(Some(resp))
 }
 
-/// Accepts connections on `listener` until `shutdown` flips, one task per connection.
+/// The interim answer hyper sends when it starts reading the body of a request that carried
+/// `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// A connection whose writes lose hyper's automatic `100 Continue` while `drop_continue` is set:
+/// a server that never sends it. A write that starts with it has it cut off and counted as
+/// written (hyper writes it first in a buffer, before any response head that follows it).
+#[derive(Debug)]
+struct ContinueFilter<T> {
+    inner: T,
+    drop_continue: Arc<AtomicBool>,
+}
+
+impl<T> ContinueFilter<T> {
+    fn strips(&self, first: &[u8]) -> bool {
+        self.drop_continue.load(Ordering::Relaxed) && first.starts_with(CONTINUE)
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ContinueFilter<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ContinueFilter<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if !self.strips(buf) {
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
+        let rest = &buf[CONTINUE.len()..];
+        if rest.is_empty() {
+            return Poll::Ready(Ok(CONTINUE.len()));
+        }
+        Pin::new(&mut self.inner)
+            .poll_write(cx, rest)
+            .map_ok(|n| n + CONTINUE.len())
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let first = bufs.iter().find(|b| !b.is_empty());
+        if !first.is_some_and(|b| self.strips(b)) {
+            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        }
+        let mut slices: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(bufs.len());
+        let mut stripped = false;
+        for b in bufs {
+            if !stripped && !b.is_empty() {
+                stripped = true;
+                slices.push(std::io::IoSlice::new(&b[CONTINUE.len()..]));
+            } else {
+                slices.push(std::io::IoSlice::new(b));
+            }
+        }
+        if slices.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(CONTINUE.len()));
+        }
+        Pin::new(&mut self.inner)
+            .poll_write_vectored(cx, &slices)
+            .map_ok(|n| n + CONTINUE.len())
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown` flips, one task per connection. While
+/// `drop_continue` is set, the connections never send `100 Continue`.
 pub async fn serve<F, Fut>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     handler: F,
+    drop_continue: Arc<AtomicBool>,
     mut shutdown: watch::Receiver<bool>,
 ) where
     F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
@@ -427,6 +517,7 @@ pub async fn serve<F, Fut>(
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let tls = tls.clone();
+        let drop_continue = Arc::clone(&drop_continue);
         tokio::spawn(async move {
             let svc = service_fn(handler);
             let mut builder = http1::Builder::new();
@@ -434,11 +525,19 @@ pub async fn serve<F, Fut>(
             match tls {
                 Some(acceptor) => {
                     if let Ok(stream) = acceptor.accept(stream).await {
-                        let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                        let io = ContinueFilter {
+                            inner: stream,
+                            drop_continue,
+                        };
+                        let _ = builder.serve_connection(TokioIo::new(io), svc).await;
                     }
                 }
                 None => {
-                    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                    let io = ContinueFilter {
+                        inner: stream,
+                        drop_continue,
+                    };
+                    let _ = builder.serve_connection(TokioIo::new(io), svc).await;
                 }
             }
         });

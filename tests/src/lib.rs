@@ -26,9 +26,9 @@
 //! lie ([`Kit::set_discovery_issuer`], [`Kit::set_discovery_token_endpoint`]), an RS that always
 //! says 401 ([`Kit::set_rs_always_401`]), a resource whose granted answers are large, patterned
 //! or truncated ([`Kit::set_granted_body`], [`pattern_sha256`]), challenges with large bodies
-//! ([`Kit::set_challenge_body`], [`Kit::challenge_bodies`]), an RS that ignores
-//! `Expect: 100-continue` ([`Kit::set_rs_ignore_expect`]), an RS that wants EOEPCA's `X-User-Id`
-//! ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
+//! ([`Kit::set_challenge_body`], [`Kit::challenge_bodies`]), an RS that does not honour
+//! `Expect: 100-continue` ([`Kit::set_rs_ignore_expect`], [`Kit::set_rs_never_continue`]), an RS
+//! that wants EOEPCA's `X-User-Id` ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
 //! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
 //! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
@@ -212,12 +212,17 @@ impl Kit {
                             }
                         };
                         let shared = Arc::clone(&thread_shared);
+                        let drop_continue = match server {
+                            Server::Rs => Arc::clone(&shared.rs_drop_continue),
+                            _ => Arc::default(),
+                        };
                         let handler =
                             move |req| routing::handle(Arc::clone(&shared), server, port, req);
                         tokio::spawn(http::serve(
                             listener,
                             acceptor.clone(),
                             handler,
+                            drop_continue,
                             shutdown_rx.clone(),
                         ));
                     }
@@ -438,6 +443,17 @@ impl Kit {
     /// wait for its decision; hyper still sends `100 Continue` when it starts reading).
     pub fn set_rs_ignore_expect(&self, on: bool) {
         self.shared.update_knobs(|k| k.rs_ignore_expect = on);
+    }
+
+    /// Makes the RS never send `100 Continue` (hyper's automatic interim answer is cut from the
+    /// connection): a client that sent `Expect: 100-continue` gets nothing until it sends the body
+    /// on its own (its expect timeout) or gives up. Combine with [`Kit::set_rs_ignore_expect`] for
+    /// a server that knows nothing of `Expect` (reads every body, never says `100 Continue`); alone,
+    /// refused requests are still answered at once without their body.
+    pub fn set_rs_never_continue(&self, on: bool) {
+        self.shared
+            .rs_drop_continue
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// EOEPCA: protected RS requests must carry `X-User-Id` with an ID token this kit issued, as

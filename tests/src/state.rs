@@ -256,6 +256,8 @@ pub struct Shared {
     pub faults: FaultTable,
     /// Keycloak: the id of the resource server client (owner of the resources it registers).
     pub rs_owner_id: String,
+    /// The RS never sends `100 Continue` (read by its connections on every write).
+    pub rs_drop_continue: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Meters of the generated challenge bodies sent, oldest first (bounded).
     pub challenge_meters: Mutex<std::collections::VecDeque<std::sync::Arc<crate::http::BodyMeter>>>,
     inner: Mutex<Inner>,
@@ -307,6 +309,7 @@ impl Shared {
             minter,
             log: RequestLog::default(),
             faults: FaultTable::default(),
+            rs_drop_continue: std::sync::Arc::default(),
             challenge_meters: Mutex::default(),
             inner: Mutex::new(inner),
             knobs: Mutex::new(knobs),

@@ -617,3 +617,52 @@ fn expect_100_continue_keeps_rpt_uses() {
     s.write_all(b"abc").unwrap();
     assert!(read_head(&mut s).starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn rs_that_never_sends_100_continue() {
+    let (kit, _agent) = spec_kit();
+    kit.set_rs_never_continue(true);
+    kit.set_rs_ignore_expect(true);
+    let rpt = kit.rpt_for("alice", &[("res-echo", "write")]);
+    for auth in [Some(rpt.as_str()), None] {
+        let mut s = rs_conn(&kit);
+        let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            s,
+            "POST /api/echo HTTP/1.1\r\nHost: kit\r\n{}Content-Length: 5\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n",
+            auth.as_deref().unwrap_or("")
+        )
+        .unwrap();
+        // The server is reading and says nothing; the client gives up waiting and sends the body.
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut probe = [0u8; 1];
+        assert!(
+            s.read(&mut probe).is_err(),
+            "the RS answered before the body"
+        );
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"hello").unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(!answer.contains("100 Continue"), "{answer}");
+        let status = if auth.is_some() { "200" } else { "401" };
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        let logged = kit.log_of(Server::Rs).pop().unwrap();
+        assert_eq!((logged.body_read, logged.body_len), (true, 5));
+    }
+    // Back on: the interim answer comes again.
+    kit.set_rs_never_continue(false);
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "POST /api/echo HTTP/1.1\r\nHost: kit\r\nAuthorization: Bearer {rpt}\r\n\
+         Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    assert!(read_head(&mut s).starts_with("HTTP/1.1 100 Continue"));
+}
