@@ -28,9 +28,9 @@
 //! or truncated ([`Kit::set_granted_body`], [`pattern_sha256`]), challenges with large bodies
 //! ([`Kit::set_challenge_body`], [`Kit::challenge_bodies`]), an RS that does not honour
 //! `Expect: 100-continue` ([`Kit::set_rs_ignore_expect`], [`Kit::set_rs_never_continue`]), an RS
-//! that wants EOEPCA's `X-User-Id` ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
-//! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
-//! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
+//! that wants EOEPCA's `X-User-Id` ([`Kit::require_user_id_header`]). Every request is logged
+//! ([`Kit::log`], [`Kit::count`], [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server
+//! speaks HTTPS with a certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
 //! Defaults ([`KitConfig::new`]): client `app` / `app-secret` (confidential), `public-app`
 //! (public), `rs` / `rs-secret` (its client-credentials tokens are PATs); users `alice` /

@@ -58,6 +58,7 @@ pub struct LoggedRequest {
     /// Decoded `application/x-www-form-urlencoded` fields (empty for other bodies).
     pub form: Vec<(String, String)>,
     /// Number of body bytes the server read (0 when it answered without reading the body).
+    /// Counted as `u64` and stored as `usize` for existing callers (exact on 64-bit targets).
     pub body_len: usize,
     /// Whether the server read the request body. `false` only when the RS answered a request
     /// carrying `Expect: 100-continue` without reading it (a challenge: hyper then sends no
