@@ -129,8 +129,9 @@ async fn spec_hyper_and_ureq_clients_get_through() {
             ))
             .allow_insecure_http(true);
         let agent = uma_ureq::UmaAgent::new(uma_ureq::ureq::Agent::new_with_defaults(), config);
-        let response = agent.get(&url).send().unwrap();
-        (response.status().as_u16(), response.into_body())
+        let mut response = agent.get(&url).send().unwrap();
+        let body = response.body_mut().read_to_vec().unwrap();
+        (response.status().as_u16(), body)
     })
     .await
     .unwrap();
