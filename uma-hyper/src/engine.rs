@@ -14,6 +14,7 @@ use crate::error::{BodyKind, BoxError, Deadline, Error};
 pub(crate) use crate::herd::Engine;
 use crate::herd::Running;
 use crate::options::Options;
+use crate::spans::Trace;
 
 /// Drives `machine` to its end, sending every request through `service`, under the overall timeout.
 pub(crate) async fn drive<M, S, RB>(
@@ -35,7 +36,10 @@ where
         .overall_timeout
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
         .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
-    run(engine, options, machine, service, overall).await
+    let trace = Trace::new();
+    trace
+        .request(run(engine, options, machine, service, overall, &trace))
+        .await
 }
 
 /// The overall timeout error.
@@ -52,6 +56,7 @@ async fn run<M, S, RB>(
     machine: M,
     service: &mut S,
     overall: Option<(tokio::time::Instant, Duration)>,
+    trace: &Trace,
 ) -> Result<M::Output, Error>
 where
     M: Machine,
@@ -66,7 +71,8 @@ where
         next = match next {
             (Step::Send(out), _) => {
                 let id = out.id;
-                match exchange(options, service, out, overall).await {
+                let span = trace.exchange(&out);
+                match span.run(exchange(options, service, out, overall)).await {
                     Ok(response) => {
                         running.step(|m, core, now| m.handle_response(core, id, response, now))
                     }
