@@ -109,7 +109,7 @@ mod layer;
 mod options;
 pub mod pep_layer;
 pub mod protection;
-mod spans;
+pub mod spans;
 
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};

@@ -1,17 +1,48 @@
-//! The `tracing` spans of this adapter (feature `tracing`, on by default), as `uma-ureq` emits them:
-//! one `uma.request` span per driven machine (an application request, a login, a protection call) and
-//! one `uma.exchange` span per HTTP exchange inside it. Names, fields and steps are
-//! [`uma_core::trace::spans`]'; this module only puts them around the futures of the drive loops.
-//! Without the feature every type here is empty and every call a plain `.await`.
+//! The `tracing` spans of the async adapters (feature `tracing`, on by default), as `uma-ureq` emits
+//! them: one `uma.request` span per driven machine (an application request, a login, a protection
+//! call) and one `uma.exchange` span per HTTP exchange inside it. Names, fields and steps are
+//! `uma_core::trace::spans`'; this module only puts them around the futures of a drive loop, for
+//! [`UmaClient`](crate::UmaClient), [`UmaLayer`](crate::UmaLayer), [`Protection`](crate::Protection)
+//! and `uma-reqwest` (like [`crate::herd`]). Without the feature every type here is empty and every
+//! call a plain `.await`.
 //!
 //! The request span is made before the machine starts and is filled from the first resource request
-//! the core sends (the application's request as first sent), so the drive loops need no other hook.
+//! the core sends (the application's request as first sent), so a drive loop needs two hooks:
+//!
+//! ```
+//! # async fn send(_: uma_hyper::uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, uma_hyper::Error> { todo!() }
+//! # async fn drive(out: uma_hyper::uma_core::Outgoing) -> Result<(), uma_hyper::Error> {
+//! use uma_hyper::spans::Trace;
+//!
+//! let trace = Trace::new();
+//! let run = async {
+//!     // For each `Step::Send(out)` of the machine:
+//!     let span = trace.exchange(&out);
+//!     let response = span.run(send(out)).await?;
+//!     // … hand `response` to the machine, until it is done.
+//!     Ok(())
+//! };
+//! trace.request(run).await
+//! # }
+//! ```
 
 /// A short secret-free name of an error: the `error.type` of an exchange span, the `uma.outcome` of a
 /// request span.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-pub(crate) trait ErrorKind {
+pub trait ErrorKind {
+    /// `denied`, `need_info`, `timeout`, `transport`…
     fn kind_name(&self) -> &'static str;
+}
+
+/// An answer whose status an exchange span records.
+pub trait Answer {
+    /// The response status.
+    fn status_code(&self) -> u16;
+}
+
+impl<B> Answer for http::Response<B> {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
 }
 
 impl ErrorKind for crate::Error {
@@ -52,15 +83,16 @@ mod imp {
     use uma_core::trace::{StepCounter, UmaStep, spans};
     use uma_core::{Outgoing, RequestKind};
 
-    use super::ErrorKind;
+    use super::{Answer, ErrorKind};
 
-    /// The spans of one driven machine.
-    pub(crate) struct Trace {
+    /// The spans of one driven machine: its `uma.request` span and the step counter of its exchanges.
+    #[derive(Debug)]
+    pub struct Trace {
         span: Span,
         state: Mutex<State>,
     }
 
-    #[derive(Default)]
+    #[derive(Debug, Default)]
     struct State {
         counter: StepCounter,
         target_recorded: bool,
@@ -69,7 +101,9 @@ mod imp {
     }
 
     impl Trace {
-        pub(crate) fn new() -> Self {
+        /// A trace for a machine about to start: its request span, filled by the first resource
+        /// request.
+        pub fn new() -> Self {
             Self {
                 span: spans::request(None),
                 state: Mutex::new(State::default()),
@@ -81,7 +115,7 @@ mod imp {
         }
 
         /// Runs `machine` (the drive loop) inside the request span and records how it ended.
-        pub(crate) async fn request<T, E: ErrorKind>(
+        pub async fn request<T, E: ErrorKind>(
             &self,
             machine: impl Future<Output = Result<T, E>>,
         ) -> Result<T, E> {
@@ -99,7 +133,7 @@ mod imp {
         }
 
         /// The span of the exchange that sends `out`, a child of the request span.
-        pub(crate) fn exchange(&self, out: &Outgoing) -> Exchange<'_> {
+        pub fn exchange(&self, out: &Outgoing) -> Exchange<'_> {
             let mut state = self.state();
             let resource = out.kind == RequestKind::Resource;
             if resource && !state.target_recorded {
@@ -117,11 +151,7 @@ mod imp {
         }
 
         /// The span of an exchange no machine built (a protection handle's discovery at start-up).
-        pub(crate) fn standalone<B>(
-            &self,
-            step: UmaStep,
-            request: &http::Request<B>,
-        ) -> Exchange<'_> {
+        pub fn standalone<B>(&self, step: UmaStep, request: &http::Request<B>) -> Exchange<'_> {
             let span = self
                 .span
                 .in_scope(|| spans::exchange_of(step, None, request));
@@ -133,8 +163,15 @@ mod imp {
         }
     }
 
+    impl Default for Trace {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
     /// One exchange's span.
-    pub(crate) struct Exchange<'a> {
+    #[derive(Debug)]
+    pub struct Exchange<'a> {
         trace: &'a Trace,
         span: Span,
         resource: bool,
@@ -142,14 +179,24 @@ mod imp {
 
     impl Exchange<'_> {
         /// Runs the exchange inside its span and records its status, or why it failed.
-        pub(crate) async fn run<B, E: ErrorKind>(
+        pub async fn run<R: Answer, E: ErrorKind>(
             self,
-            exchange: impl Future<Output = Result<http::Response<B>, E>>,
-        ) -> Result<http::Response<B>, E> {
+            exchange: impl Future<Output = Result<R, E>>,
+        ) -> Result<R, E> {
+            self.run_with(exchange, R::status_code).await
+        }
+
+        /// [`Exchange::run`] for an answer type without [`Answer`] (one of another crate), its
+        /// status read by `status`.
+        pub async fn run_with<R, E: ErrorKind>(
+            self,
+            exchange: impl Future<Output = Result<R, E>>,
+            status: impl FnOnce(&R) -> u16,
+        ) -> Result<R, E> {
             let result = exchange.instrument(self.span.clone()).await;
             match &result {
                 Ok(response) => {
-                    let status = response.status().as_u16();
+                    let status = status(response);
                     spans::record_status(&self.span, status);
                     if self.resource {
                         self.trace.state().resource_status = Some(status);
@@ -169,41 +216,59 @@ mod imp {
     use uma_core::Outgoing;
     use uma_core::trace::UmaStep;
 
-    use super::ErrorKind;
+    use super::{Answer, ErrorKind};
 
-    pub(crate) struct Trace;
+    /// The spans of one driven machine (none: the `tracing` feature is off).
+    #[derive(Debug, Default)]
+    pub struct Trace;
 
     impl Trace {
-        pub(crate) fn new() -> Self {
+        /// A trace for a machine about to start.
+        pub fn new() -> Self {
             Trace
         }
 
-        pub(crate) async fn request<T, E: ErrorKind>(
+        /// Runs `machine` (the drive loop).
+        pub async fn request<T, E: ErrorKind>(
             &self,
             machine: impl Future<Output = Result<T, E>>,
         ) -> Result<T, E> {
             machine.await
         }
 
-        pub(crate) fn exchange(&self, _: &Outgoing) -> Exchange<'_> {
+        /// The span of the exchange that sends an `Outgoing` (none).
+        pub fn exchange(&self, _: &Outgoing) -> Exchange<'_> {
             Exchange(std::marker::PhantomData)
         }
 
-        pub(crate) fn standalone<B>(&self, _: UmaStep, _: &http::Request<B>) -> Exchange<'_> {
+        /// The span of an exchange no machine built (none).
+        pub fn standalone<B>(&self, _: UmaStep, _: &http::Request<B>) -> Exchange<'_> {
             Exchange(std::marker::PhantomData)
         }
     }
 
-    pub(crate) struct Exchange<'a>(std::marker::PhantomData<&'a Trace>);
+    /// One exchange's span (none).
+    #[derive(Debug)]
+    pub struct Exchange<'a>(std::marker::PhantomData<&'a Trace>);
 
     impl Exchange<'_> {
-        pub(crate) async fn run<B, E: ErrorKind>(
+        /// Runs the exchange.
+        pub async fn run<R: Answer, E: ErrorKind>(
             self,
-            exchange: impl Future<Output = Result<http::Response<B>, E>>,
-        ) -> Result<http::Response<B>, E> {
+            exchange: impl Future<Output = Result<R, E>>,
+        ) -> Result<R, E> {
+            exchange.await
+        }
+
+        /// Runs the exchange.
+        pub async fn run_with<R, E: ErrorKind>(
+            self,
+            exchange: impl Future<Output = Result<R, E>>,
+            _: impl FnOnce(&R) -> u16,
+        ) -> Result<R, E> {
             exchange.await
         }
     }
 }
 
-pub(crate) use imp::Trace;
+pub use imp::{Exchange, Trace};
