@@ -14,10 +14,10 @@ use uma_core::trace::UmaStep;
 use url::Url;
 
 use super::Error;
-use crate::spans::Trace;
 use super::io::send;
 use crate::client::{HttpsClientConnector, UmaClient};
 use crate::options::Options;
+use crate::spans::Trace;
 
 const PEP_RESOURCES: &str = "PEP resource API";
 
