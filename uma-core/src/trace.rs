@@ -250,6 +250,10 @@ pub mod spans {
     /// Records the application's request on a [`request`] span made without it: an adapter that only
     /// sees the request as the core sends it first fills the span from that first resource request.
     pub fn record_target(span: &Span, method: &http::Method, uri: &http::Uri) {
+        // Nothing listens (no subscriber, or filtered out): spare the warm path the URL's allocation.
+        if span.is_disabled() {
+            return;
+        }
         span.record("http.request.method", method.as_str());
         span.record("url.full", redacted_url(uri));
         if let Some(host) = uri.host() {
