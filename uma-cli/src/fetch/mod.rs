@@ -247,6 +247,9 @@ fn fetch_one(
         }
     };
     let status = response.as_ref().map(|(head, _)| head.status.as_u16());
+    // One fetch's response and write-out stay together on stdout whatever the other workers print (the
+    // lock is reentrant: the writes below take it again).
+    let _stdout = std::io::stdout().lock();
     let mut size = 0;
     // -f: an HTTP error prints nothing of the response (and creates no file).
     let suppressed = args.fail && status.is_some_and(|s| s >= 400);
