@@ -407,3 +407,36 @@ fn output_takes_one_fetch_and_write_out_checks_its_variables() {
     one_error_line(&unknown.stderr, "unknown variable %{nope}");
     assert!(kit.log().is_empty(), "nothing is sent after a usage error");
 }
+
+#[test]
+fn standard_input_past_the_replay_limit_goes_once_with_expect() {
+    let kit = kit(Dialect::Spec);
+    let len = 5 * MIB;
+    let mut input = Vec::with_capacity(len as usize);
+    while (input.len() as u64) < len {
+        input.extend_from_slice(pattern_chunk(
+            input.len() as u64,
+            (len as usize) - input.len(),
+        ));
+    }
+    let mut args = vec!["fetch".to_owned()];
+    args.extend(app_flags(&kit));
+    args.extend([
+        "--data-binary".to_owned(),
+        "@-".to_owned(),
+        kit.rs_url("/api/echo"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // The challenge comes before the body (Expect: 100-continue): the retry sends it.
+    let run = common::uma_stdin(&args, &input, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["sha256"], pattern_sha256(len).as_str());
+
+    // A server that reads the body before challenging: it cannot be sent again, one line, exit 4.
+    kit.set_rs_ignore_expect(true);
+    let run = common::uma_stdin(&args, &input, &[]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert_eq!(run.stdout, "");
+    one_error_line(&run.stderr, "--data-binary @FILE");
+}
