@@ -47,26 +47,24 @@ impl Template {
         &self,
         agent: &uma_ureq::UmaAgent,
     ) -> Result<http::Response<ureq::Body>, uma_ureq::Error> {
+        let builder = || {
+            let mut builder = agent.request(self.method.clone(), &self.uri.to_string());
+            for (name, value) in &self.headers {
+                builder = builder.header(name, value);
+            }
+            builder
+        };
         let bytes = match self.body.as_ref() {
             Body::Bytes(bytes) => bytes.clone(),
             Body::File(path) => {
-                let mut builder = agent.request(self.method.clone(), &self.uri.to_string());
-                for (name, value) in &self.headers {
-                    builder = builder.header(name, value);
-                }
+                let mut builder = builder();
                 let big = std::fs::metadata(path).is_ok_and(|m| m.len() > EXPECT_OVER);
                 if big && !self.headers.contains_key(http::header::EXPECT) {
                     builder = builder.header(http::header::EXPECT, "100-continue");
                 }
                 return builder.body_file(path).send();
             }
-            Body::Stdin => {
-                let mut builder = agent.request(self.method.clone(), &self.uri.to_string());
-                for (name, value) in &self.headers {
-                    builder = builder.header(name, value);
-                }
-                return builder.body_reader(std::io::stdin()).send();
-            }
+            Body::Stdin => return builder().body_reader(std::io::stdin()).send(),
         };
         let mut request = http::Request::new(bytes);
         *request.method_mut() = self.method.clone();
