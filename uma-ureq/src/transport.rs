@@ -219,6 +219,9 @@ fn run(
     config.build().run()
 }
 
+/// Bodies opened again per send go with `Expect: 100-continue` above this size (or of unknown size).
+const EXPECT_ABOVE: u64 = 1024 * 1024;
+
 /// Whether an empty body on this method goes out without `Content-Length: 0`.
 fn bodiless(method: &Method, body: &[u8]) -> bool {
     body.is_empty()
@@ -280,6 +283,17 @@ fn send(
         _ if !out.attach_body => send_bytes(agent, parts, &bytes, timeout)?,
         AppBody::Replay(body) => send_bytes(agent, parts, body, timeout)?,
         AppBody::Reopen(open) => {
+            // As curl does for large uploads: a server that challenges first spares the bytes.
+            let announced = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            if announced.is_none_or(|len| len > EXPECT_ABOVE) {
+                parts
+                    .headers
+                    .entry(http::header::EXPECT)
+                    .or_insert(http::HeaderValue::from_static("100-continue"));
+            }
             let mut reader = open().map_err(Failed::Open)?;
             let body = ureq::SendBody::from_reader(&mut reader);
             run(agent, http::Request::from_parts(parts, body), timeout)?
