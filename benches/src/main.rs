@@ -13,7 +13,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
-  --only S    run only section S (micro, memory, roundtrips, warm, herd); implies --no-write
+  --only S    run only section S (micro, memory, roundtrips, warm, bodies, herd); implies --no-write
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
   --no-write  print only";
 
