@@ -180,6 +180,37 @@ fn large_resource_streams_untouched(tls: bool) {
     assert_eq!(hex(&hasher.finalize()), uma_testkit::pattern_sha256(len));
 }
 
+/// The exchange budget ends with the answer's head: a body read slowly, for longer than the budget, is
+/// the caller's and reads to its end.
+fn slow_reader_outlives_the_exchange_budget(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let len: u64 = 16 * 1024 * 1024;
+    kit.set_granted_body(GrantedBody::Pattern(len));
+    let agent = UmaAgent::with_options(
+        ureq_agent(&kit),
+        config(&kit, server(&kit)),
+        options().with_exchange_timeout(Some(Duration::from_secs(1))),
+    );
+    let mut response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+    let started = Instant::now();
+    let mut reader = response.body_mut().as_reader();
+    let (mut buf, mut read) = (vec![0u8; 64 * 1024], 0u64);
+    loop {
+        let n = reader.read(&mut buf).expect("the body, read slowly");
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(read, len);
+    assert!(
+        started.elapsed() > Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// A body cut short, with a `Content-Length` or chunked, is a read error, never a short success.
 fn truncated_resource_is_an_error(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
@@ -409,6 +440,7 @@ both_transports!(
     oversized_token_response,
     large_resource_streams_untouched,
     truncated_resource_is_an_error,
+    slow_reader_outlives_the_exchange_budget,
     huge_challenge_body_is_not_read,
     one_shot_reader_survives_a_challenge_with_expect,
     one_shot_reader_read_before_the_challenge_is_typed,
