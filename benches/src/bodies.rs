@@ -8,17 +8,13 @@
 //! after it, minus the resident set at the reset.
 
 use std::fmt::Write as _;
-use std::io::Read;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http_body_util::BodyExt;
-use hyper::body::{Bytes, Frame, SizeHint};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use uma_testkit::{GrantedBody, Kit, Server, pattern_chunk};
+use uma_testkit::{GrantedBody, Kit, PatternSource, Server, proc_status_kib};
 use ureq::RequestExt;
 
 use crate::stats::Summary;
@@ -47,54 +43,6 @@ pub struct BodyResult {
     pub adapter_growth: Summary,
 }
 
-/// `len` bytes of the testkit's pattern, produced as they are sent.
-struct Pattern {
-    offset: u64,
-    len: u64,
-}
-
-impl hyper::body::Body for Pattern {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.offset >= self.len {
-            return Poll::Ready(None);
-        }
-        let left = usize::try_from(self.len - self.offset).unwrap_or(usize::MAX);
-        let chunk = pattern_chunk(self.offset, left);
-        self.offset += chunk.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(chunk)))))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.len - self.offset)
-    }
-}
-
-impl Read for Pattern {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = usize::try_from(self.len - self.offset).unwrap_or(usize::MAX);
-        let chunk = pattern_chunk(self.offset, left.min(buf.len()));
-        buf[..chunk.len()].copy_from_slice(chunk);
-        self.offset += chunk.len() as u64;
-        Ok(chunk.len())
-    }
-}
-
-/// `VmRSS` or `VmHWM` of this process, in KiB.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Runs `transfer` and returns (MiB/s, peak resident-set growth in MiB).
 fn measured(
     bytes: u64,
@@ -102,14 +50,14 @@ fn measured(
 ) -> Result<(f64, f64), String> {
     // Resets the high-water mark to the current resident set (Linux ≥ 4.0).
     std::fs::write("/proc/self/clear_refs", "5").map_err(|e| format!("clear_refs: {e}"))?;
-    let base = status_kib("VmRSS:");
+    let base = proc_status_kib("VmRSS:");
     let started = Instant::now();
     let moved = transfer()?;
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     if moved != bytes {
         return Err(format!("moved {moved} bytes of {bytes}"));
     }
-    let growth = status_kib("VmHWM:").saturating_sub(base) as f64 / 1024.0;
+    let growth = proc_status_kib("VmHWM:").saturating_sub(base) as f64 / 1024.0;
     Ok((bytes as f64 / (1024.0 * 1024.0) / elapsed, growth))
 }
 
@@ -240,10 +188,7 @@ fn hyper(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String
             rt.block_on(async {
                 let request = http::Request::post(&up_url)
                     .header(http::header::AUTHORIZATION, &write)
-                    .body(uma_hyper::RequestBody::wrap(Pattern {
-                        offset: 0,
-                        len: bytes,
-                    }))
+                    .body(uma_hyper::RequestBody::wrap(PatternSource::new(bytes)))
                     .map_err(|e| e.to_string())?;
                 echoed(http.request(request).await.map_err(|e| e.to_string())?).await
             })
@@ -254,10 +199,7 @@ fn hyper(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String
                     .body(())
                     .map_err(|e| e.to_string())?;
                 let response = uma
-                    .send_with_body(head, move || Pattern {
-                        offset: 0,
-                        len: bytes,
-                    })
+                    .send_with_body(head, move || PatternSource::new(bytes))
                     .await
                     .map_err(|e| e.to_string())?;
                 echoed(response).await
@@ -334,10 +276,7 @@ fn ureq(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String>
         bytes,
         rounds,
         || {
-            let mut pattern = Pattern {
-                offset: 0,
-                len: bytes,
-            };
+            let mut pattern = PatternSource::new(bytes);
             let request = http::Request::post(&up_url)
                 .header(http::header::AUTHORIZATION, &write)
                 .header(http::header::CONTENT_LENGTH, bytes)
@@ -358,12 +297,7 @@ fn ureq(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String>
                 .body(())
                 .map_err(|e| e.to_string())?;
             let response = uma
-                .send_with_body(head, move || {
-                    Ok(Pattern {
-                        offset: 0,
-                        len: bytes,
-                    })
-                })
+                .send_with_body(head, move || Ok(PatternSource::new(bytes)))
                 .map_err(|e| e.to_string())?;
             echoed(response)
         },

@@ -116,7 +116,10 @@ pub use config::{
 };
 pub use faults::{Fault, GrantedBody};
 pub use log::{Endpoint, LoggedRequest, Server, StreamedBody};
-pub use pattern::{PATTERN_CHUNK, PATTERN_PERIOD, pattern_byte, pattern_chunk, pattern_sha256};
+pub use pattern::{
+    PATTERN_CHUNK, PATTERN_PERIOD, PatternSource, pattern_byte, pattern_chunk, pattern_sha256,
+    peak_rss_kib, proc_status_kib,
+};
 
 use state::{Perms, Shared, Subject, Urls};
 

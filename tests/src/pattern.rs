@@ -79,3 +79,74 @@ pub fn pattern_sha256(len: u64) -> String {
         .insert(len, h.clone());
     h
 }
+
+/// `len` bytes of the pattern, produced as they are read ([`std::io::Read`]) or polled
+/// ([`hyper::body::Body`], static chunks of at most [`PATTERN_CHUNK`]): an upload of any size that is
+/// never held in memory.
+#[derive(Debug, Clone)]
+pub struct PatternSource {
+    offset: u64,
+    len: u64,
+}
+
+impl PatternSource {
+    /// The first `len` bytes of the pattern.
+    pub fn new(len: u64) -> Self {
+        Self { offset: 0, len }
+    }
+
+    fn next_chunk(&mut self, max: usize) -> &'static [u8] {
+        let left = usize::try_from(self.len - self.offset).unwrap_or(usize::MAX);
+        let chunk = pattern_chunk(self.offset, left.min(max));
+        self.offset += chunk.len() as u64;
+        chunk
+    }
+}
+
+impl std::io::Read for PatternSource {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let chunk = self.next_chunk(buf.len());
+        buf[..chunk.len()].copy_from_slice(chunk);
+        Ok(chunk.len())
+    }
+}
+
+impl hyper::body::Body for PatternSource {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.offset >= self.len {
+            return std::task::Poll::Ready(None);
+        }
+        let chunk = self.next_chunk(PATTERN_CHUNK);
+        let frame = hyper::body::Frame::data(hyper::body::Bytes::from_static(chunk));
+        std::task::Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.offset >= self.len
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len - self.offset)
+    }
+}
+
+/// This process's peak resident set so far (`VmHWM`), in KiB; 0 where `/proc` does not say (not Linux).
+pub fn peak_rss_kib() -> u64 {
+    proc_status_kib("VmHWM:")
+}
+
+/// A `… kB` field of `/proc/self/status`, in KiB (0 if absent).
+pub fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -103,6 +103,8 @@ pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
-pub use flow::{Flow, Machine, Outgoing, RequestId, RequestKind, Step, resource_body_limit};
+pub use flow::{
+    Flow, Machine, Outgoing, RequestId, RequestKind, Step, resource_body_limit, response_head,
+};
 pub use login::{Login, LoginGrant};
 pub use ticketless::{KeycloakPermissions, PermissionsAnswer};

@@ -142,12 +142,12 @@ where
                         running.step(|m, core, now| m.handle_response(core, id, response, now))
                     }
                     Ok(Answer::Head(head, unread)) => {
-                        let copy = app.body.spent().then(|| copy_head(&head));
+                        let copy = app.body.spent().then(|| uma_core::response_head(&head));
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
                         kept = Some(unread);
                         if let Some(head) = copy {
-                            if needs_body_again(&step.0) {
+                            if step.0.needs_application_body() {
                                 // The body went with this request and cannot go again: stop before asking
                                 // an authorization server for anything.
                                 running.abort();
@@ -193,29 +193,10 @@ where
     }
 }
 
-/// Whether the flow's next step needs the application's body again (a resend, or an exchange that ends
-/// in one): anything but the end, or a redirect turned into a `GET`.
-fn needs_body_again<T>(step: &Step<T>) -> bool {
-    match step {
-        Step::Done(_) | Step::Failed(_) => false,
-        Step::Send(out) => out.attach_body || out.kind.is_authorization_server(),
-        Step::Wait { .. } | Step::Park { .. } => true,
-    }
-}
-
 fn not_replayable(response: Option<http::Response<Vec<u8>>>) -> Error {
     Error::BodyNotReplayable {
         response: response.map(Box::new),
     }
-}
-
-/// Status, version and headers of a head handed to the core.
-fn copy_head(head: &http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
-    let mut copy = http::Response::new(Vec::new());
-    *copy.status_mut() = head.status();
-    *copy.version_mut() = head.version();
-    *copy.headers_mut() = head.headers().clone();
-    copy
 }
 
 /// Bytes of an unread answer the adapter reads to the end before dropping it, so that its connection goes

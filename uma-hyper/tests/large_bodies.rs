@@ -3,56 +3,14 @@
 
 mod common;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use common::*;
 use http_body_util::BodyExt;
-use hyper::body::{Bytes, Frame};
 use sha2::{Digest, Sha256};
-use uma_testkit::{Dialect, GrantedBody, KitConfig, pattern_chunk, pattern_sha256};
+use uma_testkit::{Dialect, GrantedBody, KitConfig, PatternSource, pattern_sha256, peak_rss_kib};
 
 const DOWN: u64 = 1 << 30;
 const UP: u64 = 512 << 20;
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
-
-/// `len` bytes of the testkit's pattern, produced as they are sent.
-struct Pattern {
-    offset: u64,
-    len: u64,
-}
-
-impl hyper::body::Body for Pattern {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.offset >= self.len {
-            return Poll::Ready(None);
-        }
-        let left = usize::try_from(self.len - self.offset).unwrap_or(usize::MAX);
-        let chunk = pattern_chunk(self.offset, left);
-        self.offset += chunk.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(chunk)))))
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.len - self.offset)
-    }
-}
-
-/// The process's peak resident set so far, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -86,7 +44,7 @@ async fn a_gibibyte_down_and_half_up_in_bounded_memory() {
         .body(())
         .unwrap();
     let response = client
-        .send_with_body(head, || Pattern { offset: 0, len: UP })
+        .send_with_body(head, || PatternSource::new(UP))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);

@@ -74,7 +74,7 @@ async fn run(
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
                         if let Some(head) = copy {
-                            if needs_body_again(&step.0) {
+                            if step.0.needs_application_body() {
                                 // The stream went with this request and cannot go again: stop before
                                 // asking an authorization server for anything.
                                 running.abort();
@@ -134,12 +134,6 @@ async fn run(
             (Step::Failed(failure), _) => return Err(Error::from(failure).into()),
         };
     }
-}
-
-/// Whether the flow goes on past this answer (a resend, or an exchange that ends in one): a stream sent
-/// once cannot follow it.
-fn needs_body_again<T>(step: &Step<T>) -> bool {
-    !matches!(step, Step::Done(_) | Step::Failed(_))
 }
 
 /// Whether the core would answer this with a UMA flow.

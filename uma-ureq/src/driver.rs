@@ -194,11 +194,11 @@ impl Shared {
                             head
                         }
                     };
-                    let copy = body.spent().then(|| copy_head(&head));
+                    let copy = body.spent().then(|| uma_core::response_head(&head));
                     let next = self.with_client(|c| {
                         guard.machine.handle_response(c, id, head, Instant::now())
                     });
-                    if let Some(head) = copy.filter(|_| needs_body_again(&next.0)) {
+                    if let Some(head) = copy.filter(|_| next.0.needs_application_body()) {
                         // The body went with this request and cannot go again: stop before asking an
                         // authorization server for anything.
                         return Err(Error::BodyNotReplayable {
@@ -378,25 +378,6 @@ impl KindName for Error {
     fn kind_name(&self) -> &'static str {
         Error::kind_name(self)
     }
-}
-
-/// Whether the flow's next step needs the application's body again (a resend, or an exchange that ends
-/// in one): anything but the end, or a redirect turned into a `GET`.
-fn needs_body_again<T>(step: &Step<T>) -> bool {
-    match step {
-        Step::Done(_) | Step::Failed(_) => false,
-        Step::Send(out) => out.attach_body || out.kind.is_authorization_server(),
-        Step::Wait { .. } | Step::Park { .. } => true,
-    }
-}
-
-/// Status, version and headers of a head handed to the core.
-fn copy_head(head: &http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
-    let mut copy = http::Response::new(Vec::new());
-    *copy.status_mut() = head.status();
-    *copy.version_mut() = head.version();
-    *copy.headers_mut() = head.headers().clone();
-    copy
 }
 
 fn park_kind(key: &ExchangeKey) -> uma_core::RequestKind {

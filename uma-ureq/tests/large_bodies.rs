@@ -3,31 +3,13 @@
 
 mod common;
 
-use std::io::Read;
-
 use common::*;
 use sha2::{Digest, Sha256};
-use uma_testkit::{Dialect, GrantedBody, pattern_chunk, pattern_sha256};
+use uma_testkit::{Dialect, GrantedBody, PatternSource, pattern_sha256, peak_rss_kib};
 
 const DOWN: u64 = 1 << 30;
 const UP: u64 = 512 << 20;
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
-
-/// `len` bytes of the testkit's pattern, produced as they are read.
-struct Pattern {
-    offset: u64,
-    len: u64,
-}
-
-impl Read for Pattern {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = usize::try_from(self.len - self.offset).unwrap_or(usize::MAX);
-        let chunk = pattern_chunk(self.offset, left.min(buf.len()));
-        buf[..chunk.len()].copy_from_slice(chunk);
-        self.offset += chunk.len() as u64;
-        Ok(chunk.len())
-    }
-}
 
 /// `std::io::Write` into a SHA-256.
 struct Hashing(Sha256);
@@ -40,16 +22,6 @@ impl std::io::Write for Hashing {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// The process's peak resident set so far, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]
@@ -81,7 +53,7 @@ fn a_gibibyte_down_and_half_up_in_bounded_memory() {
         .body(())
         .unwrap();
     let mut response = agent
-        .send_with_body(head, || Ok(Pattern { offset: 0, len: UP }))
+        .send_with_body(head, || Ok(PatternSource::new(UP)))
         .expect("POST");
     assert_eq!(response.status(), 200);
     let echoed: serde_json::Value =

@@ -126,6 +126,30 @@ pub enum Step<T> {
     Failed(Failure),
 }
 
+impl<T> Step<T> {
+    /// Whether going on from this step sends the application's request again, body included: a resend,
+    /// or an exchange, a wait or a park that ends in one. `false` for the end, and for a redirect that
+    /// turned the request into a `GET`. A driver whose request body could be sent only once, and was,
+    /// stops here instead of asking an authorization server for anything.
+    pub fn needs_application_body(&self) -> bool {
+        match self {
+            Step::Done(_) | Step::Failed(_) => false,
+            Step::Send(out) => out.attach_body || out.kind.is_authorization_server(),
+            Step::Wait { .. } | Step::Park { .. } => true,
+        }
+    }
+}
+
+/// Status, version and headers of `response`, with an empty body: what a driver keeps of an answer it
+/// hands to a flow, to report it if the flow cannot go on.
+pub fn response_head<B>(response: &http::Response<B>) -> http::Response<Vec<u8>> {
+    let mut head = http::Response::new(Vec::new());
+    *head.status_mut() = response.status();
+    *head.version_mut() = response.version();
+    *head.headers_mut() = response.headers().clone();
+    head
+}
+
 /// The stepping interface every machine offers, so adapters write one driver loop:
 ///
 /// ```text
