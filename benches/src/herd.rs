@@ -70,8 +70,8 @@ pub fn run(tasks: usize, resources: usize) -> Result<HerdRun, String> {
         .map_err(|e| e.to_string())?
         .with_options(
             Options::default()
-                .with_exchange_timeout(Duration::from_secs(20))
-                .with_overall_timeout(Some(Duration::from_secs(60))),
+                .with_exchange_timeout(Some(Duration::from_secs(20)))
+                .with_request_timeout(Some(Duration::from_secs(60))),
         );
     let urls: Vec<String> = if resources > 1 {
         (0..resources)

@@ -80,7 +80,7 @@ where
     // One deadline for the whole request, folded into each wait and exchange (one timer per await
     // instead of two nested ones: the warm path is measured in microseconds, BENCHMARKS.md).
     let overall = options
-        .overall_timeout
+        .request_timeout
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
         .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
     let trace = Trace::new();
@@ -92,7 +92,7 @@ where
 /// The overall timeout error.
 fn overall_timeout(after: Duration) -> Error {
     Error::Timeout {
-        what: Deadline::Overall,
+        what: Deadline::Request,
         after,
     }
 }
@@ -213,8 +213,10 @@ where
     if body.size_hint().exact().is_none_or(|len| len > DRAIN_LIMIT) {
         return;
     }
-    let mut deadline =
-        tokio::time::Instant::now() + options.exchange_timeout.min(Duration::from_secs(1));
+    let bound = options
+        .exchange_timeout
+        .map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)));
+    let mut deadline = tokio::time::Instant::now() + bound;
     if let Some((overall, _)) = overall {
         deadline = deadline.min(overall);
     }
@@ -304,15 +306,15 @@ where
     };
     // Whichever comes first: this exchange's timeout or the request's. A deadline the clock cannot
     // represent (`Duration::MAX` for "no limit") is no deadline.
-    let exchange = started
-        .checked_add(options.exchange_timeout)
+    let exchange = options
+        .exchange_timeout
         .filter(|_| !streamed)
-        .map(|deadline| {
+        .and_then(|after| {
             let expired = Error::Timeout {
                 what: Deadline::Exchange(kind),
-                after: options.exchange_timeout,
+                after,
             };
-            (deadline, expired)
+            Some((started.checked_add(after)?, expired))
         });
     let request = overall.map(|(deadline, after)| (deadline, overall_timeout(after)));
     let first = match (exchange, request) {

@@ -36,15 +36,15 @@ impl std::fmt::Display for BodyKind {
 pub enum Deadline {
     /// One HTTP exchange (send and answer; an authorization server's whole body), of this kind.
     Exchange(RequestKind),
-    /// The whole request, every exchange and wait included.
-    Overall,
+    /// The whole request, every exchange and wait included ([`crate::Options::request_timeout`]).
+    Request,
 }
 
 impl std::fmt::Display for Deadline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Deadline::Exchange(kind) => write!(f, "{} exchange", kind_name(*kind)),
-            Deadline::Overall => f.write_str("request"),
+            Deadline::Request => f.write_str("request"),
         }
     }
 }

@@ -21,12 +21,13 @@ pub struct Options {
     /// Bound on one HTTP exchange: connect, send, and the answer's head (and, for authorization-server
     /// answers, body). Reading a resource answer's body is the caller's; a streamed request body (a
     /// factory's, or a stream longer than [`Options::max_replay_body`]) is bounded by
-    /// [`Options::overall_timeout`] only, since a large upload may take longer than any exchange.
-    /// Default 30 s.
-    pub exchange_timeout: Duration,
+    /// [`Options::request_timeout`] only, since a large upload may take longer than any exchange.
+    /// Default 30 s; `None` for none.
+    pub exchange_timeout: Option<Duration>,
     /// Bound on a whole request up to the final answer's head, every exchange, poll and wait included
-    /// (reading the final answer's body is not included). Default 5 min; `None` for none.
-    pub overall_timeout: Option<Duration>,
+    /// (reading the final answer's body is not included). Default 3 min (the core's default
+    /// `request_submitted` polling budget is 2 min); `None` for none.
+    pub request_timeout: Option<Duration>,
     /// Largest authorization-server answer read (discovery, token endpoint). Default 1 MiB.
     pub max_authorization_server_body: usize,
     /// Largest streamed request body buffered for replay; a longer stream is sent once. A body held in
@@ -39,8 +40,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            exchange_timeout: Duration::from_secs(30),
-            overall_timeout: Some(Duration::from_secs(300)),
+            exchange_timeout: Some(Duration::from_secs(30)),
+            request_timeout: Some(Duration::from_secs(180)),
             max_authorization_server_body: 1024 * 1024,
             max_replay_body: 4 * 1024 * 1024,
             observer: None,
@@ -52,7 +53,7 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("exchange_timeout", &self.exchange_timeout)
-            .field("overall_timeout", &self.overall_timeout)
+            .field("request_timeout", &self.request_timeout)
             .field(
                 "max_authorization_server_body",
                 &self.max_authorization_server_body,
@@ -64,15 +65,15 @@ impl std::fmt::Debug for Options {
 }
 
 impl Options {
-    /// Sets the per-exchange timeout.
-    pub fn with_exchange_timeout(mut self, timeout: Duration) -> Self {
+    /// Sets (or with `None` removes) the per-exchange timeout.
+    pub fn with_exchange_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.exchange_timeout = timeout;
         self
     }
 
-    /// Sets (or with `None` removes) the overall timeout.
-    pub fn with_overall_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.overall_timeout = timeout;
+    /// Sets (or with `None` removes) the request timeout.
+    pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
         self
     }
 

@@ -40,8 +40,8 @@ fn server(kit: &Kit) -> AuthorizationServer {
 
 fn options() -> Options {
     Options::default()
-        .with_exchange_timeout(EXCHANGE)
-        .with_overall_timeout(Some(REQUEST))
+        .with_exchange_timeout(Some(EXCHANGE))
+        .with_request_timeout(Some(REQUEST))
 }
 
 fn client_with(kit: &Kit, config: Config, options: Options) -> Client {
@@ -280,7 +280,7 @@ async fn oversized_as_answers(tls: bool) {
 /// A slow AS (discovery, then token endpoint) and a slow RS: an exchange timeout within 5× its value.
 async fn slow_servers(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
-    let options = options().with_exchange_timeout(SHORT);
+    let options = options().with_exchange_timeout(Some(SHORT));
     let client = client_with(&kit, config(&kit, server(&kit)), options);
     for endpoint in [Endpoint::Discovery, Endpoint::Token, Endpoint::RsResource] {
         kit.set_fault(endpoint, Some(Fault::Delay(Duration::from_secs(5))));
@@ -300,15 +300,15 @@ async fn slow_servers(tls: bool) {
     // An AS that never answers is cut by the request timeout when the exchange timeout is long.
     kit.set_fault(Endpoint::Token, Some(Fault::NeverAnswer));
     let options = Options::default()
-        .with_exchange_timeout(Duration::from_secs(30))
-        .with_overall_timeout(Some(SHORT));
+        .with_exchange_timeout(Some(Duration::from_secs(30)))
+        .with_request_timeout(Some(SHORT));
     let client = client_with(&kit, config(&kit, server(&kit)), options);
     let outcome = get(&client, &kit.rs_url("/api/a"), SHORT_BOUND).await;
     assert!(
         matches!(
             outcome,
             Err(Error::Timeout {
-                what: Deadline::Overall,
+                what: Deadline::Request,
                 ..
             })
         ),

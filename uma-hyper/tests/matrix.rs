@@ -344,8 +344,8 @@ async fn hostile_as_uri_gets_nothing(tls: bool) {
 async fn slow_as_times_out(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     kit.set_fault(Endpoint::Token, Some(Fault::NeverAnswer));
-    let client =
-        client_for(&kit).with_options(options().with_exchange_timeout(Duration::from_millis(300)));
+    let client = client_for(&kit)
+        .with_options(options().with_exchange_timeout(Some(Duration::from_millis(300))));
     let started = Instant::now();
     let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
     let elapsed = started.elapsed();

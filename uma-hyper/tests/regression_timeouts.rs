@@ -36,13 +36,13 @@ async fn get_through(options: Options) -> Result<http::StatusCode, String> {
 #[tokio::test]
 async fn unbounded_exchange_timeout_does_not_panic() {
     let options = Options::default()
-        .with_exchange_timeout(Duration::MAX)
-        .with_overall_timeout(None);
+        .with_exchange_timeout(Some(Duration::MAX))
+        .with_request_timeout(None);
     assert_eq!(get_through(options).await, Ok(http::StatusCode::OK));
 }
 
 #[tokio::test]
 async fn unbounded_overall_timeout_does_not_panic() {
-    let options = Options::default().with_overall_timeout(Some(Duration::MAX));
+    let options = Options::default().with_request_timeout(Some(Duration::MAX));
     assert_eq!(get_through(options).await, Ok(http::StatusCode::OK));
 }

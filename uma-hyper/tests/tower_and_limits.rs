@@ -263,13 +263,13 @@ async fn overall_timeout_bounds_a_request() {
         Some(Fault::Delay(std::time::Duration::from_secs(5))),
     );
     let client = client_for(&kit)
-        .with_options(options().with_overall_timeout(Some(std::time::Duration::from_millis(300))));
+        .with_options(options().with_request_timeout(Some(std::time::Duration::from_millis(300))));
     let started = std::time::Instant::now();
     let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
     assert!(matches!(
         error,
         Error::Timeout {
-            what: uma_hyper::Deadline::Overall,
+            what: uma_hyper::Deadline::Request,
             ..
         }
     ));

@@ -45,7 +45,7 @@ async fn run(
     } = call;
     // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
     let overall: Overall = options
-        .overall_timeout
+        .request_timeout
         .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
     let mut running = Running::new(engine, flow);
     // The last resource answer passed on to the core unread, returned as it is if the flow ends on it.

@@ -36,7 +36,7 @@
 //! retries the whole UMA dance); middleware *after* it sees every resource-server attempt: the
 //! challenge and the replay (a tracing middleware there makes one span per attempt). Both orders work.
 //! [`Options::exchange_timeout`] bounds each call of the rest of the chain, retries made inside it
-//! included; [`Options::overall_timeout`] bounds the whole dance up to the final response's head.
+//! included; [`Options::request_timeout`] bounds the whole dance up to the final response's head.
 //!
 //! # Bodies
 //!

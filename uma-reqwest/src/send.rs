@@ -41,7 +41,7 @@ pub(crate) type Overall = Option<(Instant, Duration)>;
 
 pub(crate) fn overall_timeout(after: Duration) -> Error {
     Error::Timeout {
-        what: Deadline::Overall,
+        what: Deadline::Request,
         after,
     }
 }
@@ -148,12 +148,12 @@ async fn within<T>(
     overall: Overall,
     attempt: impl Future<Output = Result<T, Stop>>,
 ) -> Result<T, Stop> {
-    let exchange = started.checked_add(options.exchange_timeout).map(|at| {
+    let exchange = options.exchange_timeout.and_then(|after| {
         let expired = Error::Timeout {
             what: Deadline::Exchange(kind),
-            after: options.exchange_timeout,
+            after,
         };
-        (at, expired)
+        Some((started.checked_add(after)?, expired))
     });
     let request = overall.map(|(at, after)| (at, overall_timeout(after)));
     let first = match (exchange, request) {

@@ -80,7 +80,7 @@ async fn silent_token_endpoint_times_out() {
     let kit = start(KitConfig::new(Dialect::Spec), false);
     kit.set_fault(Endpoint::Token, Some(Fault::NeverAnswer));
     let uma = uma_for(&kit)
-        .with_options(Options::default().with_exchange_timeout(Duration::from_millis(300)));
+        .with_options(Options::default().with_exchange_timeout(Some(Duration::from_millis(300))));
     let client = chain(&kit, &uma);
     let started = Instant::now();
     let error = client.get(kit.rs_url("/api/a")).send().await.unwrap_err();

@@ -58,7 +58,7 @@ pub fn walk(
     let scope = "openid user_name profile is_operator";
     login.login_password(&issuer, "alice", "alice-pw", Some(scope))?;
     let id_token = login
-        .with_client(|c| c.identity(&Party::default())?.id_token.clone())
+        .with_core(|c| c.identity(&Party::default())?.id_token.clone())
         .ok_or("the login answered no ID token")?;
     step("login");
 

@@ -112,19 +112,19 @@ impl UmaAgent {
     /// 10 MB by default). Any answer without a UMA challenge (`2xx`, `404`, a `401` with another
     /// scheme…) is returned as it is; a failed flow is [`Error::Uma`], with the last resource answer's
     /// head in [`Error::response`].
-    pub fn run(
+    pub fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<ureq::Body>, Error> {
-        self.run_for_party(request, Party::default())
+        self.send_for_party(Party::default(), request)
     }
 
-    /// [`UmaAgent::run`] on behalf of `party`: its RPTs, PCTs and access token never mix with another
+    /// [`UmaAgent::send`] on behalf of `party`: its RPTs, PCTs and access token never mix with another
     /// party's.
-    pub fn run_for_party(
+    pub fn send_for_party(
         &self,
-        request: http::Request<Vec<u8>>,
         party: Party,
+        request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<ureq::Body>, Error> {
         let (head, body) = request.into_parts();
         self.drive(head, AppBody::Replay(body), party)
@@ -281,7 +281,7 @@ impl UmaAgent {
 
     /// Runs `f` on the core client under its lock, e.g. to read the cache or call
     /// [`Client::forget_tokens`]. Do no I/O inside: every request waits for the lock.
-    pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
         self.shared.with_client(f).0
     }
 
@@ -394,7 +394,7 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Sends the request ([`UmaAgent::run_for_party`]); the answer's body streams.
+    /// Sends the request ([`UmaAgent::send_for_party`]); the answer's body streams.
     pub fn send(self) -> Result<http::Response<ureq::Body>, Error> {
         let RequestBuilder {
             agent,

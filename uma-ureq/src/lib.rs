@@ -94,10 +94,10 @@
 //!
 //! # Requests and bodies
 //!
-//! [`UmaAgent::run`] takes an [`http::Request<Vec<u8>>`]; [`UmaAgent::get`], [`UmaAgent::post`],
+//! [`UmaAgent::send`] takes an [`http::Request<Vec<u8>>`]; [`UmaAgent::get`], [`UmaAgent::post`],
 //! [`UmaAgent::put`], [`UmaAgent::patch`], [`UmaAgent::delete`], [`UmaAgent::head`] and
 //! [`UmaAgent::request`] build one ([`RequestBuilder`]). Bodies are buffered and replayed byte for byte
-//! on every retry. [`UmaAgent::run_for_party`] and [`RequestBuilder::party`] act for another requesting
+//! on every retry. [`UmaAgent::send_for_party`] and [`RequestBuilder::party`] act for another requesting
 //! party: RPTs, PCTs and tokens never mix between parties.
 //!
 //! Every exchange is sent with ureq's `http_status_as_error(false)` and no redirects, so challenges and
@@ -168,7 +168,7 @@
 //! resource costs one discovery and one token request: the others wait for that exchange (a condvar, no
 //! polling). [`Options`] bounds each exchange ([`Options::exchange_timeout`], authorization-server calls
 //! included), each call ([`Options::request_timeout`], waits included), and the authorization-server
-//! answers read ([`Options::max_as_body`]). A request that gives up releases the
+//! answers read ([`Options::max_authorization_server_body`]). A request that gives up releases the
 //! exchanges it was running so the requests waiting on it carry on at once.
 //!
 //! Bodies stream: a resource answer comes back with its `ureq::Body` unread, whatever its size (`uma`

@@ -25,7 +25,7 @@ pub const DEFAULT_MAX_REPLAY_BODY: usize = 4 * 1024 * 1024;
 ///     .with_exchange_timeout(Some(Duration::from_secs(5)))
 ///     .with_request_timeout(Some(Duration::from_secs(20)))
 ///     .with_observer(|event| eprintln!("{}", event.line()));
-/// assert_eq!(options.max_as_body, 1024 * 1024);
+/// assert_eq!(options.max_authorization_server_body, 1024 * 1024);
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -36,14 +36,14 @@ pub struct Options {
     /// `timeout_send_body`, not this budget: a large upload may take longer than any exchange. `None`:
     /// only the agent's own timeouts apply.
     pub exchange_timeout: Option<Duration>,
-    /// Budget of one call to [`UmaAgent::run`](crate::UmaAgent::run) (or a login), UMA dance,
+    /// Budget of one call to [`UmaAgent::send`](crate::UmaAgent::send) (or a login), UMA dance,
     /// `request_submitted` waits and herd waits included. `None`: unbounded in time (every loop is still
     /// bounded in count by the core).
     pub request_timeout: Option<Duration>,
     /// Largest discovery or token response read, in bytes (default
     /// [`uma_core::grant::MAX_RESPONSE_BYTES`], 1 MiB). A larger one fails with
     /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) without being buffered.
-    pub max_as_body: u64,
+    pub max_authorization_server_body: usize,
     /// Largest request body read from a reader to be replayed after a challenge (default
     /// [`DEFAULT_MAX_REPLAY_BODY`], 4 MiB); a longer reader is read once, with `Expect: 100-continue`.
     /// Bytes are replayed whatever their size; a file ([`RequestBuilder::body_file`](crate::RequestBuilder::body_file))
@@ -58,7 +58,7 @@ impl Default for Options {
         Self {
             exchange_timeout: Some(DEFAULT_EXCHANGE_TIMEOUT),
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
-            max_as_body: uma_core::grant::MAX_RESPONSE_BYTES as u64,
+            max_authorization_server_body: uma_core::grant::MAX_RESPONSE_BYTES,
             max_replay_body: DEFAULT_MAX_REPLAY_BODY,
             observer: None,
         }
@@ -70,7 +70,10 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("exchange_timeout", &self.exchange_timeout)
             .field("request_timeout", &self.request_timeout)
-            .field("max_as_body", &self.max_as_body)
+            .field(
+                "max_authorization_server_body",
+                &self.max_authorization_server_body,
+            )
             .field("max_replay_body", &self.max_replay_body)
             .field(
                 "observer",
@@ -93,9 +96,9 @@ impl Options {
         self
     }
 
-    /// Sets [`Options::max_as_body`].
-    pub fn with_max_as_body(mut self, bytes: u64) -> Self {
-        self.max_as_body = bytes;
+    /// Sets [`Options::max_authorization_server_body`].
+    pub fn with_max_authorization_server_body(mut self, bytes: usize) -> Self {
+        self.max_authorization_server_body = bytes;
         self
     }
 

@@ -8,7 +8,7 @@
 //! which keeps the metadata and the PAT and lets one of N concurrent calls fetch a missing PAT while
 //! the others wait for it (the waiting threads block on a `Condvar`). This module moves bytes with the
 //! same transport rules as [`UmaAgent`]: the agent's TLS settings, [`Options::exchange_timeout`], no
-//! redirects, statuses as answers, bodies read up to [`Options::max_as_body`]. The lock inside is never
+//! redirects, statuses as answers, bodies read up to [`Options::max_authorization_server_body`]. The lock inside is never
 //! held across an exchange.
 
 use std::sync::Arc;
@@ -97,7 +97,7 @@ impl UmaAgent {
         credentials: ClientCredentials,
         dialect: Dialect,
     ) -> Result<Protection, Error> {
-        let (policy, ttl, cached) = self.with_client(|c| {
+        let (policy, ttl, cached) = self.with_core(|c| {
             let config = c.config();
             (
                 config.endpoint_policy,

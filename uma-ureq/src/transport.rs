@@ -105,7 +105,7 @@ pub(crate) fn exchange(
     let started = Instant::now();
     let kind = Kind(out.kind);
     let url = display_url(out.request.uri());
-    let limit = options.max_as_body;
+    let limit = u64::try_from(options.max_authorization_server_body).unwrap_or(u64::MAX);
     let result = send(agent, out, body, budget, limit).map_err(|failure| match failure {
         Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, request_timeout, kind, &url),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {

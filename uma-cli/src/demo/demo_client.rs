@@ -118,7 +118,7 @@ pub fn run() -> Result<Walk, CliError> {
         .login_password(&issuer, "alice", "alice-pw", Some(LOGIN_SCOPE))
         .map_err(|e| fail(e.to_string()))?;
     let id_token = login
-        .with_client(|c| c.identity(&Party::default())?.id_token.clone())
+        .with_core(|c| c.identity(&Party::default())?.id_token.clone())
         .ok_or_else(|| fail("no ID token".into()))?;
     let redactor = Redactor::new([Some("alice-pw"), Some(id_token.secret())]);
     steps.done(

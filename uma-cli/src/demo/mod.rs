@@ -199,7 +199,7 @@ fn spec() -> Result<Walk, CliError> {
         SHORT_RPT.as_millis()
     );
     let app = agent(&kit, basic(), &rec, |_, _| {})?;
-    app.run(get(&kit, "/api/a")?)
+    app.send(get(&kit, "/api/a")?)
         .map_err(|e| CliError::Uma(format!("demo refresh setup failed: {e}")))?;
     walk.discard();
     outln!(
@@ -243,7 +243,7 @@ fn keycloak() -> Result<Walk, CliError> {
     walk.login("alice logs in with the password grant", || {
         login.login_password(&realm, "alice", "alice-pw", Some("openid"))
     })?;
-    let identity = login.with_client(|c| c.identity(&uma_core::Party::default()).cloned());
+    let identity = login.with_core(|c| c.identity(&uma_core::Party::default()).cloned());
     let identity = identity.ok_or_else(|| CliError::Uma("demo login kept no token".into()))?;
     alice.set_identity(uma_core::Party::default(), identity);
     walk.step(

@@ -123,7 +123,7 @@ impl Walk {
     ) -> Result<(), CliError> {
         self.step += 1;
         outln!("  [{}] {title}", self.step);
-        let result = agent.run(request);
+        let result = agent.send(request);
         let n = self.print_events(label);
         self.trips.push((label, n));
         let fail = |why: String| {

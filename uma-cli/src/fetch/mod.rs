@@ -70,7 +70,7 @@ impl Template {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
-        agent.run(request)
+        agent.send(request)
     }
 
     fn context(&self) -> String {

@@ -226,8 +226,7 @@ pub fn session(
             UmaAgent::with_options(http, config(args, &issuers, &login_creds), options)
         };
         run_login(&login_agent, issuer, args, login)?;
-        if let Some(identity) = login_agent.with_client(|c| c.identity(&Party::default()).cloned())
-        {
+        if let Some(identity) = login_agent.with_core(|c| c.identity(&Party::default()).cloned()) {
             agent.set_identity(Party::default(), identity);
         }
     }

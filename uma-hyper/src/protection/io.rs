@@ -77,16 +77,22 @@ where
         };
         Ok(http::Response::from_parts(parts, Vec::from(bytes)))
     };
-    let after = options.exchange_timeout;
-    tokio::time::timeout(after, attempt)
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                operation,
-                url: url.clone(),
-                after,
-            })
-        })
+    // A deadline the clock cannot represent is no deadline.
+    let deadline = options
+        .exchange_timeout
+        .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
+    match deadline {
+        Some((at, after)) => tokio::time::timeout_at(at, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    operation,
+                    url: url.clone(),
+                    after,
+                })
+            }),
+        None => attempt.await,
+    }
 }
 
 /// `scheme://host[:port]/path`: the query may carry credentials on a badly built server, the

@@ -39,8 +39,8 @@ pub fn config_for(kit: &Kit) -> Config {
 
 pub fn options() -> Options {
     Options::default()
-        .with_exchange_timeout(Duration::from_secs(10))
-        .with_overall_timeout(Some(Duration::from_secs(30)))
+        .with_exchange_timeout(Some(Duration::from_secs(10)))
+        .with_request_timeout(Some(Duration::from_secs(30)))
 }
 
 pub fn client_with(kit: &Kit, config: Config) -> Client {

@@ -37,8 +37,8 @@ pub fn uma_with(kit: &Kit, config: Config) -> UmaMiddleware {
     let http = uma_reqwest::http_client(tls_for(kit)).expect("inner client");
     UmaMiddleware::with_http_client(config, http).with_options(
         Options::default()
-            .with_exchange_timeout(Duration::from_secs(10))
-            .with_overall_timeout(Some(Duration::from_secs(30))),
+            .with_exchange_timeout(Some(Duration::from_secs(10)))
+            .with_request_timeout(Some(Duration::from_secs(30))),
     )
 }
 

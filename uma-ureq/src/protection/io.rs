@@ -42,7 +42,12 @@ pub(super) fn send(
     let agent_global = agent.config().timeouts().global;
     let budget = Budget::new(options, None, agent_global, Instant::now());
     // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
-    let limit = options.max_as_body.min(core::MAX_BODY_BYTES as u64);
+    let limit = u64::try_from(
+        options
+            .max_authorization_server_body
+            .min(core::MAX_BODY_BYTES),
+    )
+    .unwrap_or(u64::MAX);
     transport::send_read(agent, request, budget, limit).map_err(|failure| match failure {
         Failed::Transport(ureq::Error::Timeout(_)) => timeout(operation, url, budget),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {

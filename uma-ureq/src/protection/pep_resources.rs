@@ -56,7 +56,7 @@ impl UmaAgent {
     /// URL is refused unless the core configuration allows insecure http, since every call carries the
     /// ID token.
     pub fn pep_resources(&self, pep: &str) -> Result<PepResources, Error> {
-        let insecure_ok = self.with_client(|c| c.config().endpoint_policy.allow_insecure_http);
+        let insecure_ok = self.with_core(|c| c.config().endpoint_policy.allow_insecure_http);
         PepResources::new(
             self.agent().clone(),
             self.options().clone(),
