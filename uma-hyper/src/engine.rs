@@ -39,7 +39,7 @@ where
 }
 
 /// The overall timeout error.
-fn overall_timeout(after: Duration) -> Error {
+pub(crate) fn overall_timeout(after: Duration) -> Error {
     Error::Timeout {
         what: Deadline::Overall,
         after,
@@ -62,13 +62,39 @@ where
 {
     let mut running = Running::new(engine, machine);
     let mut next = running.step(|m, core, now| m.start(core, now));
+    // The shared store answers (or coordinates) one cold exchange per request at most.
+    let mut store_unused = options.shared_store.is_some();
     loop {
         next = match next {
             (Step::Send(out), _) => {
                 let id = out.id;
+                if let (true, Some(shared)) = (store_unused, &options.shared_store) {
+                    if let Some(ask) = running.machine().shared_exchange(id) {
+                        store_unused = false;
+                        next = crate::store::shared_exchange(
+                            engine,
+                            options,
+                            shared,
+                            &mut running,
+                            ask,
+                            out,
+                            service,
+                            overall,
+                        )
+                        .await?;
+                        continue;
+                    }
+                }
                 match exchange(options, service, out, overall).await {
                     Ok(response) => {
-                        running.step(|m, core, now| m.handle_response(core, id, response, now))
+                        let next =
+                            running.step(|m, core, now| m.handle_response(core, id, response, now));
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(next.0, Step::Done(_)))
+                        {
+                            crate::store::drain_refused(engine, shared).await;
+                        }
+                        next
                     }
                     Err(error) => {
                         running.abort();
@@ -109,7 +135,7 @@ where
 
 /// One HTTP exchange under the per-exchange timeout, its answer read with the limit for its kind, and
 /// reported to the observer.
-async fn exchange<S, RB>(
+pub(crate) async fn exchange<S, RB>(
     options: &Options,
     service: &mut S,
     out: Outgoing,

@@ -109,6 +109,7 @@ mod layer;
 mod options;
 pub mod pep_layer;
 pub mod protection;
+pub mod store;
 
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
@@ -116,4 +117,5 @@ pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{Observer, Options};
 pub use pep_layer::PepLayer;
 pub use protection::Protection;
+pub use store::SharedStore;
 pub use uma_core;

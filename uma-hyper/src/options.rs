@@ -28,6 +28,8 @@ pub struct Options {
     pub max_response_body: usize,
     /// Told about every exchange, if set.
     pub observer: Option<Observer>,
+    /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
+    pub shared_store: Option<crate::store::SharedStore>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             max_request_body: 16 * 1024 * 1024,
             max_response_body: 64 * 1024 * 1024,
             observer: None,
+            shared_store: None,
         }
     }
 }
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Options {
             .field("max_request_body", &self.max_request_body)
             .field("max_response_body", &self.max_response_body)
             .field("observer", &self.observer.is_some())
+            .field("shared_store", &self.shared_store)
             .finish()
     }
 }
@@ -87,6 +91,12 @@ impl Options {
     /// Sets the largest resource-server answer read.
     pub fn with_max_response_body(mut self, bytes: usize) -> Self {
         self.max_response_body = bytes;
+        self
+    }
+
+    /// Shares RPTs with other replicas through `store` (see [`crate::store`]).
+    pub fn with_shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        self.shared_store = Some(store);
         self
     }
 
