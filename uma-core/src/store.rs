@@ -206,8 +206,11 @@ pub trait AsyncRptStore: Send + Sync {
         ttl: Duration,
     ) -> StoreFuture<'a, ()>;
     /// Takes the lock of `key` for `ttl` if nobody holds it; `None` if somebody does.
-    fn try_lock<'a>(&'a self, key: &'a SharedKey, ttl: Duration)
-    -> StoreFuture<'a, Option<LockToken>>;
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Option<LockToken>>;
     /// Releases the lock of `key` if `token` still holds it.
     fn unlock<'a>(&'a self, key: &'a SharedKey, token: &'a LockToken) -> StoreFuture<'a, ()>;
     /// Deletes the entry of `key` if it still holds the RPT `token`; whether it did.

@@ -62,15 +62,20 @@ where
 {
     let mut running = Running::new(engine, machine);
     let mut next = running.step(|m, core, now| m.start(core, now));
-    // The shared store answers (or coordinates) one cold exchange per request at most.
-    let mut store_unused = options.shared_store.is_some();
+    // The shared store answers (or coordinates) two cold exchanges per request at most: the first, and
+    // the one after the resource server refused what the first produced (which it then deletes).
+    let mut store_flights = if options.shared_store.is_some() {
+        2u8
+    } else {
+        0
+    };
     loop {
         next = match next {
             (Step::Send(out), _) => {
                 let id = out.id;
-                if let (true, Some(shared)) = (store_unused, &options.shared_store) {
+                if let (1.., Some(shared)) = (store_flights, &options.shared_store) {
                     if let Some(ask) = running.machine().shared_exchange(id) {
-                        store_unused = false;
+                        store_flights -= 1;
                         next = crate::store::shared_exchange(
                             engine,
                             options,

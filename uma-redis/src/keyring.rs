@@ -288,7 +288,10 @@ mod tests {
         }
         assert!(ring.open(&name, &sealed[..sealed.len() - 1]).is_err());
         assert!(ring.open(&name, b"").is_err());
-        assert!(ring.open(&name, &vec![1u8; MAX_ENVELOPE_BYTES + 1]).is_err());
+        assert!(
+            ring.open(&name, &vec![1u8; MAX_ENVELOPE_BYTES + 1])
+                .is_err()
+        );
     }
 
     #[test]

@@ -183,10 +183,7 @@ impl RedisStore {
         .await
         .map_err(|_| StoreError::Timeout(inner.timeout))?
         .map_err(|e| store_error(&e, inner.timeout))?;
-        *inner
-            .manager
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(made.clone());
+        *inner.manager.lock().unwrap_or_else(PoisonError::into_inner) = Some(made.clone());
         Ok(made)
     }
 

@@ -54,8 +54,11 @@ impl Flow {
         let State::Token { grant, .. } = std::mem::replace(&mut self.state, State::Idle) else {
             return None;
         };
-        // The grant was counted when it was built; it was never sent.
+        // The grant was counted when it was built, and as one of this request's flows; it was never
+        // sent, and if the stored RPT is refused the request may still exchange (the adapter asks the
+        // store twice per request at most).
         client.stats.token_requests = client.stats.token_requests.saturating_sub(1);
+        self.counters.flows = self.counters.flows.saturating_sub(1);
         client.mark_upgrade(&grant.key, self.id, None);
         let rpt_id = client.new_rpt_id();
         let entry = RptEntry {
