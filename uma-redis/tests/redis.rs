@@ -508,6 +508,101 @@ async fn a_dead_lock_holder_costs_one_exchange() {
     assert!(c.stats().store.locks_lost >= 1 && c.stats().store.locks_won == 1);
 }
 
+// ---- blocking (uma-ureq) -----------------------------------------------------------------------
+
+fn agent(issuer: &str, shared: Option<uma_ureq::SharedStore>) -> uma_ureq::UmaAgent {
+    let mut options = uma_ureq::Options::default()
+        .with_exchange_timeout(Some(Duration::from_secs(10)))
+        .with_request_timeout(Some(Duration::from_secs(60)));
+    if let Some(shared) = shared {
+        options = options.with_shared_store(shared);
+    }
+    let http = uma_ureq::ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    uma_ureq::UmaAgent::with_options(http, config_for(issuer), options)
+}
+
+fn blocking_shared(store: &RedisStore) -> uma_ureq::SharedStore {
+    uma_ureq::SharedStore::new(store.clone()).with_options(shared_options())
+}
+
+/// Blocking agents, one per thread as replicas would be, share one exchange; with Redis killed, none
+/// of their requests fails; with Redis back, sharing resumes.
+#[test]
+fn blocking_agents_share_and_survive_redis_restarts() {
+    if !have_redis() {
+        return;
+    }
+    let mut redis = Redis::start();
+    let kit = kit(KitConfig::new(Dialect::Spec));
+    kit.set_fault(Endpoint::Token, Some(Fault::Delay(Duration::from_millis(300))));
+    let store = store(&redis, SECRET);
+    let url = kit.rs_url("/api/a");
+    let run_agents = |n: usize| -> Vec<uma_core::Stats> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    let agent = agent(&kit.issuer(), Some(blocking_shared(&store)));
+                    let url = url.clone();
+                    scope.spawn(move || {
+                        std::thread::scope(|inner| {
+                            for _ in 0..8 {
+                                inner.spawn(|| {
+                                    let r = agent.get(&url).send().expect("request succeeds");
+                                    assert_eq!(r.status(), 200);
+                                });
+                            }
+                        });
+                        agent.stats()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    let stats = run_agents(3);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+    assert_eq!(stats.iter().map(|s| s.store.hits).sum::<u64>(), 2);
+
+    redis.kill();
+    let stats = run_agents(2);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1 + 2);
+    assert!(stats.iter().all(|s| s.store.errors >= 1));
+
+    redis.restart();
+    let first = agent(&kit.issuer(), Some(blocking_shared(&store)));
+    assert_eq!(first.get(&url).send().unwrap().status(), 200);
+    let second = agent(&kit.issuer(), Some(blocking_shared(&store)));
+    assert_eq!(second.get(&url).send().unwrap().status(), 200);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1 + 2 + 1);
+    assert_eq!(second.stats().store.hits, 1, "sharing resumed");
+}
+
+/// The async and the blocking adapters share one store: an RPT one obtained, the other uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_and_blocking_replicas_share() {
+    if !have_redis() {
+        return;
+    }
+    let redis = Redis::start();
+    let kit = kit(KitConfig::new(Dialect::Spec));
+    let store = store(&redis, SECRET);
+    let url = kit.rs_url("/api/a");
+    get_ok(&client(&kit.issuer(), Some(shared(&store, shared_options()))), &url).await;
+    let (issuer, url2, store2) = (kit.issuer(), url.clone(), store.clone());
+    let hits = tokio::task::spawn_blocking(move || {
+        let a = agent(&issuer, Some(blocking_shared(&store2)));
+        assert_eq!(a.get(&url2).send().unwrap().status(), 200);
+        a.stats().store.hits
+    })
+    .await
+    .unwrap();
+    assert_eq!(hits, 1);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+}
+
 // ---- several processes -------------------------------------------------------------------------
 
 /// Run by [`four_processes_one_exchange`] in child processes: `UMA_FLEET_TASKS` cold tasks through

@@ -135,6 +135,8 @@ impl Shared {
             armed: true,
         };
         let (mut step, mut epoch) = self.with_client(|c| guard.machine.start(c, Instant::now()));
+        // The shared store coordinates two cold exchanges per request at most (crate::store).
+        let mut store_flights = if self.options.shared_store.is_some() { 2u8 } else { 0 };
         loop {
             let next = match step {
                 Step::Send(out) => {
@@ -144,6 +146,38 @@ impl Shared {
                     }
                     let id = out.id;
                     let agent_global = self.agent.config().timeouts().global;
+                    if let (1.., Some(store)) = (store_flights, &self.options.shared_store) {
+                        if let Some(ask) = guard.machine.shared_exchange(id) {
+                            store_flights -= 1;
+                            let next = crate::store::shared_exchange(
+                                self,
+                                store,
+                                &mut *guard.machine,
+                                ask,
+                                out,
+                                deadline,
+                                |out| {
+                                    let budget = Budget::new(
+                                        &self.options,
+                                        deadline,
+                                        agent_global,
+                                        Instant::now(),
+                                    );
+                                    tracer.exchange(out, |out| {
+                                        transport::exchange(
+                                            &self.agent,
+                                            &self.options,
+                                            out,
+                                            budget,
+                                            request_timeout,
+                                        )
+                                    })
+                                },
+                            )?;
+                            (step, epoch) = next;
+                            continue;
+                        }
+                    }
                     let budget = Budget::new(&self.options, deadline, agent_global, now);
                     let response = tracer.exchange(out, |out| {
                         transport::exchange(
@@ -154,11 +188,17 @@ impl Shared {
                             request_timeout,
                         )
                     })?;
-                    self.with_client(|c| {
+                    let next = self.with_client(|c| {
                         guard
                             .machine
                             .handle_response(c, id, response, Instant::now())
-                    })
+                    });
+                    if let (Some(store), false) =
+                        (&self.options.shared_store, matches!(next.0, Step::Done(_)))
+                    {
+                        crate::store::drain_refused(self, store);
+                    }
+                    next
                 }
                 Step::Wait { until } => {
                     // Fail now rather than sleep into a deadline that falls before the next poll.

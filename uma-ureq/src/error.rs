@@ -72,6 +72,10 @@ pub enum Error {
     /// The request could not be built (bad URL, header name or value).
     #[error("invalid request: {0}")]
     Request(#[from] http::Error),
+    /// The shared store failed and the agent is set to fail closed
+    /// ([`OnStoreFailure::FailClosed`](uma_core::store::OnStoreFailure::FailClosed)).
+    #[error("{0}")]
+    Store(#[source] uma_core::store::StoreError),
 }
 
 /// What an exchange was for, printable ([`RequestKind`] with a `Display`).
@@ -100,6 +104,7 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::Request(_) => "invalid_request",
+            Error::Store(_) => "store",
         }
     }
 

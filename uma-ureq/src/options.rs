@@ -46,6 +46,8 @@ pub struct Options {
     pub max_resource_body: u64,
     /// Called once per HTTP exchange.
     pub observer: Option<Observer>,
+    /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
+    pub shared_store: Option<crate::store::SharedStore>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             max_as_body: uma_core::grant::MAX_RESPONSE_BYTES as u64,
             max_resource_body: DEFAULT_MAX_RESOURCE_BODY,
             observer: None,
+            shared_store: None,
         }
     }
 }
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Options {
                 "observer",
                 &self.observer.as_ref().map(|_| "Fn(&ExchangeEvent)"),
             )
+            .field("shared_store", &self.shared_store)
             .finish()
     }
 }
@@ -97,6 +101,12 @@ impl Options {
     /// Sets [`Options::max_resource_body`].
     pub fn with_max_resource_body(mut self, bytes: u64) -> Self {
         self.max_resource_body = bytes;
+        self
+    }
+
+    /// Sets [`Options::shared_store`] (see [`crate::store`]).
+    pub fn with_shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        self.shared_store = Some(store);
         self
     }
 
