@@ -78,13 +78,13 @@ where
                         store_flights -= 1;
                         next = crate::store::shared_exchange(
                             engine,
-                            options,
                             shared,
+                            options.exchange_timeout,
                             &mut running,
                             ask,
                             out,
-                            service,
                             overall,
+                            |out| exchange(options, &mut *service, out, overall),
                         )
                         .await?;
                         continue;
@@ -140,7 +140,7 @@ where
 
 /// One HTTP exchange under the per-exchange timeout, its answer read with the limit for its kind, and
 /// reported to the observer.
-pub(crate) async fn exchange<S, RB>(
+async fn exchange<S, RB>(
     options: &Options,
     service: &mut S,
     out: Outgoing,

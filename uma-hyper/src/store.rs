@@ -17,19 +17,17 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http_body_util::Full;
-use hyper::body::{Body, Bytes};
+use std::future::Future;
+
 use tokio::sync::futures::OwnedNotified;
-use tower_service::Service;
 use uma_core::store::{
     AsyncRptStore, SharedAsk, SharedFlight, StoreEvent, StoreOp, StoreOptions, StoreStep,
 };
 use uma_core::{Machine, Outgoing, Step};
 
-use crate::engine::{Engine, exchange, overall_timeout};
-use crate::error::{BoxError, Error};
-use crate::herd::{Running, now};
-use crate::options::Options;
+use crate::engine::overall_timeout;
+use crate::error::Error;
+use crate::herd::{Engine, Running, now};
 
 /// A callback told about store failures, bad entries and the breaker (secret-free).
 pub type StoreObserver = Arc<dyn Fn(&StoreEvent) + Send + Sync>;
@@ -98,28 +96,29 @@ fn report(engine: &Engine, shared: &SharedStore) {
     }
 }
 
-type Next<O> = (Step<O>, Option<OwnedNotified>);
+/// A machine's next step and, when it parks, the wake-up to await ([`Running::step`]).
+pub type Next<O> = (Step<O>, Option<OwnedNotified>);
 
-/// Runs the cold exchange `out` (the ticket grant `ask` describes) through the shared store: answered
-/// from it, or sent after taking its lock (or after waiting for another replica), the result written
-/// back.
+/// Runs the cold exchange `out` (the ticket grant `ask` describes, from
+/// [`Machine::shared_exchange`]) through the shared store: answered from it, or sent with `send`
+/// after taking its lock (or after waiting for another replica), the result written back. For
+/// adapters built on [`crate::herd`]; `uma-hyper` and `uma-reqwest` call it from their run loops.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn shared_exchange<M, S, RB>(
+pub async fn shared_exchange<M, E, F, Fut>(
     engine: &Engine,
-    options: &Options,
     shared: &SharedStore,
+    exchange_timeout: Duration,
     running: &mut Running<'_, M>,
     ask: SharedAsk,
     out: Outgoing,
-    service: &mut S,
     overall: Option<(tokio::time::Instant, Duration)>,
-) -> Result<Next<M::Output>, Error>
+    send: F,
+) -> Result<Next<M::Output>, E>
 where
     M: Machine,
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>>,
-    S::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
+    E: From<Error>,
+    F: FnOnce(Outgoing) -> Fut,
+    Fut: Future<Output = Result<http::Response<Vec<u8>>, E>>,
 {
     let id = out.id;
     let store = &*shared.store;
@@ -138,14 +137,14 @@ where
                 engine.with_core(|c| flight.on_lock(c, taken, now()))
             }
             StoreStep::Sleep { until } => {
-                let wait = options.exchange_timeout;
-                running.with_machine(|m, c| m.hold_exchange(c, until + wait));
+                running.with_machine(|m, c| m.hold_exchange(c, until + exchange_timeout));
                 let until = tokio::time::Instant::from_std(until);
                 if let Some((deadline, after)) = overall.filter(|(d, _)| *d < until) {
                     report(engine, shared);
                     finish(engine, shared, flight, None).await;
                     tokio::time::sleep_until(deadline).await;
-                    return Err(overall_timeout(after));
+                    running.abort();
+                    return Err(overall_timeout(after).into());
                 }
                 tokio::time::sleep_until(until).await;
                 engine.with_core(|c| flight.on_wake(c, now()))
@@ -158,15 +157,15 @@ where
                 match answered {
                     Some(next) => return Ok(next),
                     // Not taken (cannot happen for a flow): send the request after all.
-                    None => return send(engine, options, running, out, service, overall).await,
+                    None => return deliver(running, id, send(out).await),
                 }
             }
             StoreStep::Exchange => {
                 report(engine, shared);
-                let until = now() + options.exchange_timeout;
+                let until = now() + exchange_timeout;
                 running.with_machine(|m, c| m.hold_exchange(c, until));
                 let sent_at = now();
-                let next = send(engine, options, running, out, service, overall).await;
+                let next = deliver(running, id, send(out).await);
                 let record = match &next {
                     Ok(_) => engine
                         .with_core(|c| c.shared_record(flight.key(), sent_at, now(), unix_now())),
@@ -179,31 +178,19 @@ where
                 report(engine, shared);
                 finish(engine, shared, flight, None).await;
                 running.abort();
-                return Err(Error::Store(error));
+                return Err(Error::Store(error).into());
             }
         };
     }
 }
 
-/// Sends `out` and feeds the answer to the machine.
-async fn send<M, S, RB>(
-    engine: &Engine,
-    options: &Options,
+/// Feeds the answer to the machine, or aborts it.
+fn deliver<M: Machine, E>(
     running: &mut Running<'_, M>,
-    out: Outgoing,
-    service: &mut S,
-    overall: Option<(tokio::time::Instant, Duration)>,
-) -> Result<Next<M::Output>, Error>
-where
-    M: Machine,
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>>,
-    S::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
-{
-    let _ = engine;
-    let id = out.id;
-    match exchange(options, service, out, overall).await {
+    id: uma_core::RequestId,
+    response: Result<http::Response<Vec<u8>>, E>,
+) -> Result<Next<M::Output>, E> {
+    match response {
         Ok(response) => Ok(running.step(|m, core, now| m.handle_response(core, id, response, now))),
         Err(error) => {
             running.abort();
@@ -235,7 +222,7 @@ async fn finish(
 
 /// Deletes from the store the RPTs resource servers refused since the last call (compare-and-delete:
 /// only if the store still holds that very RPT).
-pub(crate) async fn drain_refused(engine: &Engine, shared: &SharedStore) {
+pub async fn drain_refused(engine: &Engine, shared: &SharedStore) {
     for _ in 0..32 {
         let Some(refused) = engine.with_core(|c| {
             if c.has_refused_rpt() && c.store_available(now()) {

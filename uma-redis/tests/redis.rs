@@ -537,7 +537,10 @@ fn blocking_agents_share_and_survive_redis_restarts() {
     }
     let mut redis = Redis::start();
     let kit = kit(KitConfig::new(Dialect::Spec));
-    kit.set_fault(Endpoint::Token, Some(Fault::Delay(Duration::from_millis(300))));
+    kit.set_fault(
+        Endpoint::Token,
+        Some(Fault::Delay(Duration::from_millis(300))),
+    );
     let store = store(&redis, SECRET);
     let url = kit.rs_url("/api/a");
     let run_agents = |n: usize| -> Vec<uma_core::Stats> {
@@ -590,7 +593,11 @@ async fn async_and_blocking_replicas_share() {
     let kit = kit(KitConfig::new(Dialect::Spec));
     let store = store(&redis, SECRET);
     let url = kit.rs_url("/api/a");
-    get_ok(&client(&kit.issuer(), Some(shared(&store, shared_options()))), &url).await;
+    get_ok(
+        &client(&kit.issuer(), Some(shared(&store, shared_options()))),
+        &url,
+    )
+    .await;
     let (issuer, url2, store2) = (kit.issuer(), url.clone(), store.clone());
     let hits = tokio::task::spawn_blocking(move || {
         let a = agent(&issuer, Some(blocking_shared(&store2)));
@@ -601,6 +608,51 @@ async fn async_and_blocking_replicas_share() {
     .unwrap();
     assert_eq!(hits, 1);
     assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+}
+
+/// uma-reqwest's middleware runs the same store protocol (it shares uma-hyper's herd engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reqwest_middleware_replicas_share() {
+    if !have_redis() {
+        return;
+    }
+    let redis = Redis::start();
+    let kit = kit(KitConfig::new(Dialect::Spec));
+    kit.set_fault(
+        Endpoint::Token,
+        Some(Fault::Delay(Duration::from_millis(300))),
+    );
+    let store = store(&redis, SECRET);
+    let url = kit.rs_url("/api/a");
+    let mut tasks = Vec::new();
+    let mut middlewares = Vec::new();
+    for _ in 0..3 {
+        let tls = UmaClient::tls_config_trusting(Vec::<Vec<u8>>::new()).unwrap();
+        let http = uma_reqwest::http_client(tls.clone()).unwrap();
+        let uma = uma_reqwest::UmaMiddleware::with_http_client(config_for(&kit.issuer()), http)
+            .with_options(Options::default().with_shared_store(shared(&store, shared_options())));
+        let app = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .unwrap();
+        let chain = reqwest_middleware::ClientBuilder::new(app)
+            .with(uma.clone())
+            .build();
+        middlewares.push(uma);
+        for _ in 0..10 {
+            let (chain, url) = (chain.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = chain.get(&url).send().await.expect("request succeeds");
+                assert_eq!(r.status(), 200);
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+    let hits: u64 = middlewares.iter().map(|m| m.stats().store.hits).sum();
+    assert_eq!(hits, 2);
 }
 
 // ---- several processes -------------------------------------------------------------------------

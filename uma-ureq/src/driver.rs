@@ -136,7 +136,11 @@ impl Shared {
         };
         let (mut step, mut epoch) = self.with_client(|c| guard.machine.start(c, Instant::now()));
         // The shared store coordinates two cold exchanges per request at most (crate::store).
-        let mut store_flights = if self.options.shared_store.is_some() { 2u8 } else { 0 };
+        let mut store_flights = if self.options.shared_store.is_some() {
+            2u8
+        } else {
+            0
+        };
         loop {
             let next = match step {
                 Step::Send(out) => {
