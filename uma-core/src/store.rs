@@ -145,7 +145,7 @@ pub enum Lookup {
     /// Nothing.
     Miss,
     /// A record that opened and decoded, not yet checked against the key or the clock.
-    Hit(RptRecord),
+    Hit(Box<RptRecord>),
     /// Bytes that could not be used (a miss, counted).
     Bad(BadEntry),
 }
@@ -480,7 +480,7 @@ pub enum StoreStep {
     },
     /// Answer the exchange with this record (the machine's `answer_from_store`), then
     /// [`SharedFlight::finish`] with `None`.
-    Adopt(RptRecord),
+    Adopt(Box<RptRecord>),
     /// Send the exchange to the authorization server, then [`SharedFlight::finish`] with what it
     /// produced.
     Exchange,
@@ -808,7 +808,7 @@ mod tests {
         };
         let (mut f, step) = SharedFlight::start(&mut c, ask, &StoreOptions::default(), now);
         assert!(matches!(step, StoreStep::Get));
-        let step = f.on_get(&mut c, Ok(Lookup::Hit(record("rpt", T))), now, T);
+        let step = f.on_get(&mut c, Ok(Lookup::Hit(Box::new(record("rpt", T)))), now, T);
         assert!(matches!(step, StoreStep::Adopt(_)));
         assert!(f.finish(None, T).is_empty());
         assert_eq!(c.stats().store.hits, 1);
@@ -893,7 +893,7 @@ mod tests {
         };
         let (mut f, _) = SharedFlight::start(&mut c, ask, &StoreOptions::default(), now);
         assert!(matches!(
-            f.on_get(&mut c, Ok(Lookup::Hit(record("old", T))), now, T),
+            f.on_get(&mut c, Ok(Lookup::Hit(Box::new(record("old", T)))), now, T),
             StoreStep::TryLock { .. }
         ));
         let _ = f.on_lock(&mut c, Ok(Some(LockToken("l".into()))), now);
@@ -916,7 +916,7 @@ mod tests {
         let mut other = record("x", T);
         other.party = Party::new("mallory");
         assert!(matches!(
-            f.on_get(&mut c, Ok(Lookup::Hit(other)), now, T),
+            f.on_get(&mut c, Ok(Lookup::Hit(Box::new(other))), now, T),
             StoreStep::TryLock { .. }
         ));
         assert_eq!(c.stats().store.bad_entries, 1);

@@ -152,7 +152,7 @@ where
             StoreStep::Adopt(record) => {
                 report(engine, shared);
                 let answered = running
-                    .try_step(|m, c, now| m.answer_from_store(c, id, record, now, unix_now()));
+                    .try_step(|m, c, now| m.answer_from_store(c, id, *record, now, unix_now()));
                 finish(engine, shared, flight, None).await;
                 match answered {
                     Some(next) => return Ok(next),

@@ -219,7 +219,7 @@ impl RedisStore {
 
     fn open_found(&self, name: &str, bytes: &[u8]) -> Lookup {
         match self.inner.keyring.open(name, bytes) {
-            Ok(record) => Lookup::Hit(record),
+            Ok(record) => Lookup::Hit(Box::new(record)),
             Err(bad) => Lookup::Bad(bad),
         }
     }
@@ -412,10 +412,10 @@ impl AsyncRptStore for RedisStore {
                     })
                     .await?;
                 let Some(bytes) = found else { continue };
-                if let Lookup::Hit(record) = self.open_found(&names.value, &bytes) {
-                    if !record.token.same_as(token) {
-                        return Ok(false);
-                    }
+                if let Lookup::Hit(record) = self.open_found(&names.value, &bytes)
+                    && !record.token.same_as(token)
+                {
+                    return Ok(false);
                 }
                 let name = names.value.clone();
                 let script = &self.inner.cad;

@@ -138,7 +138,7 @@ pub(crate) fn shared_exchange<M: Machine>(
             StoreStep::Adopt(record) => {
                 report(shared, store);
                 let (answered, epoch) = shared.with_client(|c| {
-                    machine.answer_from_store(c, id, record, Instant::now(), unix_now())
+                    machine.answer_from_store(c, id, *record, Instant::now(), unix_now())
                 });
                 finish(shared, store, flight, None);
                 return match answered {
