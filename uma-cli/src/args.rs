@@ -252,6 +252,10 @@ pub struct FetchArgs {
     /// Do not print response bodies (useful with --repeat and --stats).
     #[arg(long = "no-body")]
     pub no_body: bool,
+    /// Keep AS metadata and RPTs between runs: in FILE (mode 0600), or in a Redis shared with other
+    /// replicas (redis://…, sealed with the 64-hex-digit key in UMA_CACHE_KEY).
+    #[arg(long = "cache", value_name = "FILE|redis://…", env = "UMA_CACHE")]
+    pub cache: Option<String>,
 }
 
 /// `uma challenge`.

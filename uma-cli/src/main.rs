@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod cache_file;
 mod challenge_cmd;
 mod demo;
 mod discover;

@@ -145,6 +145,11 @@ impl Client {
         self.metadata.get(issuer).map(|e| &e.metadata)
     }
 
+    /// When the cached metadata of `issuer` stops being trusted (`record.rs` exports it with this).
+    pub(crate) fn metadata_expiry(&self, issuer: &Issuer) -> Option<Instant> {
+        self.metadata.get(issuer).map(|e| e.expires_at)
+    }
+
     /// Number of RPTs held, over all origins and parties.
     pub fn rpt_count(&self) -> usize {
         self.rpts.usage().0

@@ -167,8 +167,9 @@ where
                 let sent_at = now();
                 let next = deliver(running, id, send(out).await);
                 let record = match &next {
-                    Ok(_) => engine
-                        .with_core(|c| c.shared_record(flight.key(), sent_at, now(), unix_now())),
+                    Ok(_) => engine.with_core(|c| {
+                        c.shared_record(flight.key(), Some(sent_at), now(), unix_now())
+                    }),
                     Err(_) => None,
                 };
                 finish(engine, shared, flight, record).await;

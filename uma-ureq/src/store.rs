@@ -156,7 +156,12 @@ pub(crate) fn shared_exchange<M: Machine>(
                     Ok(_) => {
                         shared
                             .with_client(|c| {
-                                c.shared_record(flight.key(), sent_at, Instant::now(), unix_now())
+                                c.shared_record(
+                                    flight.key(),
+                                    Some(sent_at),
+                                    Instant::now(),
+                                    unix_now(),
+                                )
                             })
                             .0
                     }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use super::{Flow, RequestId, State, Step};
 use crate::cache::RptEntry;
 use crate::client::Client;
-use crate::discovery::{AsMetadata, Issuer};
-use crate::record::{RptRecord, instant_at, unix_at};
+use crate::discovery::Issuer;
+use crate::record::{MetadataRecord, RptRecord, instant_at, unix_at};
 use crate::store::{SharedAsk, SharedKey};
 
 type Out = Step<http::Response<Vec<u8>>>;
@@ -82,19 +82,19 @@ impl Flow {
 }
 
 impl Client {
-    /// The newest RPT held for `key` obtained at or after `since`, as a record to share (`None` if
-    /// there is none). `now` and `now_unix` are one reading of both clocks.
+    /// The newest RPT held for `key` (obtained at or after `since`, if given), as a record to share
+    /// (`None` if there is none). `now` and `now_unix` are one reading of both clocks.
     pub fn shared_record(
         &self,
         key: &SharedKey,
-        since: Instant,
+        since: Option<Instant>,
         now: Instant,
         now_unix: u64,
     ) -> Option<RptRecord> {
         let entry = self
             .rpt_set(&key.origin, &key.party)?
             .newest_of(&key.issuer)
-            .filter(|e| e.obtained_at >= since)?;
+            .filter(|e| since.is_none_or(|s| e.obtained_at >= s))?;
         Some(RptRecord {
             issuer: key.issuer.clone(),
             origin: key.origin.clone(),
@@ -127,9 +127,48 @@ impl Client {
         true
     }
 
-    /// Adopts validated authorization-server metadata read from a persistent cache (check that the
-    /// record is live first); trusted for the configured metadata TTL from `now`.
-    pub fn import_metadata(&mut self, issuer: &Issuer, metadata: AsMetadata, now: Instant) {
-        self.store_metadata(issuer, metadata, now);
+    /// The metadata cached for `issuer` as a record to keep between runs, if it is still trusted.
+    pub fn export_metadata(
+        &self,
+        issuer: &Issuer,
+        now: Instant,
+        now_unix: u64,
+    ) -> Option<MetadataRecord> {
+        let expires = self.metadata_expiry(issuer).filter(|e| *e > now)?;
+        let metadata = self.metadata(issuer)?;
+        let expires_at = unix_at(expires, now, now_unix);
+        let fetched_at = expires_at
+            .saturating_sub(self.config.metadata_ttl.as_secs())
+            .min(now_unix);
+        Some(MetadataRecord::new(
+            issuer.clone(),
+            metadata,
+            fetched_at,
+            expires_at,
+        ))
+    }
+
+    /// Adopts metadata kept between runs: validated again as a discovery response for a configured
+    /// issuer under the configured endpoint policy, and trusted only until the record's expiry.
+    /// `false` if it was not adopted (expired, unknown issuer, or refused by validation).
+    pub fn import_metadata(
+        &mut self,
+        record: &MetadataRecord,
+        now: Instant,
+        now_unix: u64,
+    ) -> bool {
+        let issuer = record.issuer.clone();
+        if !record.is_live(now_unix) || self.config.server(&issuer).is_none() {
+            return false;
+        }
+        let Ok(metadata) = record.metadata(&issuer, &issuer, &self.config.endpoint_policy) else {
+            return false;
+        };
+        // Trusted until the record's expiry: as if fetched that long before now.
+        let left = instant_at(record.expires_at, now, now_unix).saturating_duration_since(now);
+        let ttl = self.config.metadata_ttl;
+        let fetched = now.checked_sub(ttl.saturating_sub(left)).unwrap_or(now);
+        self.store_metadata(&issuer, metadata, fetched);
+        true
     }
 }
