@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod fleet;
 pub mod herd;
 pub mod machine;
 pub mod memory;
@@ -40,9 +41,11 @@ pub struct Params {
     pub micro_batch: usize,
     /// Items held at once for the memory figures.
     pub memory_n: usize,
-    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`);
-    /// empty runs everything.
+    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`,
+    /// `fleet`); empty runs everything but `fleet`, which needs `redis-server` and runs only by name.
     pub only: Vec<String>,
+    /// The fleet section's work.
+    pub fleet: fleet::FleetParams,
 }
 
 impl Params {
@@ -66,6 +69,7 @@ impl Params {
             micro_batch: 20_000,
             memory_n: 1000,
             only: Vec::new(),
+            fleet: fleet::FleetParams::default(),
         }
     }
 
@@ -82,6 +86,14 @@ impl Params {
             micro_batch: 40,
             memory_n: 20,
             only: Vec::new(),
+            fleet: fleet::FleetParams {
+                processes: 2,
+                tasks: 5,
+                cli_runs: 2,
+                warm_rounds: 2,
+                warm_requests: 20,
+                warm_tasks: 2,
+            },
         }
     }
 }
