@@ -171,7 +171,10 @@ pub fn run(params: &FleetParams, progress: &mut dyn FnMut(&str)) -> Fleet {
         }
     }
     for cache in [true, false] {
-        progress(&format!("fleet: {} sequential uma fetch runs", params.cli_runs));
+        progress(&format!(
+            "fleet: {} sequential uma fetch runs",
+            params.cli_runs
+        ));
         match cli(params.cli_runs, cache) {
             Ok(row) => fleet.cli.push(row),
             Err(e) => fleet.errors.push(format!("fleet cli: {e}")),
@@ -196,7 +199,10 @@ fn herd(redis: &Redis, params: &FleetParams, store: bool) -> Result<HerdRow, Str
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let kit = kit()?;
     // A token endpoint as slow as a real one under load: every process's herd meets the exchange.
-    kit.set_fault(Endpoint::Token, Some(Fault::Delay(Duration::from_millis(300))));
+    kit.set_fault(
+        Endpoint::Token,
+        Some(Fault::Delay(Duration::from_millis(300))),
+    );
     let started = Instant::now();
     let children: Vec<_> = (0..params.processes)
         .map(|_| {
@@ -235,7 +241,9 @@ fn herd(redis: &Redis, params: &FleetParams, store: bool) -> Result<HerdRow, Str
 /// sharing the store at `UMA_FLEET_REDIS` when `UMA_FLEET_STORE=1`. Prints `fleet-worker failures=N`.
 pub fn worker() -> Result<(), String> {
     let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} not set"));
-    let tasks: usize = var("UMA_FLEET_TASKS")?.parse().map_err(|_| "bad UMA_FLEET_TASKS")?;
+    let tasks: usize = var("UMA_FLEET_TASKS")?
+        .parse()
+        .map_err(|_| "bad UMA_FLEET_TASKS")?;
     let issuer = var("UMA_FLEET_ISSUER")?;
     let url = var("UMA_FLEET_URL")?;
     let mut options = Options::default()
@@ -421,8 +429,7 @@ fn warm(redis: &Redis, params: &FleetParams) -> Result<WarmRow, String> {
             };
             let mut rates = [0.0; 2];
             for c in order {
-                let (rate, failed) =
-                    rate(c, &url, params.warm_requests, params.warm_tasks).await;
+                let (rate, failed) = rate(c, &url, params.warm_requests, params.warm_tasks).await;
                 errors += failed;
                 let i = usize::from(std::ptr::eq(c, &shared));
                 rates[i] = rate;

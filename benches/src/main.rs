@@ -81,7 +81,9 @@ fn main() -> ExitCode {
         let mut markdown = report.markdown.clone();
         if let Ok(old) = std::fs::read_to_string(&out) {
             if let Some(at) = old.find("\n## 6. Fleet") {
-                let end = old[at + 1..].find("\n## ").map_or(old.len(), |e| at + 1 + e);
+                let end = old[at + 1..]
+                    .find("\n## ")
+                    .map_or(old.len(), |e| at + 1 + e);
                 markdown.push_str(&old[at + 1..end]);
             }
         }

@@ -187,6 +187,7 @@ pub fn save(
     let (now, now_unix) = (Instant::now(), unix_now());
     let lock = lock_file(path)?;
     let old = read(path).ok().flatten();
+    let old_doc = old.as_ref().map(|o| document(&o.metadata, &o.rpts));
     let mut metadata: BTreeMap<String, MetadataRecord> = BTreeMap::new();
     let mut rpts: BTreeMap<(String, String, String), RptRecord> = BTreeMap::new();
     if let Some(old) = old {
@@ -198,8 +199,11 @@ pub fn save(
         }
     }
     for issuer in issuers {
-        if let Some(m) = client.export_metadata(issuer, now, now_unix) {
-            metadata.insert(issuer.as_str().into(), m);
+        // A live record already kept stays as it is (no rewrite for a run that changed nothing).
+        if !metadata.contains_key(issuer.as_str()) {
+            if let Some(m) = client.export_metadata(issuer, now, now_unix) {
+                metadata.insert(issuer.as_str().into(), m);
+            }
         }
         for origin in origins {
             let key = SharedKey {
@@ -209,26 +213,21 @@ pub fn save(
             };
             if let Some(mut r) = client.shared_record(&key, None, now, now_unix) {
                 r.refresh_token = None;
-                if r.is_live(now_unix) {
+                let kept = rpts
+                    .get(&rpt_id(&r))
+                    .is_some_and(|k| k.token.same_as(&r.token));
+                if r.is_live(now_unix) && !kept {
                     rpts.insert(rpt_id(&r), r);
                 }
             }
         }
     }
-    let entries = |records: Vec<Vec<u8>>| -> Vec<Value> {
-        records
-            .iter()
-            .rev()
-            .take(MAX_ENTRIES)
-            .filter_map(|b| serde_json::from_slice(b).ok())
-            .collect()
-    };
-    let doc = json!({
-        "v": 1,
-        "kind": "uma-cache",
-        "metadata": entries(metadata.values().map(MetadataRecord::encode).collect()),
-        "rpts": entries(rpts.values().map(RptRecord::encode).collect()),
-    });
+    let metadata: Vec<MetadataRecord> = metadata.into_values().collect();
+    let rpts: Vec<RptRecord> = rpts.into_values().collect();
+    let doc = document(&metadata, &rpts);
+    if old_doc.as_ref() == Some(&doc) {
+        return Ok(()); // nothing new: no write, no fsync
+    }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let written = write_private(&tmp, &serde_json::to_vec(&doc).unwrap_or_default())
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.kind().to_string()));
@@ -237,6 +236,23 @@ pub fn save(
     }
     drop(lock);
     written
+}
+
+/// The file's JSON for these records (at most [`MAX_ENTRIES`] of each kind).
+fn document(metadata: &[MetadataRecord], rpts: &[RptRecord]) -> Value {
+    let entries = |records: Vec<Vec<u8>>| -> Vec<Value> {
+        records
+            .iter()
+            .take(MAX_ENTRIES)
+            .filter_map(|b| serde_json::from_slice(b).ok())
+            .collect()
+    };
+    json!({
+        "v": 1,
+        "kind": "uma-cache",
+        "metadata": entries(metadata.iter().map(MetadataRecord::encode).collect()),
+        "rpts": entries(rpts.iter().map(RptRecord::encode).collect()),
+    })
 }
 
 /// Opens `FILE.lock` (mode 0600) and takes an exclusive lock on it, released when it is dropped.
