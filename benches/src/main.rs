@@ -79,13 +79,13 @@ fn main() -> ExitCode {
     if write && !smoke {
         // The fleet section runs only by name (`--only fleet`): keep the one the file already has.
         let mut markdown = report.markdown.clone();
-        if let Ok(old) = std::fs::read_to_string(&out) {
-            if let Some(at) = old.find("\n## 6. Fleet") {
-                let end = old[at + 1..]
-                    .find("\n## ")
-                    .map_or(old.len(), |e| at + 1 + e);
-                markdown.push_str(&old[at + 1..end]);
-            }
+        if let Ok(old) = std::fs::read_to_string(&out)
+            && let Some(at) = old.find("\n## 6. Fleet")
+        {
+            let end = old[at + 1..]
+                .find("\n## ")
+                .map_or(old.len(), |e| at + 1 + e);
+            markdown.push_str(&old[at + 1..end]);
         }
         if let Err(e) = std::fs::write(&out, &markdown) {
             eprintln!("uma-bench: cannot write {}: {e}", out.display());

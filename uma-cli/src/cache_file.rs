@@ -200,10 +200,10 @@ pub fn save(
     }
     for issuer in issuers {
         // A live record already kept stays as it is (no rewrite for a run that changed nothing).
-        if !metadata.contains_key(issuer.as_str()) {
-            if let Some(m) = client.export_metadata(issuer, now, now_unix) {
-                metadata.insert(issuer.as_str().into(), m);
-            }
+        if !metadata.contains_key(issuer.as_str())
+            && let Some(m) = client.export_metadata(issuer, now, now_unix)
+        {
+            metadata.insert(issuer.as_str().into(), m);
         }
         for origin in origins {
             let key = SharedKey {
@@ -302,7 +302,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("cache.json");
         std::fs::write(&path, b"{not json").unwrap();
-        assert!(read(&path).unwrap_err().starts_with("not JSON"));
+        assert!(matches!(read(&path), Err(e) if e.starts_with("not JSON")));
         std::fs::write(&path, br#"{"v":2,"kind":"uma-cache"}"#).unwrap();
         assert!(read(&path).is_err());
         std::fs::write(
@@ -310,9 +310,11 @@ mod tests {
             br#"{"v":1,"kind":"uma-cache","rpts":[{"v":1,"kind":"uma-rpt"}, 7]}"#,
         )
         .unwrap();
-        let c = read(&path).unwrap().unwrap();
+        let Ok(Some(c)) = read(&path) else {
+            panic!("readable")
+        };
         assert_eq!((c.rpts.len(), c.skipped), (0, 2));
-        assert!(read(&dir.join("missing.json")).unwrap().is_none());
+        assert!(matches!(read(&dir.join("missing.json")), Ok(None)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
