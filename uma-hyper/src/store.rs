@@ -32,7 +32,7 @@ use crate::herd::{Engine, Running, now};
 /// A callback told about store failures, bad entries and the breaker (secret-free).
 pub type StoreObserver = Arc<dyn Fn(&StoreEvent) + Send + Sync>;
 
-/// A shared store and how to use it; set with [`Options::with_shared_store`].
+/// A shared store and how to use it; set with [`Options::with_shared_store`](crate::Options::with_shared_store).
 #[derive(Clone)]
 pub struct SharedStore {
     pub(crate) store: Arc<dyn AsyncRptStore>,

@@ -1,7 +1,7 @@
 //! `uma-redis`: a shared RPT store on Redis for a fleet of UMA clients.
 //!
-//! [`RedisStore`] implements both of `uma-core`'s store traits: [`RptStore`] (blocking, for
-//! `uma-ureq` and the CLI) over one connection with read and write timeouts, and [`AsyncRptStore`]
+//! [`RedisStore`] implements both of `uma-core`'s store traits: [`RptStore`](store::RptStore) (blocking, for
+//! `uma-ureq` and the CLI) over one connection with read and write timeouts, and [`AsyncRptStore`](store::AsyncRptStore)
 //! (tokio, for `uma-hyper` and `uma-reqwest`) over redis's reconnecting `ConnectionManager`. Every
 //! call is bounded by a short timeout (default 200 ms); a failed connection is dropped and reopened
 //! by the next call, so a Redis that restarts is picked up again.
