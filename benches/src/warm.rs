@@ -72,7 +72,12 @@ fn last_authorization(kit: &Kit) -> Option<String> {
         .and_then(|r| r.header("authorization").map(str::to_owned))
 }
 
-fn hyper_client() -> HyperClient<HttpConnector, Full<Bytes>> {
+fn hyper_client<B>() -> HyperClient<HttpConnector, B>
+where
+    B: hyper::body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     HyperClient::builder(TokioExecutor::new()).build(HttpConnector::new())
 }
 
@@ -129,7 +134,7 @@ pub fn hyper(
             return Err(format!("warm-up answered {}", first.status()));
         }
         let bearer = last_authorization(kit).ok_or("no RPT seen by the RS")?;
-        let raw = hyper_client();
+        let raw = hyper_client::<Full<Bytes>>();
         let uri: http::Uri = url
             .parse()
             .map_err(|e: http::uri::InvalidUri| e.to_string())?;
@@ -161,7 +166,13 @@ pub fn hyper(
             let (uma, url) = (uma.clone(), url.clone());
             move || {
                 let (uma, url) = (uma.clone(), url.clone());
-                async move { matches!(uma.get(&url).await, Ok(r) if r.status() == 200) }
+                async move {
+                    match uma.get(&url).await {
+                        // Read the whole body, as the bare side does.
+                        Ok(r) if r.status() == 200 => r.into_body().collect().await.is_ok(),
+                        _ => false,
+                    }
+                }
             }
         };
 

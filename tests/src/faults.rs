@@ -44,6 +44,14 @@ pub enum GrantedBody {
     /// `200`, `text/plain`, a `Content-Length` of this many bytes, half of them sent, then the
     /// connection is closed.
     Truncated(usize),
+    /// `200`, `text/plain`, this many bytes of the checkable pattern ([`crate::pattern_chunk`])
+    /// with a `Content-Length`, streamed (never held in memory); its SHA-256 is
+    /// [`crate::pattern_sha256`]`(n)`.
+    Pattern(u64),
+    /// `200`, `text/plain`, chunked (no `Content-Length`): this many bytes of the pattern in chunks
+    /// of at most 64 KiB, then (after a pause of 200 ms that lets them reach the socket) the
+    /// connection is closed without the terminating zero-length chunk.
+    TruncatedChunked(u64),
 }
 
 #[derive(Debug, Clone)]

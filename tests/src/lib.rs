@@ -24,11 +24,13 @@
 //! owner approval ([`Kit::approve_after_polls`]), required claims ([`Kit::require_claim`]),
 //! a challenge naming the hostile AS ([`Kit::set_challenge_as_uri`]), discovery documents that
 //! lie ([`Kit::set_discovery_issuer`], [`Kit::set_discovery_token_endpoint`]), an RS that always
-//! says 401 ([`Kit::set_rs_always_401`]), a resource whose granted answers are large or truncated
-//! ([`Kit::set_granted_body`]), an RS that wants EOEPCA's `X-User-Id`
-//! ([`Kit::require_user_id_header`]). Every request is logged ([`Kit::log`], [`Kit::count`],
-//! [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server speaks HTTPS with a
-//! certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
+//! says 401 ([`Kit::set_rs_always_401`]), a resource whose granted answers are large, patterned
+//! or truncated ([`Kit::set_granted_body`], [`pattern_sha256`]), challenges with large bodies
+//! ([`Kit::set_challenge_body`], [`Kit::challenge_bodies`]), an RS that does not honour
+//! `Expect: 100-continue` ([`Kit::set_rs_ignore_expect`], [`Kit::set_rs_never_continue`]), an RS
+//! that wants EOEPCA's `X-User-Id` ([`Kit::require_user_id_header`]). Every request is logged
+//! ([`Kit::log`], [`Kit::count`], [`Kit::count_endpoint`]). With [`KitConfig::tls`] every server
+//! speaks HTTPS with a certificate from a freshly generated CA ([`Kit::ca_certificate_pem`]).
 //!
 //! Defaults ([`KitConfig::new`]): client `app` / `app-secret` (confidential), `public-app`
 //! (public), `rs` / `rs-secret` (its client-credentials tokens are PATs); users `alice` /
@@ -94,6 +96,7 @@ mod http;
 mod kc_state;
 pub mod log;
 mod paths;
+pub mod pattern;
 mod routing;
 mod rs_server;
 pub mod spans;
@@ -112,7 +115,8 @@ pub use config::{
     RequiredClaim, ResourceDef, UMA_GRANT, UserReg,
 };
 pub use faults::{Fault, GrantedBody};
-pub use log::{Endpoint, LoggedRequest, Server};
+pub use log::{Endpoint, LoggedRequest, Server, StreamedBody};
+pub use pattern::{PATTERN_CHUNK, PATTERN_PERIOD, pattern_byte, pattern_chunk, pattern_sha256};
 
 use state::{Perms, Shared, Subject, Urls};
 
@@ -208,12 +212,17 @@ impl Kit {
                             }
                         };
                         let shared = Arc::clone(&thread_shared);
+                        let drop_continue = match server {
+                            Server::Rs => Arc::clone(&shared.rs_drop_continue),
+                            _ => Arc::default(),
+                        };
                         let handler =
                             move |req| routing::handle(Arc::clone(&shared), server, port, req);
                         tokio::spawn(http::serve(
                             listener,
                             acceptor.clone(),
                             handler,
+                            drop_continue,
                             shutdown_rx.clone(),
                         ));
                     }
@@ -320,9 +329,14 @@ impl Kit {
             .collect()
     }
 
-    /// Forgets the log and the counts.
+    /// Forgets the log and the counts (and the [`Kit::challenge_bodies`] record).
     pub fn clear_log(&self) {
         self.shared.log.clear();
+        self.shared
+            .challenge_meters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// How many requests `server` received at exactly `path` (no query).
@@ -393,6 +407,53 @@ impl Kit {
     /// refusals are unchanged. [`Kit::set_fault`] on [`Endpoint::RsResource`] affects every RS answer.
     pub fn set_granted_body(&self, body: GrantedBody) {
         self.shared.update_knobs(|k| k.granted_body = body);
+    }
+
+    /// Makes every RS challenge (a `401` with `WWW-Authenticate`) carry `len` bytes of the pattern
+    /// ([`pattern_chunk`]) as `text/plain` with a `Content-Length`, streamed, never held in memory;
+    /// `None` restores empty challenges. UMA 1.0's `403` ([`ChallengeStyle::Uma1Body403`]) keeps
+    /// its JSON ticket body. How much of each body went out: [`Kit::challenge_bodies`].
+    pub fn set_challenge_body(&self, len: Option<u64>) {
+        self.shared.update_knobs(|k| k.challenge_body = len);
+    }
+
+    /// One entry per challenge sent with a [`Kit::set_challenge_body`] body since the last
+    /// [`Kit::clear_log`] (the newest 10,000), oldest first: its length and how many bytes were
+    /// handed to the HTTP server (see [`StreamedBody::sent`] for the precision). Wait for
+    /// [`StreamedBody::ended`] before asserting on `sent`.
+    pub fn challenge_bodies(&self) -> Vec<StreamedBody> {
+        self.shared
+            .challenge_meters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|m| StreamedBody {
+                announced: m.announced,
+                sent: m.sent.load(std::sync::atomic::Ordering::SeqCst),
+                ended: m.ended.load(std::sync::atomic::Ordering::SeqCst),
+            })
+            .collect()
+    }
+
+    /// By default the RS honours `Expect: 100-continue`: a request carrying it that would be
+    /// refused for want of an acceptable RPT (challenge, ticketless `401`/`403`) is answered
+    /// without reading its body, so no `100 Continue` is sent and [`LoggedRequest::body_read`] is
+    /// `false`; any other request's body is read, and hyper sends `100 Continue` as it starts to.
+    /// `true` makes the RS read every body first, whatever `Expect` says (a server that does not
+    /// wait for its decision; hyper still sends `100 Continue` when it starts reading).
+    pub fn set_rs_ignore_expect(&self, on: bool) {
+        self.shared.update_knobs(|k| k.rs_ignore_expect = on);
+    }
+
+    /// Makes the RS never send `100 Continue` (hyper's automatic interim answer is cut from the
+    /// connection): a client that sent `Expect: 100-continue` gets nothing until it sends the body
+    /// on its own (its expect timeout) or gives up. Combine with [`Kit::set_rs_ignore_expect`] for
+    /// a server that knows nothing of `Expect` (reads every body, never says `100 Continue`); alone,
+    /// refused requests are still answered at once without their body.
+    pub fn set_rs_never_continue(&self, on: bool) {
+        self.shared
+            .rs_drop_continue
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// EOEPCA: protected RS requests must carry `X-User-Id` with an ID token this kit issued, as

@@ -57,8 +57,13 @@ pub struct LoggedRequest {
     pub headers: Vec<(String, String)>,
     /// Decoded `application/x-www-form-urlencoded` fields (empty for other bodies).
     pub form: Vec<(String, String)>,
-    /// Number of body bytes received.
+    /// Number of body bytes the server read (0 when it answered without reading the body).
+    /// Counted as `u64` and stored as `usize` for existing callers (exact on 64-bit targets).
     pub body_len: usize,
+    /// Whether the server read the request body. `false` only when the RS answered a request
+    /// carrying `Expect: 100-continue` without reading it (a challenge: hyper then sends no
+    /// `100 Continue`, and a conforming client never sends the body).
+    pub body_read: bool,
     /// Port of the receiving server.
     pub host_port: u16,
 }
@@ -143,4 +148,18 @@ impl RequestLog {
         inner.by_path.clear();
         inner.by_endpoint.clear();
     }
+}
+
+/// A streamed response body the kit generated and observed: how much of it went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamedBody {
+    /// The `Content-Length` announced.
+    pub announced: u64,
+    /// Bytes handed to the HTTP server so far. The bytes the client read are at most this, and at
+    /// least this minus what sits in buffers between the two: hyper's write queue (up to about
+    /// 400 KiB) and both sockets' kernel buffers (on Linux loopback up to a few MiB each).
+    pub sent: u64,
+    /// Whether the body is finished with: sent completely, or the connection ended (the client
+    /// closed it, or a write failed). `sent` no longer changes once this is `true`.
+    pub ended: bool,
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use hyper::body::Incoming;
 
-use crate::http::{HandlerResult, oauth_error, read_body, render_fault};
+use crate::http::{HandlerResult, ReadBody, oauth_error, read_body, render_fault};
 use crate::log::{Endpoint, LoggedRequest, Server};
 use crate::state::Shared;
 use crate::{as_server, hostile, rs_server};
@@ -29,7 +29,7 @@ pub struct Req {
     /// Kept body bytes.
     pub body: Vec<u8>,
     /// Total body length.
-    pub body_len: usize,
+    pub body_len: u64,
     /// Hex SHA-256 of the whole body.
     pub body_sha256: String,
     /// Decoded form fields (form bodies only).
@@ -78,6 +78,13 @@ impl Req {
     }
 }
 
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
+}
+
 fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get("content-type")
@@ -109,7 +116,30 @@ pub async fn handle(
     } else {
         AS_BODY_LIMIT
     };
-    let body = read_body(body, keep).await?;
+    // An RS request announcing its body with `Expect: 100-continue` that would be refused anyway
+    // is answered without polling the body: hyper then never sends `100 Continue`.
+    let skip_body = server == Server::Rs
+        && expects_continue(&parts.headers)
+        && !shared.knobs().rs_ignore_expect
+        && rs_server::refuses_without_token(
+            &shared,
+            &Req {
+                method: method.clone(),
+                path: path.clone(),
+                query: query.clone(),
+                headers: parts.headers.clone(),
+                body: Vec::new(),
+                body_len: 0,
+                body_sha256: String::new(),
+                form: Vec::new(),
+            },
+        );
+    let body = if skip_body {
+        drop(body);
+        ReadBody::unread()
+    } else {
+        read_body(body, keep).await?
+    };
     let form: Vec<(String, String)> = if is_form(&parts.headers) && !body.truncated {
         serde_urlencoded::from_bytes(&body.kept).unwrap_or_default()
     } else {
@@ -132,7 +162,8 @@ pub async fn handle(
             })
             .collect(),
         form: form.clone(),
-        body_len: body.len,
+        body_len: usize::try_from(body.len).unwrap_or(usize::MAX),
+        body_read: !skip_body,
         host_port: port,
     });
     if let Some(fault) = shared.faults.take(endpoint) {

@@ -1,13 +1,16 @@
 //! The resource server: resources by path prefix, scopes per method, RPT validation against the
 //! AS state, and challenges in the configured style (docs/protocol.md §2.3, §8.4).
 
+use std::sync::Arc;
+
 use http::Response;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use serde_json::json;
 
 use crate::config::{ChallengeStyle, ResourceDef};
 use crate::eoepca;
 use crate::faults::GrantedBody;
-use crate::http::{KitBody, append_header, empty, json, set_header, status_body};
+use crate::http::{BodyMeter, Fill, KitBody, append_header, empty, json, set_header, status_body};
 use crate::routing::Req;
 use crate::state::Shared;
 
@@ -35,11 +38,80 @@ fn find(shared: &Shared, path: &str) -> Option<ResourceDef> {
         .max_by_key(|r| r.path.len())
 }
 
+/// Whether the RS would refuse `req` for want of an acceptable token (a challenge, or a
+/// ticketless 401/403), judged from its head alone and without consuming an RPT use: the same
+/// decisions as [`handle`], taken before the body is read.
+pub fn refuses_without_token(shared: &Shared, req: &Req) -> bool {
+    if shared.is_gluu() && eoepca::serves(&req.path) {
+        return false;
+    }
+    let knobs = shared.knobs();
+    if knobs.require_user_id && eoepca::identity(shared, req.header("x-user-id")).is_none() {
+        return true;
+    }
+    let Some(res) = find(shared, &req.path) else {
+        return false;
+    };
+    let Some(scope) = res.scope_for(&req.method) else {
+        return false;
+    };
+    if scope == "open" {
+        return false;
+    }
+    if knobs.rs_always_401 {
+        return true;
+    }
+    !req.bearer()
+        .is_some_and(|token| shared.rs_would_accept(token, &res.id, scope))
+}
+
 /// Handles an RS request.
 pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
     if shared.is_gluu() && eoepca::serves(&req.path) {
         return eoepca::handle(shared, req);
     }
+    let resp = decide(shared, req);
+    match shared.knobs().challenge_body {
+        Some(len) if is_challenge(&resp) => with_challenge_body(shared, resp, len),
+        _ => resp,
+    }
+}
+
+/// A 401 with `WWW-Authenticate` and no body of its own (UMA 1.0's 403 keeps its JSON ticket).
+fn is_challenge(resp: &Response<KitBody>) -> bool {
+    resp.status() == 401 && resp.headers().contains_key("www-authenticate")
+}
+
+/// Replaces the (empty) body of a challenge by `len` metered pattern bytes.
+fn with_challenge_body(shared: &Shared, resp: Response<KitBody>, len: u64) -> Response<KitBody> {
+    let meter = Arc::new(BodyMeter {
+        announced: len,
+        ..BodyMeter::default()
+    });
+    {
+        let mut meters = shared
+            .challenge_meters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if meters.len() >= MAX_METERS {
+            meters.pop_front();
+        }
+        meters.push_back(Arc::clone(&meter));
+    }
+    let (mut parts, _) = resp.into_parts();
+    parts
+        .headers
+        .insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, http::HeaderValue::from(len));
+    Response::from_parts(parts, KitBody::generated(Fill::Pattern, len, Some(meter)))
+}
+
+/// Most challenge-body meters kept.
+const MAX_METERS: usize = 10_000;
+
+fn decide(shared: &Shared, req: &Req) -> Response<KitBody> {
     let knobs = shared.knobs();
     if knobs.require_user_id && eoepca::identity(shared, req.header("x-user-id")).is_none() {
         // What the uma-user-agent answers without a user: its configured `unauthorizedResponse`.
@@ -65,14 +137,19 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
                 return match knobs.granted_body {
                     GrantedBody::Json => success(req, res, scope),
                     GrantedBody::Large(len) => filler(
-                        len,
-                        KitBody::Generated {
-                            prefix: None,
-                            remaining: len,
-                            exact: true,
-                        },
+                        Some(len as u64),
+                        KitBody::generated(Fill::Filler, len as u64, None),
                     ),
-                    GrantedBody::Truncated(len) => filler(len, KitBody::Cut { remaining: len / 2 }),
+                    GrantedBody::Truncated(len) => filler(
+                        Some(len as u64),
+                        KitBody::cut(Fill::Filler, (len / 2) as u64),
+                    ),
+                    GrantedBody::Pattern(len) => {
+                        filler(Some(len), KitBody::generated(Fill::Pattern, len, None))
+                    }
+                    GrantedBody::TruncatedChunked(len) => {
+                        filler(None, KitBody::cut(Fill::Pattern, len))
+                    }
                 };
             }
         }
@@ -99,10 +176,12 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
     )
 }
 
-/// `200 text/plain` announcing `len` bytes (`body` may send fewer).
-fn filler(len: usize, body: KitBody) -> Response<KitBody> {
+/// `200 text/plain` announcing `len` bytes (`body` may send fewer); `None`: chunked.
+fn filler(len: Option<u64>, body: KitBody) -> Response<KitBody> {
     let mut resp = status_body(200, Some("text/plain"), body);
-    set_header(&mut resp, "content-length", &len.to_string());
+    if let Some(len) = len {
+        set_header(&mut resp, "content-length", &len.to_string());
+    }
     resp
 }
 

@@ -346,3 +346,323 @@ fn a_thousand_concurrent_connections() {
     assert_eq!(kit.count(Server::Rs, "/api/a"), 1000);
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+// ---- Streaming: patterned and truncated bodies, large challenges, `Expect: 100-continue` ----
+
+/// A raw connection to the RS with a bounded read timeout.
+fn rs_conn(kit: &Kit) -> TcpStream {
+    let s = TcpStream::connect(kit.rs_base().trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Reads a response head (through the blank line), byte by byte, at most 64 KiB.
+fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Reads until EOF or error, hashing: (bytes, hex SHA-256, ended cleanly).
+fn drain(r: &mut impl Read) -> (u64, String, bool) {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 50_000];
+    let mut n = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => {
+                h.update(&buf[..k]);
+                n += k as u64;
+            }
+            Err(_) => return (n, String::new(), false),
+        }
+    }
+    let hex = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    (n, hex, true)
+}
+
+#[test]
+fn patterned_body_matches_pattern_sha256() {
+    use sha2::Digest;
+    // The pattern is not constant, repeats with its prime period, and slices agree with bytes.
+    let first: Vec<u8> = (0..1000).map(uma_testkit::pattern_byte).collect();
+    assert!(first.iter().any(|b| *b != first[0]));
+    assert!(
+        first
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    );
+    let p = uma_testkit::PATTERN_PERIOD;
+    assert_eq!(uma_testkit::pattern_chunk(p + 5, 100), &first[5..105]);
+    assert_eq!(
+        uma_testkit::pattern_chunk(3, usize::MAX).len(),
+        uma_testkit::PATTERN_CHUNK
+    );
+    // pattern_sha256 is the hash of the bytes; a swap of two 8 KiB blocks changes it.
+    let len = 200_000u64;
+    let mut bytes: Vec<u8> = (0..len).map(uma_testkit::pattern_byte).collect();
+    let hex = |d: &[u8]| -> String { d.iter().map(|b| format!("{b:02x}")).collect() };
+    assert_eq!(
+        uma_testkit::pattern_sha256(len),
+        hex(&sha2::Sha256::digest(&bytes))
+    );
+    let (a, b) = bytes.split_at_mut(16 * 1024);
+    a[..8192].swap_with_slice(&mut b[..8192]);
+    assert_ne!(
+        uma_testkit::pattern_sha256(len),
+        hex(&sha2::Sha256::digest(&bytes))
+    );
+
+    // Served: Content-Length, the pattern's hash, across many 64 KiB chunks.
+    let (kit, agent) = spec_kit();
+    let len = 3 * 1024 * 1024 + 17;
+    kit.set_granted_body(uma_testkit::GrantedBody::Pattern(len));
+    let rpt = kit.rpt_for("alice", &[("res-a", "read")]);
+    let mut resp = agent
+        .get(&kit.rs_url("/api/a"))
+        .header("Authorization", &bearer(&rpt))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], len.to_string().as_str());
+    let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+    let (n, sha, clean) = drain(&mut reader);
+    assert!(clean);
+    assert_eq!(n, len);
+    assert_eq!(sha, uma_testkit::pattern_sha256(len));
+}
+
+#[test]
+fn truncated_chunked_body_is_cut_without_terminating_chunk() {
+    let (kit, agent) = spec_kit();
+    kit.set_granted_body(uma_testkit::GrantedBody::TruncatedChunked(200_000));
+    let rpt = kit.rpt_for("alice", &[("res-a", "read")]);
+
+    // Raw: chunked framing, no Content-Length, the bytes, then EOF without `0\r\n\r\n`.
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "GET /api/a HTTP/1.1\r\nHost: kit\r\nAuthorization: Bearer {rpt}\r\n\r\n"
+    )
+    .unwrap();
+    let head = read_head(&mut s).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(rest.len() > 200_000, "{}", rest.len());
+    // The chunks carry the pattern: the first one starts with its first bytes.
+    let first = String::from_utf8_lossy(&rest[..rest.len().min(64)]).into_owned();
+    let data = first.split("\r\n").nth(1).unwrap();
+    assert_eq!(data.as_bytes(), uma_testkit::pattern_chunk(0, data.len()));
+    assert!(!rest.ends_with(b"0\r\n\r\n"));
+
+    // A plain HTTP client reports the broken body as an error.
+    let mut resp = agent
+        .get(&kit.rs_url("/api/a"))
+        .header("Authorization", &bearer(&rpt))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (n, _, clean) = drain(&mut resp.body_mut().with_config().limit(u64::MAX).reader());
+    assert!(
+        !clean,
+        "a chunked body without its last chunk read as complete ({n} bytes)"
+    );
+}
+
+/// Waits (bounded) until the `i`-th challenge body is finished with.
+fn ended_challenge(kit: &Kit, i: usize) -> uma_testkit::StreamedBody {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(b) = kit.challenge_bodies().get(i).filter(|b| b.ended) {
+            return *b;
+        }
+        assert!(Instant::now() < deadline, "challenge body never ended");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn large_challenge_bodies_are_streamed_and_counted() {
+    let (kit, agent) = spec_kit();
+    // Small: read completely by a plain client, the pattern with its Content-Length.
+    kit.set_challenge_body(Some(100_000));
+    let mut resp = agent.get(&kit.rs_url("/api/a")).call().unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("www-authenticate"));
+    assert_eq!(resp.headers()["content-length"], "100000");
+    let (n, sha, _) = drain(&mut resp.body_mut().as_reader());
+    assert_eq!((n, sha), (100_000, uma_testkit::pattern_sha256(100_000)));
+    let b = ended_challenge(&kit, 0);
+    assert_eq!((b.announced, b.sent), (100_000, 100_000));
+
+    // 512 MiB: the client reads the head and 100 KiB, then closes; far less than announced went out.
+    let len = 512 * 1024 * 1024;
+    kit.set_challenge_body(Some(len));
+    let mut s = rs_conn(&kit);
+    s.write_all(b"GET /api/a HTTP/1.1\r\nHost: kit\r\n\r\n")
+        .unwrap();
+    let head = read_head(&mut s).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains(&format!("content-length: {len}")), "{head}");
+    let mut buf = vec![0u8; 100 * 1024];
+    s.read_exact(&mut buf).unwrap();
+    assert!((0..buf.len()).all(|i| buf[i] == uma_testkit::pattern_byte(i as u64)));
+    drop(s);
+    let b = ended_challenge(&kit, 1);
+    assert_eq!(b.announced, len);
+    // Bounded by the buffers between the kit and the client (see `StreamedBody::sent`).
+    assert!(b.sent >= 100 * 1024 && b.sent < 64 * 1024 * 1024, "{b:?}");
+
+    // Off again: challenges are empty and not recorded.
+    kit.set_challenge_body(None);
+    let resp = get(&agent, &kit.rs_url("/api/a"), None);
+    assert_eq!((resp.status, resp.body.len()), (401, 0));
+    assert_eq!(kit.challenge_bodies().len(), 2);
+}
+
+#[test]
+fn expect_100_continue_is_honoured_by_the_rs() {
+    let (kit, _agent) = spec_kit();
+    let big = 200u64 * 1024 * 1024;
+
+    // No RPT: the 401 challenge comes at once, without `100 Continue`, and the body is not read.
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "POST /api/echo HTTP/1.1\r\nHost: kit\r\nContent-Length: {big}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(!head.contains("100 Continue"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("www-authenticate: uma "),
+        "{head}"
+    );
+    drop(s);
+    let logged = kit.log_of(Server::Rs).pop().unwrap();
+    assert_eq!((logged.body_read, logged.body_len), (false, 0));
+
+    // A valid RPT: `100 Continue`, then the body is read and echoed.
+    let rpt = kit.rpt_for("alice", &[("res-echo", "write")]);
+    let len = 3 * 1024 * 1024 + 5;
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "POST /api/echo HTTP/1.1\r\nHost: kit\r\nAuthorization: Bearer {rpt}\r\n\
+         Content-Length: {len}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let interim = read_head(&mut s);
+    assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+    let mut pos = 0u64;
+    while pos < len {
+        let chunk = uma_testkit::pattern_chunk(pos, (len - pos) as usize);
+        s.write_all(chunk).unwrap();
+        pos += chunk.len() as u64;
+    }
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(echo["len"], len);
+    assert_eq!(echo["sha256"], uma_testkit::pattern_sha256(len).as_str());
+    let logged = kit.log_of(Server::Rs).pop().unwrap();
+    assert_eq!((logged.body_read, logged.body_len), (true, len as usize));
+    assert_eq!(kit.count_endpoint(Endpoint::RsResource), 2);
+
+    // An RS that ignores `Expect`: reads first (hyper says `100 Continue` as it starts), then 401.
+    kit.set_rs_ignore_expect(true);
+    let mut s = rs_conn(&kit);
+    s.write_all(
+        b"POST /api/echo HTTP/1.1\r\nHost: kit\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let interim = read_head(&mut s);
+    assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+    s.write_all(&[b'x'; 1000]).unwrap();
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    let logged = kit.log_of(Server::Rs).pop().unwrap();
+    assert_eq!((logged.body_read, logged.body_len), (true, 1000));
+}
+
+#[test]
+fn expect_100_continue_keeps_rpt_uses() {
+    // The pre-check must not consume a use of a limited RPT.
+    let mut cfg = KitConfig::new(Dialect::Spec);
+    cfg.rpt_use_limit = Some(1);
+    let kit = Kit::start(cfg).unwrap();
+    let rpt = kit.rpt_for("alice", &[("res-echo", "write")]);
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "POST /api/echo HTTP/1.1\r\nHost: kit\r\nAuthorization: Bearer {rpt}\r\n\
+         Content-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    assert!(read_head(&mut s).starts_with("HTTP/1.1 100 Continue"));
+    s.write_all(b"abc").unwrap();
+    assert!(read_head(&mut s).starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn rs_that_never_sends_100_continue() {
+    let (kit, _agent) = spec_kit();
+    kit.set_rs_never_continue(true);
+    kit.set_rs_ignore_expect(true);
+    let rpt = kit.rpt_for("alice", &[("res-echo", "write")]);
+    for auth in [Some(rpt.as_str()), None] {
+        let mut s = rs_conn(&kit);
+        let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            s,
+            "POST /api/echo HTTP/1.1\r\nHost: kit\r\n{}Content-Length: 5\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n",
+            auth.as_deref().unwrap_or("")
+        )
+        .unwrap();
+        // The server is reading and says nothing; the client gives up waiting and sends the body.
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut probe = [0u8; 1];
+        assert!(
+            s.read(&mut probe).is_err(),
+            "the RS answered before the body"
+        );
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"hello").unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(!answer.contains("100 Continue"), "{answer}");
+        let status = if auth.is_some() { "200" } else { "401" };
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        let logged = kit.log_of(Server::Rs).pop().unwrap();
+        assert_eq!((logged.body_read, logged.body_len), (true, 5));
+    }
+    // Back on: the interim answer comes again.
+    kit.set_rs_never_continue(false);
+    let mut s = rs_conn(&kit);
+    write!(
+        s,
+        "POST /api/echo HTTP/1.1\r\nHost: kit\r\nAuthorization: Bearer {rpt}\r\n\
+         Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    assert!(read_head(&mut s).starts_with("HTTP/1.1 100 Continue"));
+}

@@ -124,6 +124,12 @@ impl Faults {
                  cut after {}",
                 len / 2
             )),
+            GrantedBody::Pattern(len) => lines.push(format!(
+                "fault:                       granted requests get {len} bytes of a checkable pattern"
+            )),
+            GrantedBody::TruncatedChunked(len) => lines.push(format!(
+                "fault:                       granted requests get a chunked body cut after {len} bytes"
+            )),
         }
         lines
     }
@@ -143,7 +149,9 @@ fn banner(
     );
     // What a granted request ends with: the truncated body is a transport failure (exit 4).
     let granted = match faults.granted {
-        GrantedBody::Truncated(_) => "try (truncated body, exit 4):",
+        GrantedBody::Truncated(_) | GrantedBody::TruncatedChunked(_) => {
+            "try (truncated body, exit 4):"
+        }
         _ => "try:                        ",
     };
     let mut lines = vec![

@@ -98,6 +98,6 @@ pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
-pub use flow::{Flow, Machine, Outgoing, RequestId, RequestKind, Step};
+pub use flow::{Flow, Machine, Outgoing, RequestId, RequestKind, Step, resource_body_limit};
 pub use login::{Login, LoginGrant};
 pub use ticketless::{KeycloakPermissions, PermissionsAnswer};

@@ -73,6 +73,7 @@ impl TokenCall {
                 Step::Send(Outgoing {
                     id: RequestId(self.next),
                     kind: RequestKind::Token,
+                    attach_body: false,
                     request,
                 })
             }
@@ -110,6 +111,7 @@ impl TokenCall {
         Step::Send(Outgoing {
             id: RequestId(self.next),
             kind: RequestKind::Discovery,
+            attach_body: false,
             request,
         })
     }

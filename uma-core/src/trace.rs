@@ -299,6 +299,7 @@ mod tests {
         Outgoing {
             id: RequestId(1),
             kind,
+            attach_body: false,
             request,
         }
     }
@@ -346,6 +347,7 @@ mod tests {
         let out = Outgoing {
             id: RequestId(1),
             kind: RequestKind::Token,
+            attach_body: false,
             request,
         };
         let event = ExchangeEvent::for_request(&out).finished(200, 10, Duration::from_millis(3));

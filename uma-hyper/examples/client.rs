@@ -1,6 +1,7 @@
 //! The client form against an embedded UMA server (uma-testkit, spec dialect, TLS with a test CA):
 //! `cargo run -p uma-hyper --example client`.
 
+use http_body_util::BodyExt;
 use uma_core::auth::ClientCredentials;
 use uma_core::discovery::Issuer;
 use uma_core::{AuthorizationServer, Config};
@@ -24,11 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first request does the dance; the second reuses the RPT.
     for path in ["/api/a", "/api/a"] {
         let response = client.get(&kit.rs_url(path)).await?;
-        println!(
-            "{} {}",
-            response.status(),
-            String::from_utf8_lossy(response.body())
-        );
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        println!("{status} {}", String::from_utf8_lossy(&body));
     }
     println!("{:?}", client.stats());
     Ok(())

@@ -19,7 +19,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -159,7 +159,7 @@ async fn main() -> Result<(), Error> {
     println!(
         "client: {} {}",
         response.status(),
-        String::from_utf8_lossy(response.body()).trim()
+        String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()).trim()
     );
     protection.delete_resource(&album.id).await?;
     server.abort();

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
 
-    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let http = Client::builder(TokioExecutor::new()).build_http::<uma_hyper::RequestBody>();
     let service = ServiceBuilder::new().layer(uma.layer()).service(http);
     let request = http::Request::get(kit.rs_url("/api/b")).body(Full::new(Bytes::new()))?;
     let response = service.oneshot(request).await?;

@@ -1,8 +1,7 @@
 //! [`UmaClient`]: a hyper-util client that does the UMA dance inside `send`.
 
 use http::Method;
-use http_body_util::Full;
-use hyper::body::{Body, Bytes};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
@@ -12,7 +11,8 @@ use uma_core::discovery::Issuer;
 use uma_core::secret::{AccessToken, Password};
 use uma_core::{Config, Flow, Identity, Login, LoginGrant, Party, Stats};
 
-use crate::engine::{Engine, buffer_request, drive};
+use crate::body::{AppBody, Application, RequestBody};
+use crate::engine::{Engine, drive, drive_flow};
 use crate::error::{BoxError, Error};
 use crate::layer::UmaLayer;
 use crate::options::Options;
@@ -28,7 +28,7 @@ pub type HttpsClientConnector = HttpsConnector<HttpConnector>;
 /// one discovery and one token exchange. Requests are sent as they are, never following redirects (the
 /// core decides about resource-server redirects, see `Config::max_redirects`).
 pub struct UmaClient<C> {
-    pub(crate) http: HyperClient<C, Full<Bytes>>,
+    pub(crate) http: HyperClient<C, RequestBody>,
     engine: Arc<Engine>,
     pub(crate) options: Arc<Options>,
 }
@@ -57,7 +57,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn hyper_client<C>(connector: C) -> HyperClient<C, Full<Bytes>>
+fn hyper_client<C>(connector: C) -> HyperClient<C, RequestBody>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
@@ -125,7 +125,7 @@ where
     C: Connect + Clone + Send + Sync + 'static,
 {
     /// Wraps an existing hyper-util client (any connector) with a fresh core client for `config`.
-    pub fn from_hyper(http: HyperClient<C, Full<Bytes>>, config: Config) -> Self {
+    pub fn from_hyper(http: HyperClient<C, RequestBody>, config: Config) -> Self {
         Self {
             http,
             engine: Arc::new(Engine::new(uma_core::Client::new(config))),
@@ -149,17 +149,45 @@ where
         UmaLayer::from_parts(Arc::clone(&self.engine), Arc::clone(&self.options))
     }
 
-    /// Sends `request` on behalf of the default requesting party, doing the UMA dance if the resource
-    /// server asks for it. The body is collected once (up to [`Options::max_request_body`]) and replayed
-    /// byte for byte. The final response is returned with its body read (up to
-    /// [`Options::max_response_body`]), whatever its status; a failed flow is an [`Error::Uma`] that keeps
-    /// the last resource-server response.
-    pub async fn send<B>(&self, request: http::Request<B>) -> Result<http::Response<Bytes>, Error>
+    /// Sends `request`, doing the UMA dance if the resource server asks for it, on behalf of the party in
+    /// the request's extensions (`request.extensions_mut().insert(Party::new("alice"))`), else the default
+    /// party. Extensions go with every resource request (never to an authorization server).
+    ///
+    /// The answer comes back with its body unread and untouched, whatever its status and size. The body
+    /// is replayed after a challenge when it is held in memory, or when it is a stream that ends within
+    /// [`Options::max_replay_body`]; a longer stream is sent once, and a challenge to it ends in
+    /// [`Error::BodyNotReplayable`] (use [`UmaClient::send_with_body`] to have it re-created). A failed flow
+    /// is an [`Error::Uma`] that keeps the last resource answer's head.
+    ///
+    /// ```no_run
+    /// use http_body_util::BodyExt;
+    ///
+    /// # async fn run(client: uma_hyper::UmaClient<uma_hyper::HttpsClientConnector>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = http::Request::get("https://api.example.org/photos/1").body(String::new())?;
+    /// let mut response = client.send(request).await?;
+    /// while let Some(frame) = response.body_mut().frame().await {
+    ///     if let Ok(chunk) = frame?.into_data() {
+    ///         // write `chunk` somewhere: the body is never held whole
+    /// #       let _ = chunk;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<B>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<http::Response<Incoming>, Error>
     where
-        B: Body,
+        B: Body + Send + 'static,
+        B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        self.send_for_party(Party::default(), request).await
+        let party = request
+            .extensions()
+            .get::<Party>()
+            .cloned()
+            .unwrap_or_default();
+        self.send_for_party(party, request).await
     }
 
     /// Like [`UmaClient::send`] on behalf of `party`: its RPTs, PCTs and token are its own.
@@ -167,25 +195,71 @@ where
         &self,
         party: Party,
         request: http::Request<B>,
-    ) -> Result<http::Response<Bytes>, Error>
+    ) -> Result<http::Response<Incoming>, Error>
     where
-        B: Body,
+        B: Body + Send + 'static,
+        B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let request = buffer_request(request, self.options.max_request_body).await?;
-        let flow = Flow::for_party(request, party);
+        let (mut head, body) = request.into_parts();
+        let extensions = std::mem::take(&mut head.extensions);
+        let body = AppBody::read(body, self.options.max_replay_body).await?;
+        self.run(party, head, Application { body, extensions })
+            .await
+    }
+
+    /// Sends a request whose body `make_body` creates, once per send (a file opened again, a generator
+    /// restarted): a body of any size, never held in memory, that survives a challenge. The party is
+    /// taken from the request's extensions as by [`UmaClient::send`].
+    ///
+    /// ```no_run
+    /// use http_body_util::Full;
+    /// use hyper::body::Bytes;
+    ///
+    /// # async fn run(client: uma_hyper::UmaClient<uma_hyper::HttpsClientConnector>) -> Result<(), Box<dyn std::error::Error>> {
+    /// // Any `http_body::Body` will do: a file read chunk by chunk, a generator…
+    /// let make_body = || Full::new(Bytes::from_static(b"created again for each send"));
+    /// let head = http::Request::put("https://api.example.org/upload").body(())?;
+    /// let response = client.send_with_body(head, make_body).await?;
+    /// # let _ = response;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_with_body<B, F>(
+        &self,
+        request: http::Request<()>,
+        mut make_body: F,
+    ) -> Result<http::Response<Incoming>, Error>
+    where
+        F: FnMut() -> B + Send + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (mut head, ()) = request.into_parts();
+        let party = head.extensions.get::<Party>().cloned().unwrap_or_default();
+        let extensions = std::mem::take(&mut head.extensions);
+        let body = AppBody::Factory(Box::new(move || RequestBody::wrap(make_body())));
+        self.run(party, head, Application { body, extensions })
+            .await
+    }
+
+    async fn run(
+        &self,
+        party: Party,
+        head: http::request::Parts,
+        mut app: Application,
+    ) -> Result<http::Response<Incoming>, Error> {
+        let flow = Flow::for_head(head, party);
         let mut http = &self.http;
-        let response = drive(&self.engine, &self.options, flow, &mut http).await?;
-        Ok(response.map(Bytes::from))
+        drive_flow(&self.engine, &self.options, flow, &mut http, &mut app).await
     }
 
     /// `GET uri`.
-    pub async fn get(&self, uri: &str) -> Result<http::Response<Bytes>, Error> {
+    pub async fn get(&self, uri: &str) -> Result<http::Response<Incoming>, Error> {
         self.request(Method::GET, uri, Bytes::new()).await
     }
 
     /// `DELETE uri`.
-    pub async fn delete(&self, uri: &str) -> Result<http::Response<Bytes>, Error> {
+    pub async fn delete(&self, uri: &str) -> Result<http::Response<Incoming>, Error> {
         self.request(Method::DELETE, uri, Bytes::new()).await
     }
 
@@ -194,7 +268,7 @@ where
         &self,
         uri: &str,
         body: impl Into<Bytes>,
-    ) -> Result<http::Response<Bytes>, Error> {
+    ) -> Result<http::Response<Incoming>, Error> {
         self.request(Method::POST, uri, body.into()).await
     }
 
@@ -203,7 +277,7 @@ where
         &self,
         uri: &str,
         body: impl Into<Bytes>,
-    ) -> Result<http::Response<Bytes>, Error> {
+    ) -> Result<http::Response<Incoming>, Error> {
         self.request(Method::PUT, uri, body.into()).await
     }
 
@@ -212,23 +286,28 @@ where
         &self,
         uri: &str,
         body: impl Into<Bytes>,
-    ) -> Result<http::Response<Bytes>, Error> {
+    ) -> Result<http::Response<Incoming>, Error> {
         self.request(Method::PATCH, uri, body.into()).await
     }
 
-    /// Any method, no extra headers.
+    /// Any method, no extra headers; the body is replayed from memory.
     pub async fn request(
         &self,
         method: Method,
         uri: &str,
         body: Bytes,
-    ) -> Result<http::Response<Bytes>, Error> {
-        let request = http::Request::builder()
+    ) -> Result<http::Response<Incoming>, Error> {
+        let (head, ()) = http::Request::builder()
             .method(method)
             .uri(uri)
-            .body(Full::new(body))
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        self.send(request).await
+            .body(())
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?
+            .into_parts();
+        let app = Application {
+            body: AppBody::Replay(body),
+            extensions: http::Extensions::new(),
+        };
+        self.run(Party::default(), head, app).await
     }
 
     /// Logs the default requesting party in at `issuer` with the resource-owner password grant; the token

@@ -4,11 +4,13 @@
 use std::future::poll_fn;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Body, Bytes};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Buf, Bytes};
 use tower_service::Service;
 use uma_core::trace::ExchangeEvent;
-use uma_core::{Machine, Outgoing, Step};
+use uma_core::{Machine, Outgoing, RequestKind, Step};
+
+use crate::body::{Application, RequestBody};
 
 use crate::error::{BodyKind, BoxError, Deadline, Error};
 pub(crate) use crate::herd::Engine;
@@ -16,6 +18,7 @@ use crate::herd::Running;
 use crate::options::Options;
 
 /// Drives `machine` to its end, sending every request through `service`, under the overall timeout.
+/// Machines that never send the application's request (logins, Keycloak's permission grant).
 pub(crate) async fn drive<M, S, RB>(
     engine: &Engine,
     options: &Options,
@@ -24,7 +27,51 @@ pub(crate) async fn drive<M, S, RB>(
 ) -> Result<M::Output, Error>
 where
     M: Machine,
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>>,
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
+    S::Error: Into<BoxError>,
+    RB: Body,
+    RB::Error: Into<BoxError>,
+{
+    let (output, _) =
+        drive_with_body(engine, options, machine, service, &mut Application::none()).await?;
+    Ok(output)
+}
+
+/// Drives a [`uma_core::Flow`] made with `Flow::for_head`: the application's body and extensions go with
+/// each resource request, and the body of the resource answer the flow ends on is returned untouched.
+pub(crate) async fn drive_flow<S, RB>(
+    engine: &Engine,
+    options: &Options,
+    flow: uma_core::Flow,
+    service: &mut S,
+    app: &mut Application,
+) -> Result<http::Response<RB>, Error>
+where
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
+    S::Error: Into<BoxError>,
+    RB: Body,
+    RB::Error: Into<BoxError>,
+{
+    match drive_with_body(engine, options, flow, service, app).await? {
+        (head, Some(kept)) => Ok(head.map(|_| kept)),
+        // The core never ends on an answer whose body it read (`uma_core::resource_body_limit`).
+        (_, None) => Err(Error::Transport {
+            kind: RequestKind::Resource,
+            source: "the flow ended on a resource answer whose body it had read".into(),
+        }),
+    }
+}
+
+async fn drive_with_body<M, S, RB>(
+    engine: &Engine,
+    options: &Options,
+    machine: M,
+    service: &mut S,
+    app: &mut Application,
+) -> Result<(M::Output, Option<RB>), Error>
+where
+    M: Machine,
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
     S::Error: Into<BoxError>,
     RB: Body,
     RB::Error: Into<BoxError>,
@@ -35,7 +82,7 @@ where
         .overall_timeout
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
         .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
-    run(engine, options, machine, service, overall).await
+    run(engine, options, machine, service, app, overall).await
 }
 
 /// The overall timeout error.
@@ -51,16 +98,19 @@ async fn run<M, S, RB>(
     options: &Options,
     machine: M,
     service: &mut S,
+    app: &mut Application,
     overall: Option<(tokio::time::Instant, Duration)>,
-) -> Result<M::Output, Error>
+) -> Result<(M::Output, Option<RB>), Error>
 where
     M: Machine,
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>>,
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
     S::Error: Into<BoxError>,
     RB: Body,
     RB::Error: Into<BoxError>,
 {
     let mut running = Running::new(engine, machine);
+    // The body of the last resource answer handed to the core as a head: returned if the flow ends on it.
+    let mut kept: Option<RB> = None;
     let mut next = running.step(|m, core, now| m.start(core, now));
     // The shared store answers (or coordinates) two cold exchanges per request at most: the first, and
     // the one after the resource server refused what the first produced (which it then deletes).
@@ -72,6 +122,9 @@ where
     loop {
         next = match next {
             (Step::Send(out), _) => {
+                if let Some(unread) = kept.take() {
+                    drain(unread, options, overall).await;
+                }
                 let id = out.id;
                 if let (1.., Some(shared)) = (store_flights, &options.shared_store) {
                     if let Some(ask) = running.machine().shared_exchange(id) {
@@ -84,22 +137,63 @@ where
                             ask,
                             out,
                             overall,
-                            |out| exchange(options, &mut *service, out, overall),
+                            |out| {
+                                let service = &mut *service;
+                                async move {
+                                    // A token request: always read whole.
+                                    match exchange(options, service, out, None, overall).await? {
+                                        Answer::Read(response) | Answer::Head(response, _) => {
+                                            Ok::<_, Error>(response)
+                                        }
+                                    }
+                                }
+                            },
                         )
                         .await?;
                         continue;
                     }
                 }
-                match exchange(options, service, out, overall).await {
-                    Ok(response) => {
-                        let next =
+                let application = if out.attach_body {
+                    match app.body.next() {
+                        Some(body) => Some((body, app.extensions.clone())),
+                        None => {
+                            running.abort();
+                            return Err(not_replayable(None));
+                        }
+                    }
+                } else {
+                    None
+                };
+                match exchange(options, service, out, application, overall).await {
+                    Ok(Answer::Read(response)) => {
+                        let step =
                             running.step(|m, core, now| m.handle_response(core, id, response, now));
                         if let (Some(shared), false) =
-                            (&options.shared_store, matches!(next.0, Step::Done(_)))
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
                         {
                             crate::store::drain_refused(engine, shared).await;
                         }
-                        next
+                        step
+                    }
+                    Ok(Answer::Head(head, unread)) => {
+                        let copy = app.body.spent().then(|| copy_head(&head));
+                        let step =
+                            running.step(|m, core, now| m.handle_response(core, id, head, now));
+                        kept = Some(unread);
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
+                        {
+                            crate::store::drain_refused(engine, shared).await;
+                        }
+                        if let Some(head) = copy {
+                            if needs_body_again(&step.0) {
+                                // The body went with this request and cannot go again: stop before asking
+                                // an authorization server for anything.
+                                running.abort();
+                                return Err(not_replayable(Some(head)));
+                            }
+                        }
+                        step
                     }
                     Err(error) => {
                         running.abort();
@@ -132,22 +226,79 @@ where
                 }
                 running.step(|m, core, now| m.resume(core, now))
             }
-            (Step::Done(output), _) => return Ok(output),
+            (Step::Done(output), _) => return Ok((output, kept)),
             (Step::Failed(failure), _) => return Err(Error::from(failure)),
         };
     }
 }
 
-/// One HTTP exchange under the per-exchange timeout, its answer read with the limit for its kind, and
-/// reported to the observer.
+/// Whether the flow's next step needs the application's body again (a resend, or an exchange that ends
+/// in one): anything but the end, or a redirect turned into a `GET`.
+fn needs_body_again<T>(step: &Step<T>) -> bool {
+    match step {
+        Step::Done(_) | Step::Failed(_) => false,
+        Step::Send(out) => out.attach_body || out.kind.is_authorization_server(),
+        Step::Wait { .. } | Step::Park { .. } => true,
+    }
+}
+
+fn not_replayable(response: Option<http::Response<Vec<u8>>>) -> Error {
+    Error::BodyNotReplayable {
+        response: response.map(Box::new),
+    }
+}
+
+/// Status, version and headers of a head handed to the core.
+fn copy_head(head: &http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
+    let mut copy = http::Response::new(Vec::new());
+    *copy.status_mut() = head.status();
+    *copy.version_mut() = head.version();
+    *copy.headers_mut() = head.headers().clone();
+    copy
+}
+
+/// Bytes of an unread answer the adapter reads to the end before dropping it, so that its connection goes
+/// back to the pool; a longer (or unannounced) body is dropped unread and its connection closed.
+const DRAIN_LIMIT: u64 = 16 * 1024;
+
+/// Drops a resource answer the flow went past (a challenge, a redirect) without reading more than
+/// [`DRAIN_LIMIT`] of it.
+async fn drain<RB>(body: RB, options: &Options, overall: Option<(tokio::time::Instant, Duration)>)
+where
+    RB: Body,
+    RB::Error: Into<BoxError>,
+{
+    if body.size_hint().exact().is_none_or(|len| len > DRAIN_LIMIT) {
+        return;
+    }
+    let mut deadline =
+        tokio::time::Instant::now() + options.exchange_timeout.min(Duration::from_secs(1));
+    if let Some((overall, _)) = overall {
+        deadline = deadline.min(overall);
+    }
+    let _ =
+        tokio::time::timeout_at(deadline, Limited::new(body, DRAIN_LIMIT as usize).collect()).await;
+}
+
+/// A response as the drive loop hands it to the core.
+enum Answer<RB> {
+    /// An authorization-server answer, or a resource answer whose body the core needs: read whole.
+    Read(http::Response<Vec<u8>>),
+    /// A resource answer: its head (with an empty body) for the core, its body unread.
+    Head(http::Response<Vec<u8>>, RB),
+}
+
+/// One HTTP exchange under the per-exchange timeout, reported to the observer. Authorization-server
+/// answers are read with their limit; resource answers only as far as the core needs.
 async fn exchange<S, RB>(
     options: &Options,
     service: &mut S,
     out: Outgoing,
+    application: Option<(RequestBody, http::Extensions)>,
     overall: Option<(tokio::time::Instant, Duration)>,
-) -> Result<http::Response<Vec<u8>>, Error>
+) -> Result<Answer<RB>, Error>
 where
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>>,
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
     S::Error: Into<BoxError>,
     RB: Body,
     RB::Error: Into<BoxError>,
@@ -158,15 +309,14 @@ where
         .map(|_| ExchangeEvent::for_request(&out));
     let started = tokio::time::Instant::now();
     let kind = out.kind;
-    let (limit, body_kind) = if kind.is_authorization_server() {
-        (
-            options.max_authorization_server_body,
-            BodyKind::AuthorizationServer,
-        )
-    } else {
-        (options.max_response_body, BodyKind::Resource)
+    let request = match application {
+        Some((body, extensions)) => {
+            let mut request = out.request.map(|_| body);
+            *request.extensions_mut() = extensions;
+            request
+        }
+        None => out.request.map(RequestBody::from),
     };
-    let request = out.request.map(|body| Full::new(Bytes::from(body)));
     let attempt = async {
         poll_fn(|cx| service.poll_ready(cx))
             .await
@@ -179,8 +329,24 @@ where
             source: e.into(),
         })?;
         let (parts, body) = response.into_parts();
-        let body = collect(body, limit, body_kind, kind).await?;
-        Ok(http::Response::from_parts(parts, Vec::from(body)))
+        if kind.is_authorization_server() {
+            let limit = options.max_authorization_server_body;
+            let body = collect(body, limit, BodyKind::AuthorizationServer, kind).await?;
+            return Ok(Answer::Read(http::Response::from_parts(
+                parts,
+                Vec::from(body),
+            )));
+        }
+        match uma_core::resource_body_limit(parts.status, &parts.headers) {
+            None => Ok(Answer::Head(
+                http::Response::from_parts(parts, Vec::new()),
+                body,
+            )),
+            Some(limit) => {
+                let prefix = read_prefix(body, limit.saturating_add(1), kind).await?;
+                Ok(Answer::Read(http::Response::from_parts(parts, prefix)))
+            }
+        }
     };
     // Whichever comes first: this exchange's timeout or the request's. A deadline the clock cannot
     // represent (`Duration::MAX` for "no limit") is no deadline.
@@ -207,7 +373,12 @@ where
     if let (Some(observer), Some(event)) = (&options.observer, event) {
         let elapsed = started.elapsed();
         let event = match &result {
-            Ok(r) => event.finished(r.status().as_u16(), r.body().len(), elapsed),
+            Ok(Answer::Read(r)) => event.finished(r.status().as_u16(), r.body().len(), elapsed),
+            Ok(Answer::Head(r, body)) => {
+                let announced = body.size_hint().exact().unwrap_or(0);
+                let announced = usize::try_from(announced).unwrap_or(usize::MAX);
+                event.finished(r.status().as_u16(), announced, elapsed)
+            }
             Err(e) => event.failed(e.to_string(), elapsed),
         };
         observer(&event);
@@ -236,32 +407,36 @@ where
     }
 }
 
-/// Buffers the application's request body once (it is replayed on every retry), up to `limit` bytes.
-pub(crate) async fn buffer_request<B>(
-    request: http::Request<B>,
+/// Reads at most `limit` bytes of a body (a UMA 1.0 challenge's JSON ticket): what a longer body holds
+/// past them is never read.
+async fn read_prefix<B>(
+    body: B,
     limit: usize,
-) -> Result<http::Request<Vec<u8>>, Error>
+    kind: uma_core::RequestKind,
+) -> Result<Vec<u8>, Error>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let (parts, body) = request.into_parts();
-    // A declared length over the limit is refused before a byte is read.
-    if body.size_hint().lower() > limit as u64 {
-        return Err(Error::BodyTooLarge {
-            kind: BodyKind::Request,
-            limit,
-        });
-    }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(Error::BodyTooLarge {
-                kind: BodyKind::Request,
-                limit,
-            });
+    let mut body = std::pin::pin!(body);
+    let mut read = Vec::new();
+    while read.len() < limit {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        let frame = frame.map_err(|e| Error::Transport {
+            kind,
+            source: e.into(),
+        })?;
+        if let Ok(data) = frame.into_data() {
+            let mut data = data;
+            while data.has_remaining() && read.len() < limit {
+                let chunk = data.chunk();
+                let n = chunk.len().min(limit - read.len());
+                read.extend_from_slice(&chunk[..n]);
+                data.advance(n);
+            }
         }
-        Err(e) => return Err(Error::Body(e)),
-    };
-    Ok(http::Request::from_parts(parts, Vec::from(bytes)))
+    }
+    Ok(read)
 }

@@ -12,7 +12,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BodyKind {
-    /// The application's request body (buffered once to be replayed on every retry).
+    /// The application's request body.
     Request,
     /// An authorization-server answer (discovery or token endpoint).
     AuthorizationServer,
@@ -34,7 +34,7 @@ impl std::fmt::Display for BodyKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Deadline {
-    /// One HTTP exchange (send, answer and body), of this kind.
+    /// One HTTP exchange (send and answer; an authorization server's whole body), of this kind.
     Exchange(RequestKind),
     /// The whole request, every exchange and wait included.
     Overall,
@@ -107,6 +107,19 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The resource server asked for authorization after the application's request body was sent, and
+    /// that body could be sent only once (a stream longer than [`crate::Options::max_replay_body`]).
+    /// Nothing was asked of an authorization server. Send the body as bytes, or with a factory that
+    /// re-creates it ([`crate::UmaClient::send_with_body`]). The challenge's head is in
+    /// [`Error::response`].
+    #[error(
+        "the resource server asked for authorization{} after the request body was sent, and that body can be sent only once; send it as bytes or with a body factory",
+        .response.as_ref().map(|r| format!(" ({})", r.status())).unwrap_or_default()
+    )]
+    BodyNotReplayable {
+        /// The answer to the one send (head only).
+        response: Option<Box<http::Response<Vec<u8>>>>,
+    },
     /// The application's request body failed while it was being read.
     #[error("reading the request body failed: {0}")]
     Body(#[source] BoxError),
@@ -128,6 +141,7 @@ impl Error {
     pub fn response(&self) -> Option<&http::Response<Vec<u8>>> {
         match self {
             Error::Uma(failure) => failure.response.as_ref(),
+            Error::BodyNotReplayable { response } => response.as_deref(),
             _ => None,
         }
     }
@@ -136,6 +150,7 @@ impl Error {
     pub fn into_response(self) -> Option<http::Response<Vec<u8>>> {
         match self {
             Error::Uma(failure) => failure.response,
+            Error::BodyNotReplayable { response } => response.map(|r| *r),
             _ => None,
         }
     }

@@ -2,20 +2,21 @@
 //!
 //! Like a redirect-following layer, the service may send several requests for one call (the challenge,
 //! discovery, the token request, the retry), so it clones the inner service for each call and drives the
-//! clone, and buffers the request body once to replay it.
+//! clone. The request body is replayed (held in memory, or a stream that ends within
+//! `Options::max_replay_body`) or streamed once; the answer's body is the inner service's, untouched.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http_body_util::Full;
-use hyper::body::{Body, Bytes};
+use hyper::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 use uma_core::{Config, Flow, Party, Stats};
 
-use crate::engine::{Engine, buffer_request, drive};
+use crate::body::{AppBody, Application, RequestBody};
+use crate::engine::{Engine, drive_flow};
 use crate::error::{BoxError, Error};
 use crate::options::Options;
 
@@ -23,8 +24,11 @@ use crate::options::Options;
 /// `ServiceBuilder::new().layer(uma_layer).service(http_client)`.
 ///
 /// Every service it makes shares one core client, so clones and layers built from the same `UmaLayer`
-/// share RPTs and herd control. The inner service must accept `http::Request<Full<Bytes>>` and must not
-/// follow redirects itself (hyper-util's client does not).
+/// share RPTs and herd control. The service accepts requests with any body type; the inner service must
+/// accept `http::Request<`[`RequestBody`]`>` (which carries both the application's body and the
+/// authorization-server requests), must not follow redirects itself (hyper-util's client does not), and
+/// its response body type is what the service returns. Request extensions reach the inner service with
+/// every resource request.
 #[derive(Clone)]
 pub struct UmaLayer {
     engine: Arc<Engine>,
@@ -110,13 +114,13 @@ impl<S> UmaService<S> {
     }
 }
 
-/// The future of [`UmaService::call`].
-pub type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<Full<Bytes>>, Error>> + Send + 'static>>;
+/// The future of [`UmaService::call`], answering with the inner service's body type `RB`.
+pub type ResponseFuture<RB> =
+    Pin<Box<dyn Future<Output = Result<http::Response<RB>, Error>> + Send + 'static>>;
 
 impl<S, B, RB> Service<http::Request<B>> for UmaService<S>
 where
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S: Service<http::Request<RequestBody>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
     B: Body + Send + 'static,
@@ -126,9 +130,9 @@ where
     RB::Data: Send,
     RB::Error: Into<BoxError>,
 {
-    type Response = http::Response<Full<Bytes>>;
+    type Response = http::Response<RB>;
     type Error = Error;
-    type Future = ResponseFuture;
+    type Future = ResponseFuture<RB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx).map_err(|e| Error::Transport {
@@ -137,7 +141,7 @@ where
         })
     }
 
-    fn call(&mut self, request: http::Request<B>) -> ResponseFuture {
+    fn call(&mut self, request: http::Request<B>) -> ResponseFuture<RB> {
         // Keep the service that was made ready for this call, leave a fresh clone for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -149,10 +153,12 @@ where
                 .get::<Party>()
                 .cloned()
                 .unwrap_or_default();
-            let request = buffer_request(request, options.max_request_body).await?;
-            let flow = Flow::for_party(request, party);
-            let response = drive(&engine, &options, flow, &mut inner).await?;
-            Ok(response.map(|body| Full::new(Bytes::from(body))))
+            let (mut head, body) = request.into_parts();
+            let extensions = std::mem::take(&mut head.extensions);
+            let body = AppBody::read(body, options.max_replay_body).await?;
+            let mut app = Application { body, extensions };
+            let flow = Flow::for_head(head, party);
+            drive_flow(&engine, &options, flow, &mut inner, &mut app).await
         })
     }
 }

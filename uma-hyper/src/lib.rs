@@ -14,11 +14,15 @@
 //! request. A request future that is dropped half-way (cancelled, timed out) releases what it held, and
 //! the tasks waiting on it proceed.
 //!
-//! # Limits
+//! # Bodies and limits
 //!
-//! See [`Options`]: a timeout per HTTP exchange and one per request; authorization-server answers are
-//! read up to 1 MiB; the request body is buffered once (16 MiB by default) for replay, and a larger one is
-//! refused with [`Error::BodyTooLarge`] before anything is sent; resource answers are read up to 64 MiB.
+//! Resource answers come back with hyper's streaming body, unread: `uma` decides from the status and
+//! headers, so a 1 GiB download costs no more memory than with bare hyper, and a challenge is answered
+//! from its header however large its body. The request body is replayed after a challenge when it is in
+//! memory (or a stream that ends within [`Options::max_replay_body`], 4 MiB); a longer stream is sent
+//! once ([`Error::BodyNotReplayable`] if challenged), unless a factory re-creates it
+//! ([`UmaClient::send_with_body`]). See [`Options`] for the timeouts (one per exchange, one per
+//! request) and the 1 MiB bound on authorization-server answers.
 //!
 //! # Example: the client form
 //!
@@ -34,23 +38,23 @@
 //!     .with_authorization_server(AuthorizationServer::new(issuer, ClientCredentials::basic("app", "s3cret")));
 //! let client = UmaClient::new(config)?;
 //! let response = client.get("https://api.example.org/photos/1").await?;
-//! println!("{} {} bytes", response.status(), response.body().len());
+//! let status = response.status();
+//! let body = http_body_util::BodyExt::collect(response.into_body()).await?.to_bytes();
+//! println!("{status} {} bytes", body.len());
 //! # Ok(()) }
 //! ```
 //!
 //! # Example: the tower form
 //!
 //! ```
-//! use http_body_util::Full;
-//! use hyper::body::Bytes;
 //! use hyper_util::client::legacy::Client;
 //! use hyper_util::rt::TokioExecutor;
 //! use tower_layer::Layer;
 //! use uma_core::Config;
-//! use uma_hyper::UmaLayer;
+//! use uma_hyper::{RequestBody, UmaLayer};
 //!
 //! let http = Client::builder(TokioExecutor::new())
-//!     .build::<_, Full<Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
+//!     .build::<_, RequestBody>(hyper_util::client::legacy::connect::HttpConnector::new());
 //! let layer = UmaLayer::new(Config::new());
 //! // With tower: `ServiceBuilder::new().layer(layer).service(http)`.
 //! let service = layer.layer(http);
@@ -101,6 +105,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body;
 mod client;
 mod engine;
 mod error;
@@ -111,6 +116,7 @@ pub mod pep_layer;
 pub mod protection;
 pub mod store;
 
+pub use body::RequestBody;
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};

@@ -10,22 +10,24 @@ pub type Observer = Arc<dyn Fn(&ExchangeEvent) + Send + Sync>;
 
 /// Timeouts and size limits. Build with [`Options::default`] and the `with_*` methods.
 ///
-/// Bodies are held in memory: the application's request body is collected once (up to
-/// [`Options::max_request_body`]) so that it can be replayed byte for byte after a challenge; a larger
-/// body fails with [`crate::Error::BodyTooLarge`] before anything is sent.
+/// Bodies stream. A resource answer is handed back with its body unread, whatever its size. The
+/// application's request body is replayed after a challenge when it is held in memory (`Bytes`, `Full`, a
+/// body that ends within [`Options::max_replay_body`]) or re-created by a factory
+/// ([`crate::UmaClient::send_with_body`]); a longer stream is sent once, and a challenge to it ends in
+/// [`crate::Error::BodyNotReplayable`].
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// Bound on one HTTP exchange: connect, send, answer and body. Default 30 s.
+    /// Bound on one HTTP exchange: connect, send, and the answer's head (and, for authorization-server
+    /// answers, body). Reading a resource answer's body is the caller's. Default 30 s.
     pub exchange_timeout: Duration,
     /// Bound on a whole request, every exchange, poll and wait included. Default 5 min; `None` for none.
     pub overall_timeout: Option<Duration>,
     /// Largest authorization-server answer read (discovery, token endpoint). Default 1 MiB.
     pub max_authorization_server_body: usize,
-    /// Largest application request body buffered for replay. Default 16 MiB.
-    pub max_request_body: usize,
-    /// Largest resource-server answer read. Default 64 MiB.
-    pub max_response_body: usize,
+    /// Largest streamed request body buffered for replay; a longer stream is sent once. A body held in
+    /// memory is replayed whatever its size (no copy). Default 4 MiB.
+    pub max_replay_body: usize,
     /// Told about every exchange, if set.
     pub observer: Option<Observer>,
     /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
@@ -38,8 +40,7 @@ impl Default for Options {
             exchange_timeout: Duration::from_secs(30),
             overall_timeout: Some(Duration::from_secs(300)),
             max_authorization_server_body: 1024 * 1024,
-            max_request_body: 16 * 1024 * 1024,
-            max_response_body: 64 * 1024 * 1024,
+            max_replay_body: 4 * 1024 * 1024,
             observer: None,
             shared_store: None,
         }
@@ -55,8 +56,7 @@ impl std::fmt::Debug for Options {
                 "max_authorization_server_body",
                 &self.max_authorization_server_body,
             )
-            .field("max_request_body", &self.max_request_body)
-            .field("max_response_body", &self.max_response_body)
+            .field("max_replay_body", &self.max_replay_body)
             .field("observer", &self.observer.is_some())
             .field("shared_store", &self.shared_store)
             .finish()
@@ -82,15 +82,9 @@ impl Options {
         self
     }
 
-    /// Sets the largest request body buffered for replay.
-    pub fn with_max_request_body(mut self, bytes: usize) -> Self {
-        self.max_request_body = bytes;
-        self
-    }
-
-    /// Sets the largest resource-server answer read.
-    pub fn with_max_response_body(mut self, bytes: usize) -> Self {
-        self.max_response_body = bytes;
+    /// Sets the largest streamed request body buffered for replay.
+    pub fn with_max_replay_body(mut self, bytes: usize) -> Self {
+        self.max_replay_body = bytes;
         self
     }
 

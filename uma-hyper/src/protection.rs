@@ -13,11 +13,10 @@
 //! [`Options::max_authorization_server_body`]. The standard-library lock inside is never held across an
 //! `.await`.
 
+use crate::RequestBody;
 use std::sync::Arc;
 
 use http::HeaderMap;
-use http_body_util::Full;
-use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use uma_core::Machine;
@@ -80,7 +79,7 @@ const TOKEN: &str = "token endpoint";
 /// # Ok(()) }
 /// ```
 pub struct Protection<C = HttpsClientConnector> {
-    http: HyperClient<C, Full<Bytes>>,
+    http: HyperClient<C, RequestBody>,
     options: Arc<Options>,
     issuer: Issuer,
     client_id: String,
@@ -158,7 +157,7 @@ where
     /// A handle without a [`UmaClient`]: discovers `issuer` now with `http` unless `metadata` (already
     /// validated against `policy`) is given. Metadata is trusted for an hour, then fetched again.
     pub async fn new(
-        http: HyperClient<C, Full<Bytes>>,
+        http: HyperClient<C, RequestBody>,
         options: Arc<Options>,
         issuer: Issuer,
         credentials: ClientCredentials,

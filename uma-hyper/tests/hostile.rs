@@ -63,7 +63,18 @@ fn client(kit: &Kit) -> Client {
 async fn get(client: &Client, url: &str, bound: Duration) -> Outcome {
     let (client, url) = (client.clone(), url.to_string());
     let started = Instant::now();
-    let joined = tokio::spawn(async move { client.get(&url).await }).await;
+    let joined = tokio::spawn(async move {
+        let response = client.get(&url).await?;
+        let (head, body) = response.into_parts();
+        let body = http_body_util::BodyExt::collect(body)
+            .await
+            .map_err(|e| Error::Transport {
+                kind: uma_core::RequestKind::Resource,
+                source: e.into(),
+            })?;
+        Ok(http::Response::from_parts(head, body.to_bytes()))
+    })
+    .await;
     let elapsed = started.elapsed();
     let outcome = joined.expect("the client panicked");
     assert!(elapsed < bound, "took {elapsed:?}, bound {bound:?}");

@@ -50,7 +50,7 @@ async fn happy_spec(tls: bool) {
     let client = client_for(&kit);
     let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(json(response.body())["scope"], "read");
+    assert_eq!(json(&body_of(response).await)["scope"], "read");
     assert_one_flow(&kit);
     assert_eq!(kit.count_endpoint(Endpoint::HostileAs), 0);
     let stats = client.stats();
@@ -311,7 +311,7 @@ async fn one_megabyte_post_replayed_intact(tls: bool) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let echoed = json(response.body());
+    let echoed = json(&body_of(response).await);
     assert_eq!(echoed["len"], 1_000_000);
     assert_eq!(echoed["sha256"], digest);
     let rs = rs_requests(&kit);

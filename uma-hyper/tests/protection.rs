@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{client_for, start};
+use common::{body_of, client_for, start};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -280,7 +280,7 @@ async fn keycloak_pep_lets_the_uma_client_through() {
     kit.clear_log();
     let response = client.get(&url).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(&response.body()[..], b"three photos");
+    assert_eq!(&body_of(response).await[..], b"three photos");
     assert_eq!(*log.lock().unwrap(), ["view: challenged", "view: served"]);
 
     let seen: Vec<(Endpoint, Option<String>)> = kit

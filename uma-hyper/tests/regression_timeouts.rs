@@ -15,7 +15,7 @@ use uma_core::Config;
 use uma_hyper::{Options, UmaLayer};
 
 async fn get_through(options: Options) -> Result<http::StatusCode, String> {
-    let inner = tower::service_fn(|_req: http::Request<Full<Bytes>>| async {
+    let inner = tower::service_fn(|_req: http::Request<uma_hyper::RequestBody>| async {
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
     });
     let service = UmaLayer::new(Config::new().allow_insecure_http(true))

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use uma_core::{Party, RequestKind};
-use uma_hyper::{BodyKind, Error, Options, UmaLayer};
+use uma_hyper::{BodyKind, Error, Options, RequestBody, UmaLayer};
 use uma_testkit::{Dialect, Endpoint, Fault, KitConfig};
 
 both!(tower_form_happy_path);
@@ -32,7 +32,7 @@ async fn tower_form_happy_path(tls: bool) {
             .enable_http1()
             .build(),
     };
-    let http = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
+    let http = Client::builder(TokioExecutor::new()).build::<_, RequestBody>(connector);
     let mut service = ServiceBuilder::new()
         .map_request(|mut r: http::Request<Full<Bytes>>| {
             r.headers_mut().insert("x-stacked", "yes".parse().unwrap());
@@ -63,7 +63,7 @@ async fn tower_form_happy_path(tls: bool) {
 #[tokio::test]
 async fn parties_do_not_share_rpts_in_the_tower_form() {
     let kit = start(KitConfig::new(Dialect::Spec), false);
-    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let http = Client::builder(TokioExecutor::new()).build_http::<RequestBody>();
     let layer = UmaLayer::new(config_for(&kit)).with_options(options());
     let service = ServiceBuilder::new().layer(layer.clone()).service(http);
     for party in ["alice", "bob", "alice"] {
@@ -79,24 +79,115 @@ async fn parties_do_not_share_rpts_in_the_tower_form() {
 }
 
 #[tokio::test]
-async fn request_body_over_the_limit_sends_nothing() {
+async fn a_stream_over_the_replay_limit_goes_once_and_a_challenge_to_it_is_typed() {
     let kit = start(KitConfig::new(Dialect::Spec), false);
-    let client = client_for(&kit).with_options(options().with_max_request_body(1000));
-    let error = client
-        .post(&kit.rs_url("/api/echo"), vec![0u8; 1001])
+    let client = client_for(&kit).with_options(options().with_max_replay_body(1000));
+    let request = http::Request::post(kit.rs_url("/api/echo"))
+        .body(Chunks::of(4, 1000))
+        .unwrap();
+    let error = client.send(request).await.unwrap_err();
+    assert!(
+        matches!(error, Error::BodyNotReplayable { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.response().map(|r| r.status().as_u16()), Some(401));
+    assert!(
+        error.to_string().contains("can be sent only once"),
+        "{error}"
+    );
+    // Sent once, in full; nothing asked of the authorization server.
+    let rs = rs_requests(&kit);
+    assert_eq!(rs.len(), 1);
+    assert_eq!(kit.count_endpoint(Endpoint::Discovery), 0);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
+
+    // With an RPT for the resource cached (from a replayable body), the stream goes through once.
+    let warm = client
+        .post(&kit.rs_url("/api/echo"), "warm-up")
         .await
-        .unwrap_err();
-    assert!(matches!(
-        error,
-        Error::BodyTooLarge {
-            kind: BodyKind::Request,
-            limit: 1000
-        }
-    ));
-    assert!(kit.log().is_empty());
-    // At the limit it goes.
-    let ok = client.post(&kit.rs_url("/api/echo"), vec![0u8; 1000]).await;
-    assert_eq!(ok.unwrap().status(), 200);
+        .unwrap();
+    assert_eq!(warm.status(), 200);
+    kit.clear_log();
+    let request = http::Request::post(kit.rs_url("/api/echo"))
+        .body(Chunks::of(4, 1000))
+        .unwrap();
+    let response = client.send(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&body_of(response).await)["len"], 4000);
+    assert_eq!(rs_requests(&kit).len(), 1);
+}
+
+#[tokio::test]
+async fn an_in_memory_body_over_the_replay_limit_is_replayed() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let client = client_for(&kit).with_options(options().with_max_replay_body(1000));
+    let request = http::Request::post(kit.rs_url("/api/echo"))
+        .body(Full::new(Bytes::from(vec![7u8; 5000])))
+        .unwrap();
+    let response = client.send(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&body_of(response).await)["len"], 5000);
+    let rs = rs_requests(&kit);
+    assert_eq!(rs.len(), 2);
+    assert!(rs.iter().all(|r| r.body_len == 5000));
+}
+
+#[tokio::test]
+async fn a_body_factory_is_called_again_for_the_retry() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let client = client_for(&kit).with_options(options().with_max_replay_body(1000));
+    let made = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&made);
+    let head = http::Request::post(kit.rs_url("/api/echo"))
+        .body(())
+        .unwrap();
+    let response = client
+        .send_with_body(head, move || {
+            *counter.lock().unwrap() += 1;
+            Chunks::of(8, 1000)
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&body_of(response).await)["len"], 8000);
+    assert_eq!(*made.lock().unwrap(), 2);
+    let rs = rs_requests(&kit);
+    assert_eq!(rs.len(), 2);
+    assert!(rs.iter().all(|r| r.body_len == 8000));
+}
+
+/// A marker the application puts in its request's extensions.
+#[derive(Clone, Debug, PartialEq)]
+struct TraceId(u32);
+
+#[tokio::test]
+async fn the_layer_keeps_extensions_and_returns_the_inner_body_type() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let http = Client::builder(TokioExecutor::new()).build_http::<RequestBody>();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    // An inner service that records the marker, and answers with hyper's own body type.
+    let inner = tower::service_fn(move |request: http::Request<RequestBody>| {
+        sink.lock()
+            .unwrap()
+            .push(request.extensions().get::<TraceId>().cloned());
+        let http = http.clone();
+        async move { http.request(request).await }
+    });
+    let layer = UmaLayer::new(config_for(&kit)).with_options(options());
+    let service = ServiceBuilder::new().layer(layer).service(inner);
+    let mut request = http::Request::get(kit.rs_url("/api/a"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    request.extensions_mut().insert(TraceId(7));
+    let response: http::Response<hyper::body::Incoming> = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&body_of(response).await)["scope"], "read");
+    // The challenge and the retry carried it; the authorization-server requests did not.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some(TraceId(7)), None, None, Some(TraceId(7))]
+    );
 }
 
 #[tokio::test]

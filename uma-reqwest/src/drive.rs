@@ -4,7 +4,7 @@
 use http::StatusCode;
 use reqwest_middleware::Next;
 use uma_core::{Flow, Machine, RequestKind, Step};
-use uma_hyper::{BodyKind, Error, Options};
+use uma_hyper::{Error, Options};
 
 use crate::NotReplayed;
 use crate::send::{self, Application, Overall, Stop, overall_timeout};
@@ -59,33 +59,45 @@ pub(crate) async fn drive(
                 let id = out.id;
                 let response =
                     send::resource(&next, extensions, &mut app, out, options, overall).await?;
-                if !must_read(&response) {
-                    let head = send::head_of(&response);
-                    kept = Some(response);
-                    running.step(|m, core, now| m.handle_response(core, id, head, now))
-                } else {
-                    let url = response.url().clone();
-                    let limit = options.max_response_body;
-                    let read = send::read_whole(
-                        response,
-                        limit,
-                        BodyKind::Resource,
-                        RequestKind::Resource,
-                    );
-                    let read = read.await?;
-                    if app.streamed {
-                        if is_uma_challenge(engine, &read) {
-                            // Answering it would end in a replay without the body: stop before the AS.
+                match uma_core::resource_body_limit(response.status(), response.headers()) {
+                    None => {
+                        let head = send::head_of(&response);
+                        let url = response.url().clone();
+                        let copy = app.body_gone().then(|| copy(&head, url));
+                        kept = Some(response);
+                        let step =
+                            running.step(|m, core, now| m.handle_response(core, id, head, now));
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
+                        {
+                            uma_hyper::store::drain_refused(engine, shared).await;
+                        }
+                        if let Some(head) = copy {
+                            if needs_body_again(&step.0) {
+                                // The stream went with this request and cannot go again: stop before
+                                // asking an authorization server for anything.
+                                running.abort();
+                                return Ok(not_replayed(Some(head), extensions));
+                            }
+                        }
+                        step
+                    }
+                    Some(limit) => {
+                        // A UMA 1.0 challenge: its ticket is in a small JSON body.
+                        let url = response.url().clone();
+                        let read = send::read_prefix(response, limit.saturating_add(1)).await?;
+                        if app.body_gone() && is_uma_challenge(engine, &read) {
                             running.abort();
-                            return Ok(not_replayed(Some(read), extensions));
+                            return Ok(not_replayed(Some(copy(&read, url)), extensions));
                         }
                         last_read = Some(copy(&read, url));
+                        let step =
+                            running.step(|m, core, now| m.handle_response(core, id, read, now));
+                        if let Some(shared) = &options.shared_store {
+                            uma_hyper::store::drain_refused(engine, shared).await;
+                        }
+                        step
                     }
-                    let step = running.step(|m, core, now| m.handle_response(core, id, read, now));
-                    if let Some(shared) = &options.shared_store {
-                        uma_hyper::store::drain_refused(engine, shared).await;
-                    }
-                    step
                 }
             }
             (Step::Send(out), _) => {
@@ -143,13 +155,10 @@ pub(crate) async fn drive(
     }
 }
 
-/// Whether the core needs the body of this resource answer (a challenge, or a redirect it may follow);
-/// any other answer is handed back to the application unread.
-fn must_read(response: &reqwest::Response) -> bool {
-    let status = response.status();
-    status == StatusCode::UNAUTHORIZED
-        || status == StatusCode::FORBIDDEN
-        || (status.is_redirection() && response.headers().contains_key(http::header::LOCATION))
+/// Whether the flow goes on past this answer (a resend, or an exchange that ends in one): a stream sent
+/// once cannot follow it.
+fn needs_body_again<T>(step: &Step<T>) -> bool {
+    !matches!(step, Step::Done(_) | Step::Failed(_))
 }
 
 /// Whether the core would answer this with a UMA flow.

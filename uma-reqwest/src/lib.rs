@@ -40,12 +40,11 @@
 //!
 //! # Bodies
 //!
-//! A body in memory is copied once (up to [`Options::max_request_body`], else [`Error::BodyTooLarge`]
-//! before anything is sent) and replayed after a challenge. A streaming body is sent once: if the answer
-//! is a UMA challenge, it is returned as the response, untouched but for [`NotReplayed`] in its
-//! extensions, and nothing goes to the authorization server. Answers the flow does not need to read
-//! (anything but 401, 403 and redirects) are returned as they came, body unread; the others are read
-//! up to [`Options::max_response_body`].
+//! A body in memory is replayed after a challenge, whatever its size. A streaming body is sent once: if
+//! the answer is a UMA challenge, it is returned as the response, untouched but for [`NotReplayed`] in
+//! its extensions, and nothing goes to the authorization server. Every answer is returned as it came,
+//! body unread: the flow decides from status and headers (a challenge's body, however large, is never
+//! read), except for a UMA 1.0 challenge whose ticket is in a JSON body (read up to 64 KiB).
 //!
 //! # TLS
 //!

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use reqwest_middleware::{Middleware, Next};
 use uma_core::{Config, Flow, Party, Stats};
-use uma_hyper::{BodyKind, Error, Options};
+use uma_hyper::{Error, Options};
 
 use crate::drive::{Call, drive};
 use crate::send::{Application, Stop};
@@ -106,19 +106,12 @@ impl UmaMiddleware {
     ) -> Result<(Application, http::Request<Vec<u8>>), Error> {
         let had_body = request.body().is_some();
         // Cloned before the first send: a body that cannot be cloned is a stream, sent once only.
-        let limit = self.options.max_request_body;
         let (bytes, stream) = match request.try_clone() {
             Some(_) => {
                 let bytes = request
                     .body()
                     .and_then(|b| b.as_bytes())
                     .unwrap_or_default();
-                if bytes.len() > limit {
-                    return Err(Error::BodyTooLarge {
-                        kind: BodyKind::Request,
-                        limit,
-                    });
-                }
                 (bytes.to_vec(), None)
             }
             None => (Vec::new(), request.body_mut().take()),

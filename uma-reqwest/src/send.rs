@@ -219,6 +219,26 @@ pub(crate) async fn read_whole(
 }
 
 /// The head of `response` with an empty body: what the core needs of an answer it will only pass on.
+/// Reads at most `limit` bytes of a resource answer's body (a UMA 1.0 challenge's JSON ticket).
+pub(crate) async fn read_prefix(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<http::Response<Vec<u8>>, Error> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        let chunk = response.chunk().await.map_err(|e| Error::Transport {
+            kind: RequestKind::Resource,
+            source: e.into(),
+        })?;
+        let Some(chunk) = chunk else { break };
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    let mut head = head_of(&response);
+    *head.body_mut() = body;
+    Ok(head)
+}
+
 pub(crate) fn head_of(response: &reqwest::Response) -> http::Response<Vec<u8>> {
     let mut head = http::Response::new(Vec::new());
     *head.status_mut() = response.status();

@@ -177,26 +177,19 @@ async fn unprotected_answer_passes_through() {
     assert_eq!(uma.stats().token_requests, 0);
 }
 
-/// A body over `max_request_body` is refused before anything is sent, as in the other adapters.
+/// A body in memory is replayed whatever its size, as in the other adapters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn body_over_limit_refused_before_sending() {
+async fn in_memory_body_replayed_whatever_its_size() {
     let kit = start(KitConfig::new(Dialect::Spec), false);
-    let uma = uma_for(&kit).with_options(uma_reqwest::Options::default().with_max_request_body(10));
-    let error = chain(&kit, &uma)
+    let uma = uma_for(&kit).with_options(uma_reqwest::Options::default().with_max_replay_body(10));
+    let response = chain(&kit, &uma)
         .post(kit.rs_url("/api/echo"))
-        .body("eleven bytes")
+        .body(vec![5u8; 300_000])
         .send()
         .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            uma_reqwest::uma_error(&error),
-            Some(uma_reqwest::Error::BodyTooLarge {
-                kind: uma_reqwest::BodyKind::Request,
-                limit: 10
-            })
-        ),
-        "{error}"
-    );
-    assert!(kit.log().is_empty());
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let rs = kit.log_of(uma_testkit::Server::Rs);
+    assert_eq!(rs.len(), 2);
+    assert!(rs.iter().all(|r| r.body_len == 300_000));
 }

@@ -40,12 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
     for path in ["/api/a", "/api/a", "/api/b", "/api/a"] {
         println!("GET {path}:");
-        let response = agent.get(&kit.rs_url(path)).send()?;
-        println!(
-            "  => {} {}",
-            response.status(),
-            String::from_utf8_lossy(response.body())
-        );
+        let mut response = agent.get(&kit.rs_url(path)).send()?;
+        let status = response.status();
+        println!("  => {status} {}", response.body_mut().read_to_string()?);
     }
     let stats = agent.stats();
     println!(

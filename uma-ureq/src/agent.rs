@@ -8,6 +8,7 @@ use uma_core::discovery::Issuer;
 use uma_core::secret::{AccessToken, Password};
 use uma_core::{Client, Config, Flow, Identity, Login, LoginGrant, Party, Stats};
 
+use crate::body::{AppBody, Opener};
 use crate::driver::{Shared, Tracer};
 use crate::error::Error;
 use crate::options::Options;
@@ -103,12 +104,18 @@ impl UmaAgent {
     }
 
     /// Sends `request` on behalf of the default requesting party and runs the UMA flow when the resource
-    /// server asks for it. The body is buffered and replayed byte for byte on every retry. The URI must be
+    /// server asks for it. The body (bytes) is replayed byte for byte on every retry. The URI must be
     /// absolute.
     ///
-    /// Any response without a UMA challenge (`2xx`, `404`, a `401` with another scheme…) is returned as
-    /// it is; a failed flow is [`Error::Uma`], with the last resource response in [`Error::response`].
-    pub fn run(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, Error> {
+    /// The answer comes back with its body unread, whatever its status and size: read it with
+    /// `response.body_mut().as_reader()` (or `read_to_string`, `read_to_vec`, which ureq bounds at
+    /// 10 MB by default). Any answer without a UMA challenge (`2xx`, `404`, a `401` with another
+    /// scheme…) is returned as it is; a failed flow is [`Error::Uma`], with the last resource answer's
+    /// head in [`Error::response`].
+    pub fn run(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<ureq::Body>, Error> {
         self.run_for_party(request, Party::default())
     }
 
@@ -118,10 +125,48 @@ impl UmaAgent {
         &self,
         request: http::Request<Vec<u8>>,
         party: Party,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
-        let mut tracer = Tracer::request(Some(&request));
-        let mut flow = Flow::for_party(request, party);
-        let response = self.shared.drive_traced(&mut flow, &mut tracer)?;
+    ) -> Result<http::Response<ureq::Body>, Error> {
+        let (head, body) = request.into_parts();
+        self.drive(head, AppBody::Replay(body), party)
+    }
+
+    /// Sends a request whose body `open` opens afresh for each send (a file, a generator): a body of any
+    /// size, never held in memory, that survives a challenge. The party is the request's `Party`
+    /// extension if it has one, else the default party.
+    ///
+    /// ```no_run
+    /// # fn run(agent: uma_ureq::UmaAgent) -> Result<(), Box<dyn std::error::Error>> {
+    /// let head = http::Request::put("https://rs.example.org/upload")
+    ///     .header("content-length", std::fs::metadata("big.tar")?.len())
+    ///     .body(())?;
+    /// let response = agent.send_with_body(head, || std::fs::File::open("big.tar"))?;
+    /// # let _ = response;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_with_body<R, F>(
+        &self,
+        request: http::Request<()>,
+        mut open: F,
+    ) -> Result<http::Response<ureq::Body>, Error>
+    where
+        F: FnMut() -> std::io::Result<R> + Send + 'static,
+        R: std::io::Read + Send + 'static,
+    {
+        let (head, ()) = request.into_parts();
+        let party = head.extensions.get::<Party>().cloned().unwrap_or_default();
+        let open: Opener = Box::new(move || Ok(Box::new(open()?) as Box<dyn std::io::Read + Send>));
+        self.drive(head, AppBody::Reopen(open), party)
+    }
+
+    fn drive(
+        &self,
+        head: http::request::Parts,
+        mut body: AppBody,
+        party: Party,
+    ) -> Result<http::Response<ureq::Body>, Error> {
+        let mut tracer = Tracer::request(Some((&head.method, &head.uri)));
+        let mut flow = Flow::for_head(head, party);
+        let response = self.shared.drive_flow(&mut flow, &mut body, &mut tracer)?;
         tracer.record_status(response.status());
         Ok(response)
     }
@@ -161,7 +206,7 @@ impl UmaAgent {
         RequestBuilder {
             agent: self,
             builder: http::Request::builder().method(method).uri(url),
-            body: Vec::new(),
+            body: Body::Bytes(Vec::new()),
             party: Party::default(),
         }
     }
@@ -266,8 +311,25 @@ impl UmaAgent {
 pub struct RequestBuilder<'a> {
     agent: &'a UmaAgent,
     builder: http::request::Builder,
-    body: Vec<u8>,
+    body: Body,
     party: Party,
+}
+
+/// A request body as the builder holds it.
+enum Body {
+    Bytes(Vec<u8>),
+    File(std::path::PathBuf),
+    Reader(Box<dyn std::io::Read + Send>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Bytes(b) => write!(f, "<{} bytes>", b.len()),
+            Body::File(_) => f.write_str("<file>"),
+            Body::Reader(_) => f.write_str("<reader>"),
+        }
+    }
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -285,7 +347,7 @@ impl std::fmt::Debug for RequestBuilder<'_> {
                 &self.builder.uri_ref().map(crate::error::display_url),
             )
             .field("headers", &headers)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("body", &self.body)
             .field("party", &self.party)
             .finish()
     }
@@ -304,9 +366,25 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Sets the body (replaces any earlier one).
+    /// Sets the body (replaces any earlier one): bytes, replayed after a challenge.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
+        self.body = Body::Bytes(body.into());
+        self
+    }
+
+    /// Streams the file at `path` as the body, opening it again for the retry after a challenge: a body
+    /// of any size, never held in memory. Its length goes in `Content-Length` (unless set).
+    pub fn body_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.body = Body::File(path.into());
+        self
+    }
+
+    /// Reads the body from `reader`. A reader that ends within [`Options::max_replay_body`] is replayed
+    /// after a challenge; a longer one is sent once, with `Expect: 100-continue` so that a server that
+    /// challenges before reading leaves it for the retry; a server that reads it first and then
+    /// challenges ends the call in [`Error::BodyNotReplayable`].
+    pub fn body_reader(mut self, reader: impl std::io::Read + Send + 'static) -> Self {
+        self.body = Body::Reader(Box::new(reader));
         self
     }
 
@@ -316,16 +394,33 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Builds the request without sending it.
-    pub fn build(self) -> Result<http::Request<Vec<u8>>, Error> {
-        Ok(self.builder.body(self.body)?)
-    }
-
-    /// Sends the request ([`UmaAgent::run_for_party`]).
-    pub fn send(self) -> Result<http::Response<Vec<u8>>, Error> {
-        let agent = self.agent;
-        let party = self.party.clone();
-        let request = self.build()?;
-        agent.run_for_party(request, party)
+    /// Sends the request ([`UmaAgent::run_for_party`]); the answer's body streams.
+    pub fn send(self) -> Result<http::Response<ureq::Body>, Error> {
+        let RequestBuilder {
+            agent,
+            mut builder,
+            body,
+            party,
+        } = self;
+        let body = match body {
+            Body::Bytes(bytes) => AppBody::Replay(bytes),
+            Body::Reader(reader) => AppBody::read(reader, agent.options().max_replay_body)
+                .map_err(Error::RequestBody)?,
+            Body::File(path) => {
+                let len = std::fs::metadata(&path).map_err(Error::RequestBody)?.len();
+                let announced = builder
+                    .headers_ref()
+                    .is_some_and(|h| h.contains_key(http::header::CONTENT_LENGTH));
+                if !announced {
+                    builder = builder.header(http::header::CONTENT_LENGTH, len);
+                }
+                AppBody::Reopen(Box::new(move || {
+                    let file = std::fs::File::open(&path)?;
+                    Ok(Box::new(file) as Box<dyn std::io::Read + Send>)
+                }))
+            }
+        };
+        let (head, ()) = builder.body(())?.into_parts();
+        agent.drive(head, body, party)
     }
 }

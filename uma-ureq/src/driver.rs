@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use uma_core::{Client, ExchangeKey, Machine, Step};
 
+use crate::body::AppBody;
 use crate::error::{Error, Kind, TimeoutKind, display_url};
 use crate::options::Options;
-use crate::transport::{self, Budget};
+use crate::transport::{self, Answer, Budget};
 
 /// Landing records kept before they are dropped (each is one key: issuer × origin × party).
 const MAX_LANDINGS: usize = 4096;
@@ -110,22 +111,45 @@ impl Shared {
     /// Drives `machine` to its end. On any early exit (error, timeout, panic) the machine is aborted so
     /// requests parked on its exchanges stop waiting.
     pub fn drive<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
-        self.drive_traced(machine, &mut Tracer::request::<()>(None))
+        let mut none = AppBody::Replay(Vec::new());
+        let tracer = &mut Tracer::request(None);
+        Ok(self.drive_traced(machine, &mut none, tracer)?.0)
+    }
+
+    /// Drives a flow made with `Flow::for_head`: `body` goes with each resource request, and the answer
+    /// the flow ends on comes back with its body unread.
+    pub fn drive_flow(
+        &self,
+        flow: &mut uma_core::Flow,
+        body: &mut AppBody,
+        tracer: &mut Tracer,
+    ) -> Result<http::Response<ureq::Body>, Error> {
+        match self.drive_traced(flow, body, tracer)? {
+            (head, Some(kept)) => Ok(head.map(|_| kept)),
+            // The core never ends on an answer whose body it read (`uma_core::resource_body_limit`).
+            (head, None) => Ok(head.map(|read| ureq::Body::builder().data(read))),
+        }
     }
 
     /// [`Shared::drive`] inside the request span of `tracer`, each exchange in its own span.
-    pub fn drive_traced<M: Machine>(
+    fn drive_traced<M: Machine>(
         &self,
         machine: &mut M,
+        body: &mut AppBody,
         tracer: &mut Tracer,
-    ) -> Result<M::Output, Error> {
+    ) -> Result<(M::Output, Option<ureq::Body>), Error> {
         let _entered = tracer.enter();
-        let result = self.run(machine, tracer);
+        let result = self.run(machine, body, tracer);
         tracer.finish(result.as_ref().err());
         result
     }
 
-    fn run<M: Machine>(&self, machine: &mut M, tracer: &mut Tracer) -> Result<M::Output, Error> {
+    fn run<M: Machine>(
+        &self,
+        machine: &mut M,
+        body: &mut AppBody,
+        tracer: &mut Tracer,
+    ) -> Result<(M::Output, Option<ureq::Body>), Error> {
         let request_timeout = self.options.request_timeout;
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is none.
         let deadline = request_timeout.and_then(|t| Instant::now().checked_add(t));
@@ -134,6 +158,8 @@ impl Shared {
             machine,
             armed: true,
         };
+        // The body of the last resource answer handed to the core as a head: returned if the flow ends on it.
+        let mut kept: Option<ureq::Body> = None;
         let (mut step, mut epoch) = self.with_client(|c| guard.machine.start(c, Instant::now()));
         // The shared store coordinates two cold exchanges per request at most (crate::store).
         let mut store_flights = if self.options.shared_store.is_some() {
@@ -144,9 +170,15 @@ impl Shared {
         loop {
             let next = match step {
                 Step::Send(out) => {
+                    if let Some(unread) = kept.take() {
+                        transport::drain(unread);
+                    }
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
                         return Err(request_timeout_error(request_timeout, &out));
+                    }
+                    if out.attach_body && body.spent() {
+                        return Err(Error::BodyNotReplayable { response: None });
                     }
                     let id = out.id;
                     let agent_global = self.agent.config().timeouts().global;
@@ -167,15 +199,22 @@ impl Shared {
                                         agent_global,
                                         Instant::now(),
                                     );
-                                    tracer.exchange(out, |out| {
-                                        transport::exchange(
-                                            &self.agent,
-                                            &self.options,
-                                            out,
-                                            budget,
-                                            request_timeout,
-                                        )
-                                    })
+                                    // A token request: always read whole.
+                                    tracer
+                                        .exchange(out, |out| {
+                                            transport::exchange(
+                                                &self.agent,
+                                                &self.options,
+                                                out,
+                                                &mut *body,
+                                                budget,
+                                                request_timeout,
+                                            )
+                                        })
+                                        .map(|answer| match answer {
+                                            transport::Answer::Read(r)
+                                            | transport::Answer::Head(r, _) => r,
+                                        })
                                 },
                             )?;
                             (step, epoch) = next;
@@ -183,20 +222,34 @@ impl Shared {
                         }
                     }
                     let budget = Budget::new(&self.options, deadline, agent_global, now);
-                    let response = tracer.exchange(out, |out| {
+                    let answer = tracer.exchange(out, |out| {
                         transport::exchange(
                             &self.agent,
                             &self.options,
                             out,
+                            body,
                             budget,
                             request_timeout,
                         )
                     })?;
+                    let head = match answer {
+                        Answer::Read(response) => response,
+                        Answer::Head(head, unread) => {
+                            kept = Some(unread);
+                            head
+                        }
+                    };
+                    let copy = body.spent().then(|| copy_head(&head));
                     let next = self.with_client(|c| {
-                        guard
-                            .machine
-                            .handle_response(c, id, response, Instant::now())
+                        guard.machine.handle_response(c, id, head, Instant::now())
                     });
+                    if let Some(head) = copy.filter(|_| needs_body_again(&next.0)) {
+                        // The body went with this request and cannot go again: stop before asking an
+                        // authorization server for anything.
+                        return Err(Error::BodyNotReplayable {
+                            response: Some(Box::new(head)),
+                        });
+                    }
                     if let (Some(store), false) =
                         (&self.options.shared_store, matches!(next.0, Step::Done(_)))
                     {
@@ -232,7 +285,7 @@ impl Shared {
                 }
                 Step::Done(value) => {
                     guard.armed = false;
-                    return Ok(value);
+                    return Ok((value, kept));
                 }
                 Step::Failed(failure) => {
                     guard.armed = false;
@@ -259,10 +312,10 @@ pub(crate) struct Tracer {
 impl Tracer {
     /// The `uma.request` span of `request` (none for a machine without an application request).
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub fn request<B>(request: Option<&http::Request<B>>) -> Self {
+    pub fn request(request: Option<(&http::Method, &http::Uri)>) -> Self {
         Self {
             #[cfg(feature = "tracing")]
-            span: uma_core::trace::spans::request(request.map(|r| (r.method(), r.uri()))),
+            span: uma_core::trace::spans::request(request),
             #[cfg(feature = "tracing")]
             counter: Default::default(),
         }
@@ -284,8 +337,8 @@ impl Tracer {
     fn exchange(
         &mut self,
         out: uma_core::Outgoing,
-        send: impl FnOnce(uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
+        send: impl FnOnce(uma_core::Outgoing) -> Result<Answer, Error>,
+    ) -> Result<Answer, Error> {
         use uma_core::trace::spans;
         let span = spans::exchange(&out, &mut self.counter);
         let result = span.in_scope(|| send(out));
@@ -300,8 +353,8 @@ impl Tracer {
     fn exchange(
         &mut self,
         out: uma_core::Outgoing,
-        send: impl FnOnce(uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
+        send: impl FnOnce(uma_core::Outgoing) -> Result<Answer, Error>,
+    ) -> Result<Answer, Error> {
         send(out)
     }
 
@@ -318,6 +371,25 @@ impl Tracer {
         #[cfg(feature = "tracing")]
         uma_core::trace::spans::record_outcome(&self.span, error.map_or("ok", Error::kind_name));
     }
+}
+
+/// Whether the flow's next step needs the application's body again (a resend, or an exchange that ends
+/// in one): anything but the end, or a redirect turned into a `GET`.
+fn needs_body_again<T>(step: &Step<T>) -> bool {
+    match step {
+        Step::Done(_) | Step::Failed(_) => false,
+        Step::Send(out) => out.attach_body || out.kind.is_authorization_server(),
+        Step::Wait { .. } | Step::Park { .. } => true,
+    }
+}
+
+/// Status, version and headers of a head handed to the core.
+fn copy_head(head: &http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
+    let mut copy = http::Response::new(Vec::new());
+    *copy.status_mut() = head.status();
+    *copy.version_mut() = head.version();
+    *copy.headers_mut() = head.headers().clone();
+    copy
 }
 
 fn park_kind(key: &ExchangeKey) -> uma_core::RequestKind {

@@ -72,6 +72,25 @@ pub enum Error {
     /// The request could not be built (bad URL, header name or value).
     #[error("invalid request: {0}")]
     Request(#[from] http::Error),
+    /// The resource server asked for authorization after the application's request body was read, and
+    /// that body could be read only once (a reader longer than
+    /// [`Options::max_replay_body`](crate::Options::max_replay_body), sent with
+    /// `Expect: 100-continue` to a server that asked for the body before answering). Nothing was asked
+    /// of an authorization server. Send bytes, or a body opened again per send
+    /// ([`RequestBuilder::body_file`](crate::RequestBuilder::body_file),
+    /// [`UmaAgent::send_with_body`](crate::UmaAgent::send_with_body)). The challenge's head is in
+    /// [`Error::response`].
+    #[error(
+        "the resource server asked for authorization{} after the request body was sent, and that body can be sent only once; send bytes or a body that can be opened again",
+        .response.as_ref().map(|r| format!(" ({})", r.status())).unwrap_or_default()
+    )]
+    BodyNotReplayable {
+        /// The answer to the one send (head only).
+        response: Option<Box<http::Response<Vec<u8>>>>,
+    },
+    /// The application's request body could not be read or opened.
+    #[error("reading the request body failed: {0}")]
+    RequestBody(#[source] std::io::Error),
     /// The shared store failed and the agent is set to fail closed
     /// ([`OnStoreFailure::FailClosed`](uma_core::store::OnStoreFailure::FailClosed)).
     #[error("{0}")]
@@ -104,6 +123,8 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::Request(_) => "invalid_request",
+            Error::BodyNotReplayable { .. } => "body_not_replayable",
+            Error::RequestBody(_) => "request_body",
             Error::Store(_) => "store",
         }
     }
@@ -113,6 +134,7 @@ impl Error {
     pub fn response(&self) -> Option<&http::Response<Vec<u8>>> {
         match self {
             Error::Uma(failure) => failure.response.as_ref(),
+            Error::BodyNotReplayable { response } => response.as_deref(),
             _ => None,
         }
     }
@@ -121,6 +143,7 @@ impl Error {
     pub fn into_response(self) -> Option<http::Response<Vec<u8>>> {
         match self {
             Error::Uma(failure) => failure.response,
+            Error::BodyNotReplayable { response } => response.map(|r| *r),
             _ => None,
         }
     }

@@ -33,8 +33,9 @@
 //! ));
 //! let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), config);
 //! agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
-//! let response = agent.get("https://rs.example.org/api/a").send()?;
-//! println!("{} {}", response.status(), String::from_utf8_lossy(response.body()));
+//! let mut response = agent.get("https://rs.example.org/api/a").send()?;
+//! // The body streams: read it, or copy it to a file with `std::io::copy(&mut body.as_reader(), …)`.
+//! println!("{} {}", response.status(), response.body_mut().read_to_string()?);
 //! # Ok(()) }
 //! ```
 //!
@@ -166,9 +167,16 @@
 //! [`UmaAgent`] is `Clone + Send + Sync`; clones share one cache. A herd of cold requests to the same
 //! resource costs one discovery and one token request: the others wait for that exchange (a condvar, no
 //! polling). [`Options`] bounds each exchange ([`Options::exchange_timeout`], authorization-server calls
-//! included), each call ([`Options::request_timeout`], waits included), and the bodies read
-//! ([`Options::max_as_body`], [`Options::max_resource_body`]). A request that gives up releases the
+//! included), each call ([`Options::request_timeout`], waits included), and the authorization-server
+//! answers read ([`Options::max_as_body`]). A request that gives up releases the
 //! exchanges it was running so the requests waiting on it carry on at once.
+//!
+//! Bodies stream: a resource answer comes back with its `ureq::Body` unread, whatever its size (`uma`
+//! decides from status and headers; a challenge is answered from its header). Request bodies: bytes are
+//! replayed after a challenge, a file ([`RequestBuilder::body_file`]) is opened again, a reader
+//! ([`RequestBuilder::body_reader`]) is buffered up to [`Options::max_replay_body`] or else sent once
+//! with `Expect: 100-continue`, so that a challenge arrives before the body leaves.
+//!
 //! [`Options::observer`] sees one secret-free [`uma_core::trace::ExchangeEvent`] per exchange, and
 //! [`UmaAgent::stats`] counts them.
 
@@ -176,6 +184,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod body;
 mod driver;
 mod error;
 mod options;
@@ -186,7 +195,7 @@ mod transport;
 pub use agent::{RequestBuilder, UmaAgent};
 pub use error::{Error, Kind, TimeoutKind};
 pub use options::{
-    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_RESOURCE_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
+    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_REPLAY_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
 pub use protection::Protection;
 pub use store::SharedStore;

@@ -14,9 +14,8 @@ pub const DEFAULT_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default [`Options::request_timeout`]: 3 minutes, enough for the core's default `request_submitted`
 /// polling budget (2 minutes) plus the exchanges around it.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
-/// Default [`Options::max_resource_body`]: 64 MiB. Resource responses are buffered (the flow may need to
-/// hand the final one back inside an error), so this bounds memory per request.
-pub const DEFAULT_MAX_RESOURCE_BODY: u64 = 64 * 1024 * 1024;
+/// Default [`Options::max_replay_body`]: 4 MiB.
+pub const DEFAULT_MAX_REPLAY_BODY: usize = 4 * 1024 * 1024;
 
 /// Limits and hooks. Start from [`Options::default`] and adjust with the `with_*` methods.
 ///
@@ -32,7 +31,8 @@ pub const DEFAULT_MAX_RESOURCE_BODY: u64 = 64 * 1024 * 1024;
 #[non_exhaustive]
 pub struct Options {
     /// Budget of every single HTTP exchange, authorization-server calls included: connect, send, and
-    /// receive the whole response. `None`: only the agent's own timeouts apply.
+    /// receive the answer (an authorization server's whole body; a resource answer's head, its body being
+    /// the caller's to read). `None`: only the agent's own timeouts apply.
     pub exchange_timeout: Option<Duration>,
     /// Budget of one call to [`UmaAgent::run`](crate::UmaAgent::run) (or a login), UMA dance,
     /// `request_submitted` waits and herd waits included. `None`: unbounded in time (every loop is still
@@ -42,8 +42,11 @@ pub struct Options {
     /// [`uma_core::grant::MAX_RESPONSE_BYTES`], 1 MiB). A larger one fails with
     /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) without being buffered.
     pub max_as_body: u64,
-    /// Largest resource-server response read, in bytes (default [`DEFAULT_MAX_RESOURCE_BODY`], 64 MiB).
-    pub max_resource_body: u64,
+    /// Largest request body read from a reader to be replayed after a challenge (default
+    /// [`DEFAULT_MAX_REPLAY_BODY`], 4 MiB); a longer reader is read once, with `Expect: 100-continue`.
+    /// Bytes are replayed whatever their size; a file ([`RequestBuilder::body_file`](crate::RequestBuilder::body_file))
+    /// is opened again. Resource answers are never read by `uma`: they come back as they stream.
+    pub max_replay_body: usize,
     /// Called once per HTTP exchange.
     pub observer: Option<Observer>,
     /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
@@ -56,7 +59,7 @@ impl Default for Options {
             exchange_timeout: Some(DEFAULT_EXCHANGE_TIMEOUT),
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             max_as_body: uma_core::grant::MAX_RESPONSE_BYTES as u64,
-            max_resource_body: DEFAULT_MAX_RESOURCE_BODY,
+            max_replay_body: DEFAULT_MAX_REPLAY_BODY,
             observer: None,
             shared_store: None,
         }
@@ -69,7 +72,7 @@ impl std::fmt::Debug for Options {
             .field("exchange_timeout", &self.exchange_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_as_body", &self.max_as_body)
-            .field("max_resource_body", &self.max_resource_body)
+            .field("max_replay_body", &self.max_replay_body)
             .field(
                 "observer",
                 &self.observer.as_ref().map(|_| "Fn(&ExchangeEvent)"),
@@ -98,9 +101,9 @@ impl Options {
         self
     }
 
-    /// Sets [`Options::max_resource_body`].
-    pub fn with_max_resource_body(mut self, bytes: u64) -> Self {
-        self.max_resource_body = bytes;
+    /// Sets [`Options::max_replay_body`].
+    pub fn with_max_replay_body(mut self, bytes: usize) -> Self {
+        self.max_replay_body = bytes;
         self
     }
 

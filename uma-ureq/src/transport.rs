@@ -1,6 +1,7 @@
 //! One HTTP exchange over ureq: sent as it is (no redirects, statuses are not errors), under a time
 //! budget, with the response body read up to a limit.
 
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -8,6 +9,7 @@ use uma_core::Outgoing;
 use uma_core::trace::ExchangeEvent;
 use ureq::RequestExt;
 
+use crate::body::{AppBody, Counted};
 use crate::error::{Error, Kind, TimeoutKind, display_url};
 use crate::options::Options;
 
@@ -70,14 +72,32 @@ impl Budget {
     }
 }
 
-/// Sends `out` and reads its response. Reports the exchange to the observer, whatever the outcome.
+/// A response as the run loop hands it to the core.
+pub(crate) enum Answer {
+    /// An authorization-server answer, or a resource answer whose body the core needs: read whole.
+    Read(http::Response<Vec<u8>>),
+    /// A resource answer: its head (with an empty body) for the core, its body unread.
+    Head(http::Response<Vec<u8>>, ureq::Body),
+}
+
+impl Answer {
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Answer::Read(r) | Answer::Head(r, _) => r.status(),
+        }
+    }
+}
+
+/// Sends `out` (with the application's body when the core says so) and reads as much of the answer as
+/// the core needs. Reports the exchange to the observer, whatever the outcome.
 pub(crate) fn exchange(
     agent: &ureq::Agent,
     options: &Options,
     out: Outgoing,
+    body: &mut AppBody,
     budget: Option<Budget>,
     request_timeout: Option<Duration>,
-) -> Result<http::Response<Vec<u8>>, Error> {
+) -> Result<Answer, Error> {
     let event = options
         .observer
         .as_ref()
@@ -85,12 +105,8 @@ pub(crate) fn exchange(
     let started = Instant::now();
     let kind = Kind(out.kind);
     let url = display_url(out.request.uri());
-    let limit = if out.kind.is_authorization_server() {
-        options.max_as_body
-    } else {
-        options.max_resource_body
-    };
-    let result = send(agent, out.request, budget, limit).map_err(|failure| match failure {
+    let limit = options.max_as_body;
+    let result = send(agent, out, body, budget, limit).map_err(|failure| match failure {
         Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, request_timeout, kind, &url),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             timeout(budget, request_timeout, kind, &url)
@@ -107,12 +123,19 @@ pub(crate) fn exchange(
             url: url.clone(),
             source,
         },
+        Failed::Open(source) => Error::RequestBody(source),
+        Failed::Spent => Error::BodyNotReplayable { response: None },
     });
     if let (Some(observer), Some(event)) = (&options.observer, event) {
         let elapsed = started.elapsed();
         let event = match &result {
-            Ok(response) => {
+            Ok(Answer::Read(response)) => {
                 event.finished(response.status().as_u16(), response.body().len(), elapsed)
+            }
+            Ok(Answer::Head(response, body)) => {
+                let announced = body.content_length().unwrap_or(0);
+                let announced = usize::try_from(announced).unwrap_or(usize::MAX);
+                event.finished(response.status().as_u16(), announced, elapsed)
             }
             Err(error) => event.failed(short(error), elapsed),
         };
@@ -157,6 +180,10 @@ fn timeout(
 pub(crate) enum Failed {
     Transport(ureq::Error),
     TooLarge,
+    /// The application's body source could not be opened again.
+    Open(std::io::Error),
+    /// The application's body was read already.
+    Spent,
 }
 
 impl From<ureq::Error> for Failed {
@@ -192,36 +219,124 @@ fn run(
     config.build().run()
 }
 
-pub(crate) fn send(
+/// Whether an empty body on this method goes out without `Content-Length: 0`.
+fn bodiless(method: &Method, body: &[u8]) -> bool {
+    body.is_empty()
+        && matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE
+        )
+}
+
+fn send_bytes(
+    agent: &ureq::Agent,
+    parts: http::request::Parts,
+    body: &[u8],
+    timeout: Option<Duration>,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    if bodiless(&parts.method, body) {
+        run(agent, http::Request::from_parts(parts, ()), timeout)
+    } else {
+        run(agent, http::Request::from_parts(parts, body), timeout)
+    }
+}
+
+/// Sends `request` as it is and reads the whole answer up to `limit` (the protection API's calls).
+pub(crate) fn send_read(
     agent: &ureq::Agent,
     request: http::Request<Vec<u8>>,
     budget: Option<Budget>,
     limit: u64,
 ) -> Result<http::Response<Vec<u8>>, Failed> {
-    let timeout = budget.map(|b| b.after);
     let (parts, body) = request.into_parts();
-    // An empty body on a method that normally has none goes out without `Content-Length: 0`.
-    let bodiless = body.is_empty()
-        && matches!(
-            parts.method,
-            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE
-        );
-    let response = if bodiless {
-        run(agent, http::Request::from_parts(parts, ()), timeout)?
-    } else {
-        run(agent, http::Request::from_parts(parts, body), timeout)?
-    };
+    let response = send_bytes(agent, parts, &body, budget.map(|b| b.after))?;
+    read_whole(response, limit)
+}
+
+fn read_whole(
+    response: http::Response<ureq::Body>,
+    limit: u64,
+) -> Result<http::Response<Vec<u8>>, Failed> {
     let (parts, body) = response.into_parts();
     // Refuse before reading when the server announces too much.
     if body.content_length().is_some_and(|len| len > limit) {
         return Err(Failed::TooLarge);
     }
     let bytes = body.into_with_config().limit(limit).read_to_vec()?;
-    let mut out = http::Response::new(bytes);
-    *out.status_mut() = parts.status;
-    *out.version_mut() = parts.version;
-    *out.headers_mut() = parts.headers;
-    Ok(out)
+    Ok(http::Response::from_parts(parts, bytes))
+}
+
+fn send(
+    agent: &ureq::Agent,
+    out: Outgoing,
+    app: &mut AppBody,
+    budget: Option<Budget>,
+    limit: u64,
+) -> Result<Answer, Failed> {
+    let timeout = budget.map(|b| b.after);
+    let kind = out.kind;
+    let (mut parts, bytes) = out.request.into_parts();
+    let response = match app {
+        _ if !out.attach_body => send_bytes(agent, parts, &bytes, timeout)?,
+        AppBody::Replay(body) => send_bytes(agent, parts, body, timeout)?,
+        AppBody::Reopen(open) => {
+            let mut reader = open().map_err(Failed::Open)?;
+            let body = ureq::SendBody::from_reader(&mut reader);
+            run(agent, http::Request::from_parts(parts, body), timeout)?
+        }
+        AppBody::Once(slot) => {
+            let mut reader = slot.take().ok_or(Failed::Spent)?;
+            // A server that answers a challenge before the body leaves it unread for the retry.
+            parts.headers.insert(
+                http::header::EXPECT,
+                http::HeaderValue::from_static("100-continue"),
+            );
+            let mut counted = Counted {
+                inner: &mut *reader,
+                read: 0,
+            };
+            let body = ureq::SendBody::from_reader(&mut counted);
+            let sent = run(agent, http::Request::from_parts(parts, body), timeout);
+            if counted.read == 0 {
+                *slot = Some(reader);
+            }
+            sent?
+        }
+    };
+    if kind.is_authorization_server() {
+        return read_whole(response, limit).map(Answer::Read);
+    }
+    let (parts, mut body) = response.into_parts();
+    match uma_core::resource_body_limit(parts.status, &parts.headers) {
+        None => Ok(Answer::Head(
+            http::Response::from_parts(parts, Vec::new()),
+            body,
+        )),
+        Some(limit) => {
+            let mut prefix = Vec::new();
+            let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+            body.as_reader()
+                .take(cap)
+                .read_to_end(&mut prefix)
+                .map_err(ureq::Error::Io)?;
+            Ok(Answer::Read(http::Response::from_parts(parts, prefix)))
+        }
+    }
+}
+
+/// Bytes of an unread answer read to the end before dropping it, so that its connection is reused; a
+/// longer (or unannounced) body is dropped unread and its connection closed.
+const DRAIN_LIMIT: u64 = 16 * 1024;
+
+/// Drops a resource answer the flow went past (a challenge, a redirect) without reading more than
+/// [`DRAIN_LIMIT`] of it.
+pub(crate) fn drain(mut body: ureq::Body) {
+    if body.content_length().is_some_and(|len| len <= DRAIN_LIMIT) {
+        let _ = std::io::copy(
+            &mut body.as_reader().take(DRAIN_LIMIT),
+            &mut std::io::sink(),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -306,9 +421,13 @@ mod tests {
             request: http::Request::get(format!("http://127.0.0.1:{port}/x?ticket=secret"))
                 .body(Vec::new())
                 .unwrap(),
+            attach_body: false,
         };
         let agent = ureq::Agent::new_with_defaults();
-        let error = exchange(&agent, &options, out, None, None).unwrap_err();
+        let mut body = AppBody::Replay(Vec::new());
+        let error = exchange(&agent, &options, out, &mut body, None, None)
+            .err()
+            .expect("nothing listens");
         assert!(matches!(error, Error::Transport { .. }), "{error:?}");
         assert!(!format!("{error} {error:?}").contains("secret"));
         let seen = seen.lock().unwrap();

@@ -18,7 +18,8 @@ fn spec(tls: bool) {
     let response = agent
         .get(&kit.rs_url("/api/a"))
         .send()
-        .expect("GET succeeds");
+        .expect("GET succeeds")
+        .buffered();
     assert_eq!(response.status(), 200);
     assert!(String::from_utf8_lossy(response.body()).contains("\"scope\":\"read\""));
 
@@ -63,7 +64,8 @@ fn keycloak(tls: bool) {
     let response = agent
         .get(&kit.rs_url("/api/a"))
         .send()
-        .expect("GET succeeds");
+        .expect("GET succeeds")
+        .buffered();
     assert_eq!(response.status(), 200);
 
     let log = kit.log();
@@ -101,7 +103,11 @@ fn gluu(tls: bool) {
     )));
     let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
     for path in ["/api/a", "/api/a", "/api/b"] {
-        let response = agent.get(&kit.rs_url(path)).send().expect("GET succeeds");
+        let response = agent
+            .get(&kit.rs_url(path))
+            .send()
+            .expect("GET succeeds")
+            .buffered();
         assert_eq!(response.status(), 200, "{path}");
     }
     assert_eq!(discoveries(&kit), 1);
@@ -125,7 +131,8 @@ fn keycloak_bearer_client(tls: bool) {
     let response = agent
         .get(&kit.rs_url("/api/b"))
         .send()
-        .expect("GET succeeds");
+        .expect("GET succeeds")
+        .buffered();
     assert_eq!(response.status(), 200);
     let tokens = token_log(&kit);
     assert_eq!(tokens.len(), 1);

@@ -19,7 +19,11 @@ fn cached_rpt(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let agent = agent(&kit);
     for _ in 0..5 {
-        let response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+        let response = agent
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .expect("GET")
+            .buffered();
         assert_eq!(response.status(), 200);
     }
     assert_eq!(discoveries(&kit), 1);
@@ -40,7 +44,12 @@ fn rpt_upgrade(tls: bool) {
     let agent = agent(&kit);
     for path in ["/api/a", "/api/b", "/api/a", "/api/b", "/api/a", "/api/b"] {
         assert_eq!(
-            agent.get(&kit.rs_url(path)).send().expect("GET").status(),
+            agent
+                .get(&kit.rs_url(path))
+                .send()
+                .expect("GET")
+                .buffered()
+                .status(),
             200
         );
     }
@@ -66,6 +75,7 @@ fn refresh_on_expiry(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -75,6 +85,7 @@ fn refresh_on_expiry(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -100,6 +111,7 @@ fn need_info_pushes_claims(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -150,6 +162,7 @@ fn request_submitted_then_approval(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -230,6 +243,7 @@ fn denial(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -251,6 +265,7 @@ fn dead_ticket_retry(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -271,7 +286,11 @@ fn use_limited_rpt(tls: bool) {
     kit.set_rpt_use_limit(Some(2));
     let agent = agent(&kit);
     for i in 0..5 {
-        let response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+        let response = agent
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .expect("GET")
+            .buffered();
         assert_eq!(response.status(), 200, "request {i}");
     }
     assert_eq!(tokens(&kit), 3);
@@ -316,7 +335,8 @@ fn large_body_replayed(tls: bool) {
         .post(&kit.rs_url("/api/echo"), body.clone())
         .header("content-type", "application/octet-stream")
         .send()
-        .expect("POST");
+        .expect("POST")
+        .buffered();
     assert_eq!(response.status(), 200);
     let echo: serde_json::Value = serde_json::from_slice(response.body()).expect("echo JSON");
     assert_eq!(echo["len"], body.len());
@@ -338,6 +358,7 @@ fn redirects_keep_credentials_home(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -345,7 +366,11 @@ fn redirects_keep_credentials_home(tls: bool) {
         Endpoint::RsResource,
         Some(uma_testkit::Fault::RedirectTo(target.clone())),
     );
-    let response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+    let response = agent
+        .get(&kit.rs_url("/api/a"))
+        .send()
+        .expect("GET")
+        .buffered();
     assert_eq!(response.status(), 307);
     assert_eq!(kit.count_endpoint(Endpoint::HostileAs), 0);
 
@@ -359,6 +384,7 @@ fn redirects_keep_credentials_home(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );

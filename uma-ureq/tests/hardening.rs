@@ -5,8 +5,11 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use std::io::Read;
+
 use common::*;
-use uma_testkit::{Dialect, Endpoint, Fault, Server};
+use sha2::{Digest, Sha256};
+use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Server};
 use uma_ureq::{Error, TimeoutKind, UmaAgent};
 
 /// 16 threads cold on one resource: exactly one discovery and one token request.
@@ -159,20 +162,144 @@ fn oversized_token_response(tls: bool) {
     }
 }
 
-/// A resource response over the configured limit is refused too.
-fn oversized_resource_response(tls: bool) {
+/// A resource answer streams untouched at any size: 64 MiB read through `as_reader`, hashed.
+fn large_resource_streams_untouched(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
-    let options = options().with_max_resource_body(64);
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server(&kit)), options);
-    let body = vec![b'x'; 10_000];
-    let error = agent
-        .post(&kit.rs_url("/api/echo"), body)
+    let len: u64 = 64 * 1024 * 1024;
+    kit.set_granted_body(GrantedBody::Pattern(len));
+    let agent = agent(&kit);
+    let mut response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+    assert_eq!(response.status(), 200);
+    let mut hasher = Sha256::new();
+    let read = std::io::copy(
+        &mut response.body_mut().as_reader(),
+        &mut HashWriter(&mut hasher),
+    )
+    .expect("the whole body");
+    assert_eq!(read, len);
+    assert_eq!(hex(&hasher.finalize()), uma_testkit::pattern_sha256(len));
+}
+
+/// A body cut short, with a `Content-Length` or chunked, is a read error, never a short success.
+fn truncated_resource_is_an_error(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let agent = agent(&kit);
+    for body in [
+        GrantedBody::Truncated(200_000),
+        GrantedBody::TruncatedChunked(200_000),
+    ] {
+        kit.set_granted_body(body);
+        let mut response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+        assert_eq!(response.status(), 200, "{body:?}");
+        let read = std::io::copy(&mut response.body_mut().as_reader(), &mut std::io::sink());
+        assert!(read.is_err(), "{body:?}: {read:?}");
+    }
+}
+
+/// A challenge carrying 512 MiB costs the usual four round trips and is never read whole.
+fn huge_challenge_body_is_not_read(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    kit.set_challenge_body(Some(512 * 1024 * 1024));
+    let agent = agent(&kit);
+    let response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+    assert_eq!(response.status(), 200);
+    assert_eq!(kit.log().len(), 4);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kit.challenge_bodies().iter().all(|b| b.ended) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let challenges = kit.challenge_bodies();
+    assert_eq!(challenges.len(), 1);
+    assert!(challenges[0].sent < 64 * 1024 * 1024, "{challenges:?}");
+}
+
+/// A reader longer than the replay limit goes with `Expect: 100-continue`: a server that challenges
+/// before reading leaves it unread, and the retry sends it once, whole.
+fn one_shot_reader_survives_a_challenge_with_expect(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let agent = UmaAgent::with_options(
+        ureq_agent(&kit),
+        config(&kit, server(&kit)),
+        options().with_max_replay_body(1000),
+    );
+    let len = 3 * 1024 * 1024;
+    let mut response = agent
+        .post(&kit.rs_url("/api/echo"), Vec::new())
+        .body_reader(std::io::repeat(7).take(len))
         .send()
-        .expect_err("echo answers more than 64 bytes");
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    let echoed: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(echoed["len"], len);
+    let rs = rs_log(&kit);
+    assert_eq!(rs.len(), 2);
     assert!(
-        matches!(error, Error::BodyTooLarge { limit: 64, .. }),
+        !rs[0].body_read && rs[0].body_len == 0,
+        "{:?}",
+        rs[0].body_len
+    );
+    assert_eq!(rs[1].body_len as u64, len);
+}
+
+/// A server that reads the body before challenging: the reader is spent, the call ends typed, and nothing
+/// is asked of the authorization server.
+fn one_shot_reader_read_before_the_challenge_is_typed(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    kit.set_rs_ignore_expect(true);
+    let agent = UmaAgent::with_options(
+        ureq_agent(&kit),
+        config(&kit, server(&kit)),
+        options().with_max_replay_body(1000),
+    );
+    let error = agent
+        .post(&kit.rs_url("/api/echo"), Vec::new())
+        .body_reader(std::io::repeat(7).take(100_000))
+        .send()
+        .expect_err("the body went once");
+    assert!(
+        matches!(error, Error::BodyNotReplayable { .. }),
         "{error:?}"
     );
+    assert_eq!(error.response().map(|r| r.status().as_u16()), Some(401));
+    assert_eq!(discoveries(&kit) + tokens(&kit), 0);
+}
+
+/// A file is opened again for the retry: sent twice, whole, never held in memory.
+fn file_body_is_opened_again(tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let dir = std::env::temp_dir().join(format!("uma-ureq-body-{}-{tls}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("upload.bin");
+    std::fs::write(&path, vec![3u8; 2_000_000]).unwrap();
+    let agent = agent(&kit);
+    let response = agent
+        .post(&kit.rs_url("/api/echo"), Vec::new())
+        .body_file(&path)
+        .send()
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    let rs = rs_log(&kit);
+    assert_eq!(rs.len(), 2);
+    assert!(rs.iter().all(|r| r.body_len == 2_000_000));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `std::io::Write` into a SHA-256.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A request that gives up (timeout) releases its exchange: the request parked on it runs its own at once
@@ -217,8 +344,16 @@ fn observer_sees_each_exchange(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let (options, events) = recording();
     let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server(&kit)), options);
-    agent.get(&kit.rs_url("/api/a")).send().expect("GET");
-    agent.get(&kit.rs_url("/api/a")).send().expect("GET");
+    agent
+        .get(&kit.rs_url("/api/a"))
+        .send()
+        .expect("GET")
+        .buffered();
+    agent
+        .get(&kit.rs_url("/api/a"))
+        .send()
+        .expect("GET")
+        .buffered();
     let events = events.lock().expect("events").clone();
     let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
     use uma_core::RequestKind::*;
@@ -257,6 +392,7 @@ fn transport_error_is_typed(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -269,7 +405,12 @@ both_transports!(
     slow_as_times_out,
     request_timeout_covers_as_calls,
     oversized_token_response,
-    oversized_resource_response,
+    large_resource_streams_untouched,
+    truncated_resource_is_an_error,
+    huge_challenge_body_is_not_read,
+    one_shot_reader_survives_a_challenge_with_expect,
+    one_shot_reader_read_before_the_challenge_is_typed,
+    file_body_is_opened_again,
     abort_wakes_parked_requests,
     observer_sees_each_exchange,
     transport_error_is_typed,

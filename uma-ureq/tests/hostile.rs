@@ -8,7 +8,7 @@ mod hostile_support;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use common::{config, kit, server, ureq_agent};
+use common::{Buffered, config, kit, server, ureq_agent};
 use hostile_support::raw::{RawServer, challenge_answer, fake_as, json_answer};
 use hostile_support::*;
 use uma_core::auth::ClientCredentials;
@@ -44,7 +44,7 @@ fn bounded(bound: Duration, call: impl FnOnce() -> Outcome) -> Outcome {
 }
 
 fn get(agent: &UmaAgent, url: &str, bound: Duration) -> Outcome {
-    bounded(bound, || agent.get(url).send())
+    bounded(bound, || agent.get(url).send().map(Buffered::buffered))
 }
 
 fn uma(outcome: &Outcome) -> &uma_core::Error {

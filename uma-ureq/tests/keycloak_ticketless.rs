@@ -31,7 +31,12 @@ fn an_rpt_fetched_ahead_is_presented_without_a_challenge() {
         ));
         kit.clear_log();
         assert_eq!(
-            agent.get(&kit.rs_url("/api/a")).send().unwrap().status(),
+            agent
+                .get(&kit.rs_url("/api/a"))
+                .send()
+                .unwrap()
+                .buffered()
+                .status(),
             200
         );
         assert_eq!(kit.log_of(Server::Rs).len(), 1, "no challenge round trip");

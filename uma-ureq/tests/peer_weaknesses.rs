@@ -85,6 +85,7 @@ fn bad_as_answers_do_not_brick(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -93,6 +94,7 @@ fn bad_as_answers_do_not_brick(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -111,6 +113,7 @@ fn login_again(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -125,6 +128,7 @@ fn login_again(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );
@@ -144,6 +148,7 @@ fn login_again(tls: bool) {
             .get(&kit.rs_url("/api/a"))
             .send()
             .expect("GET")
+            .buffered()
             .status(),
         200
     );

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{agent, issuer};
+use common::{Buffered, agent, issuer};
 use uma_core::auth::ClientCredentials;
 use uma_core::protection::{
     ClientRegistration, Dialect, ErrorCode, PermissionRequest, ProtectionError,
@@ -525,11 +525,11 @@ fn a_pep_built_with_the_helper_lets_the_uma_client_through() {
     kit.clear_log();
 
     let client: UmaAgent = agent(&kit);
-    let response = client.get(&rs.url).send().unwrap();
+    let response = client.get(&rs.url).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), b"three photos");
     // Served again with the cached RPT: one more introspection, no new ticket.
-    let response = client.get(&rs.url).send().unwrap();
+    let response = client.get(&rs.url).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
 
     assert_eq!(

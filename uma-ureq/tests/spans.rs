@@ -18,7 +18,11 @@ fn spans_of_a_full_flow_carry_no_secret() {
     agent
         .login_password(&issuer(&kit), "alice", "alice-pw", None)
         .expect("login");
-    let response = agent.get(&kit.rs_url("/api/a?q=1")).send().expect("GET");
+    let response = agent
+        .get(&kit.rs_url("/api/a?q=1"))
+        .send()
+        .expect("GET")
+        .buffered();
     assert_eq!(response.status(), 200);
 
     let secrets = secrets_seen(&kit, &["alice-pw", "app-secret"]);

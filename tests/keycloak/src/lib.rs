@@ -168,3 +168,21 @@ pub fn uma_bin() -> std::path::PathBuf {
     );
     bin
 }
+
+/// Reads a streamed uma-ureq answer whole, for assertions on its body.
+pub trait Buffered {
+    /// The same answer with its body read to the end.
+    fn buffered(self) -> http::Response<Vec<u8>>;
+}
+
+impl Buffered for http::Response<uma_ureq::ureq::Body> {
+    fn buffered(self) -> http::Response<Vec<u8>> {
+        let (head, mut body) = self.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .expect("the answer's body");
+        http::Response::from_parts(head, bytes)
+    }
+}

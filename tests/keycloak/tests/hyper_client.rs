@@ -36,7 +36,10 @@ async fn cold_cached_upgrade_denial() {
     let before = client.stats().http_exchanges();
     let response = client.get(&rs.url("/docs/shared")).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(&response.body()[..], b"rs: GET /docs/shared");
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap();
+    assert_eq!(&body.to_bytes()[..], b"rs: GET /docs/shared");
     assert_eq!(client.stats().http_exchanges() - before, 3);
     assert_eq!(proxy.uma_grants(), 1);
     let rpt = proxy.first_uma_grant().json()["access_token"]
@@ -161,7 +164,7 @@ async fn tower_layer_and_ticketless_grant() {
     let (proxy, rs) = kc.proxy_and_resource_server();
     let client = bob(&proxy).await;
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+        .build_http::<uma_hyper::RequestBody>();
     let mut service = client.layer().layer(http);
     let request = http::Request::get(rs.url("/docs/shared"))
         .body(http_body_util::Full::new(hyper::body::Bytes::new()))

@@ -32,7 +32,11 @@ fn ureq_cold_cached_upgrade_denial() {
     // Cold: the enforcer challenges (only because bob's token is sent), one exchange, the retry.
     proxy.clear();
     let before = agent.stats().http_exchanges();
-    let response = agent.get(&pep.url("/docs/shared")).send().unwrap();
+    let response = agent
+        .get(&pep.url("/docs/shared"))
+        .send()
+        .unwrap()
+        .buffered();
     assert_eq!(
         response.status(),
         200,
@@ -51,7 +55,12 @@ fn ureq_cold_cached_upgrade_denial() {
     proxy.clear();
     let before = agent.stats().http_exchanges();
     assert_eq!(
-        agent.get(&pep.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&pep.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     assert_eq!(agent.stats().http_exchanges() - before, 1);
@@ -60,7 +69,12 @@ fn ureq_cold_cached_upgrade_denial() {
     // Upgrade: a new ticket for the notes, exchanged with rpt=.
     proxy.clear();
     assert_eq!(
-        agent.get(&pep.url("/docs/notes")).send().unwrap().status(),
+        agent
+            .get(&pep.url("/docs/notes"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     let upgrade = proxy.first_uma_grant();

@@ -117,7 +117,10 @@ async fn clients_get_through_and_the_cache_holds() {
     proxy.clear();
     let response = client.get(&format!("{base}/docs/shared")).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(&response.body()[..], b"app: /docs/shared");
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap();
+    assert_eq!(&body.to_bytes()[..], b"app: /docs/shared");
     assert_eq!(proxy.uma_grants(), 1);
     // bob's plain token was introspected (not an RPT), then the RPT once.
     assert_eq!(introspections(&proxy), 2);

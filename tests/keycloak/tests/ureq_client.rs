@@ -36,7 +36,11 @@ fn cold_cached_upgrade_public_client() {
     proxy.clear();
     let before = agent.stats().http_exchanges();
 
-    let response = agent.get(&rs.url("/docs/shared")).send().unwrap();
+    let response = agent
+        .get(&rs.url("/docs/shared"))
+        .send()
+        .unwrap()
+        .buffered();
     assert_eq!(
         response.status(),
         200,
@@ -58,14 +62,18 @@ fn cold_cached_upgrade_public_client() {
     // Cached: one request, nothing to Keycloak.
     proxy.clear();
     let before = agent.stats().http_exchanges();
-    let response = agent.get(&rs.url("/docs/shared")).send().unwrap();
+    let response = agent
+        .get(&rs.url("/docs/shared"))
+        .send()
+        .unwrap()
+        .buffered();
     assert_eq!(response.status(), 200);
     assert_eq!(agent.stats().http_exchanges() - before, 1);
     assert_eq!(proxy.count(|e| e.is_token()), 0);
 
     // A second resource: the RPT is upgraded (rpt= sent) and keeps the first permission.
     proxy.clear();
-    let response = agent.get(&rs.url("/docs/notes")).send().unwrap();
+    let response = agent.get(&rs.url("/docs/notes")).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
     assert_eq!(proxy.uma_grants(), 1);
     let upgrade = proxy.first_uma_grant();
@@ -83,7 +91,10 @@ fn cold_cached_upgrade_public_client() {
     // Both resources now answer with one request each.
     proxy.clear();
     for path in ["/docs/shared", "/docs/notes"] {
-        assert_eq!(agent.get(&rs.url(path)).send().unwrap().status(), 200);
+        assert_eq!(
+            agent.get(&rs.url(path)).send().unwrap().buffered().status(),
+            200
+        );
     }
     assert_eq!(proxy.count(|e| e.is_token()), 0);
     let _ = Duration::ZERO;
@@ -160,7 +171,7 @@ fn owner_approves_then_next_attempt_succeeds() {
     }
 
     proxy.clear();
-    let response = agent.get(&rs.url(&path)).send().unwrap();
+    let response = agent.get(&rs.url(&path)).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
     assert_eq!(proxy.uma_grants(), 1);
     let granted = {
@@ -184,7 +195,7 @@ fn expired_ticket_costs_one_fresh_challenge() {
     proxy.clear();
     // uma-rs-short's PATs, and so its tickets, live 3 s: hold the first exchange past that.
     proxy.delay_next_uma_grants(1, Duration::from_millis(4500));
-    let response = agent.get(&rs.url("/short/doc")).send().unwrap();
+    let response = agent.get(&rs.url("/short/doc")).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
     let grants: Vec<_> = proxy
         .exchanges()
@@ -206,7 +217,12 @@ fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
     // uma-short's tokens (and so the RPTs it is issued) live 5 s.
     let agent = logged_in(&proxy, ClientCredentials::bearer(SHORT_CLIENT), "bob");
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     let grant = proxy.first_uma_grant();
@@ -218,7 +234,12 @@ fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
     std::thread::sleep(Duration::from_millis(5200));
     proxy.clear();
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     // The RPT is refreshed (and so is bob's own token, which expired too) into a token that keeps its
@@ -267,7 +288,12 @@ fn refreshed_rpt_is_used_or_abandoned_after_one_refusal() {
     std::thread::sleep(Duration::from_millis(5200));
     proxy.clear();
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     let rpt_refreshes = proxy
@@ -297,7 +323,12 @@ fn confidential_client_basic_is_its_own_requesting_party() {
         ClientCredentials::basic(APP_CLIENT, APP_SECRET),
     );
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     let grant = proxy.first_uma_grant();
@@ -320,7 +351,12 @@ fn confidential_client_with_a_user_sends_the_users_token() {
         "bob",
     );
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     let login = proxy
@@ -395,7 +431,12 @@ fn ticketless_grant_decision_and_permissions() {
     proxy.clear();
     let before = agent.stats().http_exchanges();
     assert_eq!(
-        agent.get(&rs.url("/docs/shared")).send().unwrap().status(),
+        agent
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .unwrap()
+            .buffered()
+            .status(),
         200
     );
     assert_eq!(

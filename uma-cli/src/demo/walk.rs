@@ -136,14 +136,16 @@ impl Walk {
             ))
         };
         match (expect, result) {
-            (Expect::Success(want), Ok(response)) if response.status().is_success() => {
+            (Expect::Success(want), Ok(mut response)) if response.status().is_success() => {
                 if let Some(want) = want.filter(|w| *w != n) {
                     return Err(fail(format!("expected {want} round trip(s), saw {n}")));
                 }
+                let bytes =
+                    std::io::copy(&mut response.body_mut().as_reader(), &mut std::io::sink())
+                        .map_err(|e| fail(format!("the body ended early: {e}")))?;
                 outln!(
-                    "      => {} with {} bytes, {n} round trip(s)",
-                    response.status(),
-                    response.body().len()
+                    "      => {} with {bytes} bytes, {n} round trip(s)",
+                    response.status()
                 );
                 Ok(())
             }

@@ -151,7 +151,7 @@ fn report_now(redactor: &Redactor, e: &CliError, show: bool) -> u8 {
     e.exit_code()
 }
 
-/// One fetch: prints the final response, returns its status and the failure, if any.
+/// One fetch: streams the final response to standard output, returns its status and the failure, if any.
 fn fetch_one(
     agent: &uma_ureq::UmaAgent,
     template: &Template,
@@ -171,21 +171,44 @@ fn fetch_one(
                     response.status().canonical_reason().unwrap_or("")
                 ))
             });
-            (Some(response), failure)
+            let (head, body) = response.into_parts();
+            (
+                Some((head, Box::new(body.into_reader()) as Box<dyn std::io::Read>)),
+                failure,
+            )
         }
         Err(e) => {
             let failure = report::describe(&context, &e);
-            (e.into_response(), Some(failure))
+            let response = e.into_response().map(|r| {
+                let (head, body) = r.into_parts();
+                (
+                    head,
+                    Box::new(std::io::Cursor::new(body)) as Box<dyn std::io::Read>,
+                )
+            });
+            (response, Some(failure))
         }
     };
-    let status = response.as_ref().map(|r| r.status().as_u16());
-    if let Some(response) = &response {
-        if let Err(e) = report::print_response(
-            response,
+    let status = response.as_ref().map(|(head, _)| head.status.as_u16());
+    if let Some((head, mut body)) = response {
+        let mut out = std::io::stdout().lock();
+        let printed = report::print_response(
+            &head,
+            &mut body,
+            &mut out,
             args.include || args.head,
             args.no_body || args.head,
-        ) {
-            return (status, Some(crate::output::write_failed(e)));
+        );
+        match printed {
+            Ok(_) => {}
+            Err(report::PrintError::Write(e)) => {
+                return (status, Some(crate::output::write_failed(e)));
+            }
+            Err(report::PrintError::Read(e)) => {
+                let why =
+                    CliError::Transport(format!("{context}: the response body ended early: {e}"));
+                return (status, Some(why));
+            }
         }
     }
     (status, failure)

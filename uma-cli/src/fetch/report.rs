@@ -84,20 +84,16 @@ fn core_message(e: &Core) -> String {
 /// What to add to the "HTTP 401" line when the resource server's challenge is a plain `Bearer` one (no
 /// ticket, nothing UMA): it wants the requesting party's access token before it issues a ticket (Keycloak's
 /// policy enforcer), or it refused the one it got.
-pub fn bearer_hint(response: &http::Response<Vec<u8>>, sent_token: bool) -> Option<&'static str> {
+pub fn bearer_hint<B>(response: &http::Response<B>, sent_token: bool) -> Option<&'static str> {
     use uma_core::challenge::{self, Strictness};
     if response.status() != http::StatusCode::UNAUTHORIZED {
         return None;
     }
     let challenges = challenge::parse_headers(response.headers());
     let bearer = challenges.iter().any(|c| c.scheme == "bearer");
-    let uma = challenge::uma_candidates(
-        response.status(),
-        response.headers(),
-        response.body(),
-        Strictness::Lax,
-    )
-    .is_ok_and(|found| !found.is_empty());
+    let uma =
+        challenge::uma_candidates(response.status(), response.headers(), &[], Strictness::Lax)
+            .is_ok_and(|found| !found.is_empty());
     if !bearer || uma {
         return None;
     }
@@ -108,34 +104,62 @@ pub fn bearer_hint(response: &http::Response<Vec<u8>>, sent_token: bool) -> Opti
     })
 }
 
-/// Writes a response to stdout: with `include`, the status line and headers first (as curl `-i`).
+/// Why printing a response stopped.
+#[derive(Debug)]
+pub enum PrintError {
+    /// The body could not be read to its end (cut short, a broken chunked encoding, a timeout).
+    Read(std::io::Error),
+    /// The output could not be written.
+    Write(std::io::Error),
+}
+
+/// Prints the response (status line and headers with `-i`), then streams its body to `out` unless
+/// `silent`. Returns the body bytes written. A body that ends before its `Content-Length`, or a broken
+/// chunked body, is a [`PrintError::Read`]: never a short success.
 pub fn print_response(
-    response: &http::Response<Vec<u8>>,
+    head: &http::response::Parts,
+    body: &mut dyn std::io::Read,
+    out: &mut dyn Write,
     include: bool,
     silent: bool,
-) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+) -> Result<u64, PrintError> {
     if include {
-        let status = response.status();
-        writeln!(
-            out,
-            "{:?} {} {}",
-            response.version(),
+        let status = head.status;
+        let mut text = format!(
+            "{:?} {} {}\n",
+            head.version,
             status.as_u16(),
             status.canonical_reason().unwrap_or("")
-        )?;
-        for (name, value) in response.headers() {
-            out.write_all(name.as_str().as_bytes())?;
-            out.write_all(b": ")?;
-            out.write_all(value.as_bytes())?;
-            out.write_all(b"\n")?;
+        )
+        .into_bytes();
+        for (name, value) in &head.headers {
+            text.extend_from_slice(name.as_str().as_bytes());
+            text.extend_from_slice(b": ");
+            text.extend_from_slice(value.as_bytes());
+            text.push(b'\n');
         }
-        writeln!(out)?;
+        text.push(b'\n');
+        out.write_all(&text).map_err(PrintError::Write)?;
     }
+    let mut written = 0u64;
     if !silent {
-        out.write_all(response.body())?;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = match body.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = out.flush();
+                    return Err(PrintError::Read(e));
+                }
+            };
+            out.write_all(&buffer[..n]).map_err(PrintError::Write)?;
+            written += n as u64;
+        }
     }
-    out.flush()
+    out.flush().map_err(PrintError::Write)?;
+    Ok(written)
 }
 
 /// Final statuses of the fetches (issue 6 `--stats`).

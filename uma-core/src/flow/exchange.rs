@@ -56,6 +56,7 @@ impl Flow {
         Step::Send(Outgoing {
             id: RequestId(id),
             kind: RequestKind::Discovery,
+            attach_body: false,
             request,
         })
     }
@@ -175,6 +176,7 @@ impl Flow {
         Step::Send(Outgoing {
             id: RequestId(id),
             kind: RequestKind::Token,
+            attach_body: false,
             request,
         })
     }
@@ -532,6 +534,7 @@ impl Flow {
         Step::Send(Outgoing {
             id: RequestId(id),
             kind: RequestKind::Token,
+            attach_body: false,
             request,
         })
     }

@@ -25,6 +25,8 @@ mod resource;
 mod shared;
 mod trust;
 
+pub use resource::resource_body_limit;
+
 use std::time::Instant;
 
 use http::{HeaderMap, Method, Uri, Version};
@@ -75,6 +77,10 @@ pub struct Outgoing {
     pub kind: RequestKind,
     /// The request.
     pub request: http::Request<Vec<u8>>,
+    /// Attach the application's request body, which the driver holds: set only on resource requests of
+    /// a flow made with [`Flow::for_head`] (and cleared once a redirect turns the request into a `GET`).
+    /// `request`'s own body is then empty.
+    pub attach_body: bool,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -90,6 +96,7 @@ impl std::fmt::Debug for Outgoing {
                 "body",
                 &format_args!("<{} bytes>", self.request.body().len()),
             )
+            .field("attach_body", &self.attach_body)
             .finish()
     }
 }
@@ -194,7 +201,10 @@ pub(crate) struct StoredRequest {
     pub uri: Uri,
     pub version: Version,
     pub headers: HeaderMap,
+    /// The body when the flow holds it (empty when the driver does).
     pub body: Vec<u8>,
+    /// Whether the driver holds the body and attaches it to every send ([`Flow::for_head`]).
+    pub driver_body: bool,
 }
 
 /// The RPT a resource request carried.
@@ -304,10 +314,14 @@ pub(crate) struct Counters {
     pub retired_rpts: u32,
 }
 
-/// One application request driven through the UMA flow. Create it with [`Flow::new`], then drive it
-/// through the [`Machine`] interface.
+/// One application request driven through the UMA flow. Create it with [`Flow::new`] (the flow holds the
+/// body and replays it byte for byte) or [`Flow::for_head`] (the driver holds the body: it may stream it,
+/// re-create it or send it once), then drive it through the [`Machine`] interface.
 ///
-/// The request body is held in memory and replayed byte for byte on every retry.
+/// Resource-server answers are decided from their status and headers. A driver that streams them hands
+/// the flow the head with an empty body, except where [`resource_body_limit`] asks for a small body (a
+/// UMA 1.0 ticket in a JSON body); when the flow finishes with `Done`, the response it returns is the last
+/// head it was given, so the driver reattaches that body untouched.
 pub struct Flow {
     pub(crate) id: u64,
     pub(crate) party: Party,
@@ -344,6 +358,32 @@ impl Flow {
     /// A flow for `request` on behalf of `party`.
     pub fn for_party(request: http::Request<Vec<u8>>, party: Party) -> Self {
         let (parts, body) = request.into_parts();
+        Self::build(parts, body, false, party)
+    }
+
+    /// A flow for a request whose body stays with the driver, on behalf of `party`: every resource request
+    /// the flow emits has [`Outgoing::attach_body`] set (until a redirect turns it into a `GET`), and the
+    /// driver attaches the body (replayed, re-created, or sent once).
+    ///
+    /// ```
+    /// use uma_core::{Client, Config, Flow, Machine, Party, Step};
+    ///
+    /// let (head, _body) = http::Request::put("https://rs.example/upload")
+    ///     .body(())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let mut flow = Flow::for_head(head, Party::default());
+    /// let mut client = Client::new(Config::new());
+    /// match flow.start(&mut client, std::time::Instant::now()) {
+    ///     Step::Send(out) => assert!(out.attach_body && out.request.body().is_empty()),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn for_head(head: http::request::Parts, party: Party) -> Self {
+        Self::build(head, Vec::new(), true, party)
+    }
+
+    fn build(parts: http::request::Parts, body: Vec<u8>, driver_body: bool, party: Party) -> Self {
         let origin = origin_of(&parts.uri);
         let invalid = match &origin {
             Some(_) => None,
@@ -362,6 +402,7 @@ impl Flow {
                 version: parts.version,
                 headers: parts.headers,
                 body,
+                driver_body,
             },
             state: State::Idle,
             next_request: 0,

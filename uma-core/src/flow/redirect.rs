@@ -67,6 +67,7 @@ impl Flow {
         if to_get && self.request.method != http::Method::HEAD {
             self.request.method = http::Method::GET;
             self.request.body.clear();
+            self.request.driver_body = false;
             self.request.headers.remove(header::CONTENT_LENGTH);
             self.request.headers.remove(header::CONTENT_TYPE);
         }

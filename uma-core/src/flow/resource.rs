@@ -20,6 +20,44 @@ use crate::error::Error;
 
 type Out = Step<http::Response<Vec<u8>>>;
 
+/// How much of a resource-server response's body a [`Flow`] reads, if any (`docs/protocol.md` §8.2).
+///
+/// `None`, for every answer but one: hand the flow the head with an empty body and keep the body. If the
+/// flow finishes with [`Step::Done`], the response it returns is that head: reattach the body untouched.
+/// If it goes on (a challenge, a redirect), drop the body, draining at most a few kilobytes so that the
+/// connection can be reused; a challenge is answered from its header, whatever its body's size.
+///
+/// `Some(limit)`: a `401`/`403` whose `UMA` challenge names an authorization server but no ticket, where a
+/// UMA 1.0 server puts the ticket in a JSON body. Read at most `limit + 1` bytes (a longer body holds no
+/// ticket the flow accepts) and pass them as the body. The flow never finishes with such a response: it
+/// runs an exchange or fails, keeping the bytes read in [`Failure::response`](crate::Failure).
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("www-authenticate", HeaderValue::from_static(
+///     r#"UMA realm="r", as_uri="https://as.example", ticket="t-1""#));
+/// assert_eq!(uma_core::resource_body_limit(StatusCode::UNAUTHORIZED, &headers), None);
+///
+/// headers.insert("www-authenticate", HeaderValue::from_static(r#"UMA as_uri="https://as.example""#));
+/// assert_eq!(uma_core::resource_body_limit(StatusCode::FORBIDDEN, &headers), Some(64 * 1024));
+/// assert_eq!(uma_core::resource_body_limit(StatusCode::OK, &headers), None);
+/// ```
+pub fn resource_body_limit(status: StatusCode, headers: &http::HeaderMap) -> Option<usize> {
+    if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    if !headers.contains_key(header::WWW_AUTHENTICATE) {
+        return None;
+    }
+    let challenges = challenge::parse_headers(headers);
+    let uma = || challenges.iter().filter(|c| c.scheme == "uma");
+    let ticketless = uma().any(|c| c.param("ticket").is_none() && c.param("as_uri").is_some());
+    let ticketed = uma().any(|c| c.param("ticket").is_some());
+    (ticketless && !ticketed).then_some(challenge::MAX_BODY_BYTES)
+}
+
 /// The RPT to present: `prefer` if it exists, else the one that last worked for `path` (never a cached
 /// one after a cross-origin redirect).
 fn pick_rpt<'c>(
@@ -189,6 +227,7 @@ impl Flow {
             id: RequestId(id),
             kind: RequestKind::Resource,
             request,
+            attach_body: self.request.driver_body,
         })
     }
 

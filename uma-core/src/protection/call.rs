@@ -238,6 +238,7 @@ impl<T> ProtectionCall<T> {
             Step::Send(Outgoing {
                 id: RequestId(id),
                 kind,
+                attach_body: false,
                 request,
             }),
         )

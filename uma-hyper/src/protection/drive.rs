@@ -1,9 +1,8 @@
 //! The drive loop of the protection machines: the core decides, this sends, parks and wakes.
 
+use crate::RequestBody;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use http_body_util::Full;
-use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use tokio::sync::Notify;
@@ -76,7 +75,7 @@ impl<M: Machine<ProtectionClient>> Drop for Running<'_, M> {
 
 /// Runs `machine` to its end over `http`.
 pub(super) async fn drive<C, M, T>(
-    http: &HyperClient<C, Full<Bytes>>,
+    http: &HyperClient<C, RequestBody>,
     options: &Options,
     shared: &Shared,
     machine: M,

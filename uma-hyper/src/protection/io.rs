@@ -1,9 +1,9 @@
 //! Discovery and single exchanges over the hyper client, and small request helpers.
 
+use crate::RequestBody;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
+use http_body_util::{BodyExt, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
@@ -13,7 +13,7 @@ use super::{DISCOVERY, Error};
 use crate::options::Options;
 
 pub(super) async fn discover<C>(
-    http: &HyperClient<C, Full<Bytes>>,
+    http: &HyperClient<C, RequestBody>,
     options: &Options,
     issuer: &Issuer,
     policy: &EndpointPolicy,
@@ -30,7 +30,7 @@ where
 /// follows no redirect, statuses are answers, the body is read through `Limited`), under
 /// [`Options::exchange_timeout`].
 pub(super) async fn send<C>(
-    http: &HyperClient<C, Full<Bytes>>,
+    http: &HyperClient<C, RequestBody>,
     options: &Options,
     operation: &'static str,
     request: http::Request<Vec<u8>>,
@@ -43,7 +43,7 @@ where
     let limit = options
         .max_authorization_server_body
         .min(core::MAX_BODY_BYTES);
-    let request = request.map(|body| Full::new(Bytes::from(body)));
+    let request = request.map(RequestBody::from);
     let attempt = async {
         let response = http.request(request).await.map_err(|e| Error::Transport {
             operation,

@@ -1,10 +1,9 @@
 //! [`PepResources`]: EOEPCA's PEP resource API, where a user registers their own resources with their ID
 //! token (see [`uma_core::protection::PepResource`]).
 
+use crate::RequestBody;
 use std::sync::Arc;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use uma_core::discovery::DiscoveryError;
@@ -44,7 +43,7 @@ const PEP_RESOURCES: &str = "PEP resource API";
 /// # Ok(()) }
 /// ```
 pub struct PepResources<C = HttpsClientConnector> {
-    http: HyperClient<C, Full<Bytes>>,
+    http: HyperClient<C, RequestBody>,
     options: Arc<Options>,
     pep: Url,
 }
@@ -91,7 +90,7 @@ where
 {
     /// A handle without a [`UmaClient`]. `allow_insecure_http` permits an `http://` PEP.
     pub fn new(
-        http: HyperClient<C, Full<Bytes>>,
+        http: HyperClient<C, RequestBody>,
         options: Arc<Options>,
         pep: &str,
         allow_insecure_http: bool,

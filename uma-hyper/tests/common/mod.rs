@@ -73,6 +73,43 @@ pub fn count(kit: &Kit, endpoint: Endpoint) -> usize {
     kit.count_endpoint(endpoint)
 }
 
+/// Reads a streamed answer's body to the end.
+pub async fn body_of(response: http::Response<hyper::body::Incoming>) -> hyper::body::Bytes {
+    use http_body_util::BodyExt;
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+}
+
 pub fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// A body streamed in chunks, its size unannounced: what a file or a socket looks like.
+pub struct Chunks(std::collections::VecDeque<hyper::body::Bytes>);
+
+impl Chunks {
+    /// `count` chunks of `size` bytes.
+    pub fn of(count: usize, size: usize) -> Self {
+        Chunks(
+            (0..count)
+                .map(|i| hyper::body::Bytes::from(vec![i as u8; size]))
+                .collect(),
+        )
+    }
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|c| Ok(hyper::body::Frame::data(c))))
+    }
 }

@@ -38,7 +38,7 @@ pub(super) fn send(
     let budget = Budget::new(options, None, agent_global, Instant::now());
     // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
     let limit = options.max_as_body.min(core::MAX_BODY_BYTES as u64);
-    transport::send(agent, request, budget, limit).map_err(|failure| match failure {
+    transport::send_read(agent, request, budget, limit).map_err(|failure| match failure {
         Failed::Transport(ureq::Error::Timeout(_)) => timeout(operation, url, budget),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             timeout(operation, url, budget)
@@ -54,6 +54,17 @@ pub(super) fn send(
             operation,
             url,
             source,
+        },
+        // Only resource requests carry an application body.
+        Failed::Open(e) => Error::Transport {
+            operation,
+            url,
+            source: ureq::Error::Io(e),
+        },
+        Failed::Spent => Error::Transport {
+            operation,
+            url,
+            source: ureq::Error::Io(std::io::ErrorKind::UnexpectedEof.into()),
         },
     })
 }

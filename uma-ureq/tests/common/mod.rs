@@ -110,3 +110,21 @@ macro_rules! both_transports {
         }
     };
 }
+
+/// Reads a streamed answer whole, for assertions on its body.
+pub trait Buffered {
+    /// The same answer with its body read to the end.
+    fn buffered(self) -> http::Response<Vec<u8>>;
+}
+
+impl Buffered for http::Response<uma_ureq::ureq::Body> {
+    fn buffered(self) -> http::Response<Vec<u8>> {
+        let (head, mut body) = self.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .expect("the answer's body");
+        http::Response::from_parts(head, bytes)
+    }
+}
