@@ -137,7 +137,8 @@ impl Subscriber for Capture {
 /// Every credential the kit saw on the wire (authorization header values and their token part, and the
 /// credential form parameters), plus `extra` (passwords, client secrets known to the test).
 pub fn secrets_seen(kit: &Kit, extra: &[&str]) -> Vec<String> {
-    const FORM: [&str; 9] = [
+    const FORM: [&str; 10] = [
+        "token",
         "ticket",
         "rpt",
         "pct",
@@ -175,36 +176,39 @@ pub fn secrets_seen(kit: &Kit, extra: &[&str]) -> Vec<String> {
 /// OpenTelemetry HTTP client fields.
 pub fn assert_flow_spans(capture: &Capture, kit: &Kit, secrets: &[String]) {
     let spans = capture.spans();
+    let requests: Vec<&CapturedSpan> = spans.iter().filter(|s| s.name == "uma.request").collect();
+    // The login.
+    assert!(
+        requests.iter().any(|r| {
+            r.field("uma.outcome") == Some("ok")
+                && steps_of(&spans, r).contains(&"login".to_owned())
+        }),
+        "a login request span: {spans:#?}"
+    );
+    assert_request_spans(capture, kit, secrets);
+}
+
+/// The `uma.step` of each `uma.exchange` child of `request`.
+fn steps_of(spans: &[CapturedSpan], request: &CapturedSpan) -> Vec<String> {
+    spans
+        .iter()
+        .filter(|s| s.name == "uma.exchange" && s.parent == Some(request.id))
+        .map(|s| s.field("uma.step").unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// [`assert_flow_spans`] without the login, for an adapter that has none (a middleware): no recorded
+/// value contains a secret, and a `uma.request` span of a `GET` with the whole dance (challenge,
+/// discovery, token, retry) has the OpenTelemetry HTTP client fields.
+pub fn assert_request_spans(capture: &Capture, kit: &Kit, secrets: &[String]) {
+    let spans = capture.spans();
     assert!(
         secrets.len() >= 4,
         "the flow should have put credentials on the wire: {secrets:?}"
     );
-    for span in &spans {
-        for (field, value) in &span.fields {
-            for secret in secrets {
-                assert!(
-                    !value.contains(secret.as_str()),
-                    "span {} field {field} = {value:?} contains a secret",
-                    span.name
-                );
-            }
-        }
-    }
+    assert_no_secret(capture, secrets);
     let requests: Vec<&CapturedSpan> = spans.iter().filter(|s| s.name == "uma.request").collect();
-    let steps = |request: &CapturedSpan| -> Vec<String> {
-        spans
-            .iter()
-            .filter(|s| s.name == "uma.exchange" && s.parent == Some(request.id))
-            .map(|s| s.field("uma.step").unwrap_or("?").to_owned())
-            .collect()
-    };
-    // The login.
-    assert!(
-        requests.iter().any(|r| {
-            r.field("uma.outcome") == Some("ok") && steps(r).contains(&"login".to_owned())
-        }),
-        "a login request span: {spans:#?}"
-    );
+    let steps = |request: &CapturedSpan| steps_of(&spans, request);
     // The resource request with the whole dance.
     let rs = kit.rs_base();
     let flow = requests
@@ -257,4 +261,66 @@ pub fn assert_flow_spans(capture: &Capture, kit: &Kit, secrets: &[String]) {
     assert_eq!(retry.field("http.response.status_code"), Some("200"));
     // Something went to the resource server and something to the AS.
     assert!(kit.count(Server::Rs, "/api/a") >= 2);
+}
+
+/// Asserts that no recorded field value (of any span or event) contains any of `secrets`.
+pub fn assert_no_secret(capture: &Capture, secrets: &[String]) {
+    for span in capture.spans() {
+        for (field, value) in &span.fields {
+            for secret in secrets {
+                assert!(
+                    !value.contains(secret.as_str()),
+                    "span {} field {field} = {value:?} contains a secret",
+                    span.name
+                );
+            }
+        }
+    }
+}
+
+/// Asserts that no recorded value contains any of `secrets`, and that the protection calls were traced:
+/// `uma.request` spans (no application request: no URL) whose `uma.exchange` children cover `steps`
+/// (e.g. `login` for the PAT, `permission endpoint`, `introspection endpoint`), every exchange with the
+/// OpenTelemetry HTTP client fields and a status, every request span with an `uma.outcome`.
+pub fn assert_protection_spans(capture: &Capture, secrets: &[String], steps: &[&str]) {
+    assert!(
+        !secrets.is_empty(),
+        "the calls should have put credentials on the wire"
+    );
+    assert_no_secret(capture, secrets);
+    let spans = capture.spans();
+    // An application request's span has a URL; a protection call's has none.
+    let requests: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "uma.request" && s.field("url.full").is_none())
+        .collect();
+    let exchanges: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "uma.exchange" && requests.iter().any(|r| s.parent == Some(r.id)))
+        .collect();
+    let seen: Vec<&str> = exchanges
+        .iter()
+        .map(|e| e.field("uma.step").unwrap_or("?"))
+        .collect();
+    for step in steps {
+        assert!(seen.contains(step), "step {step} in {seen:?}: {spans:#?}");
+    }
+    for exchange in &exchanges {
+        for field in [
+            "http.request.method",
+            "url.full",
+            "server.address",
+            "server.port",
+            "http.response.status_code",
+        ] {
+            assert!(exchange.field(field).is_some(), "{field} in {exchange:?}");
+        }
+        assert!(!exchange.field("url.full").unwrap().contains('?'));
+    }
+    for request in &requests {
+        assert!(
+            request.field("uma.outcome").is_some(),
+            "outcome of {request:?}"
+        );
+    }
 }

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
-Exit status: 0 success; 1 a final response was not 2xx; 2 usage error; 3 the UMA flow failed \
+Exit status: 0 success; 1 a final response was not 2xx (with or without -f; also more redirects \
+than --max-redirs); 2 usage error (or output that cannot be written); 3 the UMA flow failed \
 (denied, untrusted AS, needs interaction, max flows, discovery or token-endpoint error); \
-4 no response (connection error, timeout).";
+4 no response, or a response body cut short (connection error, timeout, fewer bytes than its \
+Content-Length, a broken chunked body).";
 
 /// `uma`: curl for UMA 2.0-protected APIs.
 #[derive(Debug, Parser)]
@@ -69,7 +71,7 @@ pub struct ServeArgs {
     #[arg(long = "slow-ms", value_name = "MS", help_heading = "Faults")]
     pub slow_ms: Option<u64>,
     /// Fault: a request the resource server grants is answered with this many bytes of text (streamed,
-    /// with a Content-Length), instead of the small JSON; `uma fetch` reads up to 64 MiB.
+    /// with a Content-Length), instead of the small JSON; `uma fetch` streams it (try `-o FILE`).
     #[arg(long = "large-body", value_name = "BYTES", help_heading = "Faults")]
     pub large_body: Option<usize>,
     /// Fault: a request the resource server grants is answered with a Content-Length of 64 KiB (or
@@ -118,13 +120,16 @@ pub struct FetchArgs {
     /// Extra request header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// Request body, as curl: `@FILE` reads the file (`@-` standard input) with carriage returns and
-    /// newlines removed; repeated `-d` are joined with `&`. Sent with `Content-Type:
+    /// Request body, as curl: `@FILE` reads the whole file into memory (`@-` standard input) with
+    /// carriage returns and newlines removed (use --data-binary @FILE for large files); repeated `-d` are joined with `&`. Sent with `Content-Type:
     /// application/x-www-form-urlencoded` unless -H gives one.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
-    /// Request body sent exactly as given: `@FILE` reads the file (`@-` standard input) byte for byte.
-    /// `Content-Type` as with -d.
+    /// Request body sent exactly as given: `@FILE` streams the file byte for byte, never held in
+    /// memory, opened again when a UMA challenge asks for a retry (over 1 MiB it goes with `Expect:
+    /// 100-continue`, as curl sends it); `@-` reads standard input once (kept for the retry up to
+    /// 4 MiB, longer input is sent once with `Expect: 100-continue`; read whole with several
+    /// fetches). `Content-Type` as with -d.
     #[arg(
         long = "data-binary",
         value_name = "DATA",
@@ -252,6 +257,36 @@ pub struct FetchArgs {
     /// Do not print response bodies (useful with --repeat and --stats).
     #[arg(long = "no-body")]
     pub no_body: bool,
+    /// Write the response (its body; with -i its head too) to FILE instead of standard output (`-`
+    /// is standard output). FILE is created, or truncated, when the final response arrives, and not
+    /// at all without one or when -f suppresses it. A body cut short leaves in FILE what arrived and
+    /// exits 4. Takes exactly one fetch: one URL and no --repeat.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail on HTTP errors, as curl: a final status of 400 or more prints nothing of the response
+    /// (nor creates -o FILE), only the one-line error on stderr. The exit status is 1, as for any
+    /// non-2xx status (curl's is 22).
+    #[arg(short = 'f', long = "fail")]
+    pub fail: bool,
+    /// Follow resource-server redirects (up to --max-redirs). Without it a 3xx is the final
+    /// response, printed as it is, as curl does. Credentials (Authorization, cookies, the RPT) never
+    /// follow a redirect to another origin; 303, and 301/302 after a POST, become a GET without body.
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+    /// With -L, redirects followed per fetch; one more is an error (exit 1).
+    #[arg(
+        long = "max-redirs",
+        value_name = "N",
+        default_value_t = 50,
+        requires = "location"
+    )]
+    pub max_redirs: u32,
+    /// Print FORMAT to standard output after each fetch, as curl: %{http_code} (000 without a
+    /// response), %{response_code}, %{size_download} (body bytes written), %{url_effective} (the
+    /// last URL asked, without query or user info), %{num_redirects}, %{time_total} (seconds),
+    /// %{exitcode}; %% is %, and \n, \r, \t, \\ are escapes.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
     /// Keep AS metadata and RPTs between runs: in FILE (mode 0600), or in a Redis shared with other
     /// replicas (redis://…, sealed with the 64-hex-digit key in UMA_CACHE_KEY).
     #[arg(long = "cache", value_name = "FILE|redis://…", env = "UMA_CACHE")]

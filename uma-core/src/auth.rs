@@ -223,38 +223,15 @@ impl FormRequest {
     }
 }
 
-/// `application/x-www-form-urlencoded` encoding of ordered pairs.
+/// `application/x-www-form-urlencoded` encoding of ordered pairs (`serde_urlencoded`: unreserved bytes
+/// `A-Z a-z 0-9 - . _ *` as is, space as `+`, the rest percent-encoded).
 pub fn form_encode(pairs: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(&form_escape(k));
-        out.push('=');
-        out.push_str(&form_escape(v));
-    }
-    out
+    serde_urlencoded::to_string(pairs).expect("a sequence of string pairs always serializes")
 }
 
-/// Form-escapes one value: unreserved bytes as is, space as `+`, the rest percent-encoded.
+/// Form-escapes one value, as [`form_encode`] does (`url::form_urlencoded`, which `serde_urlencoded` uses).
 pub fn form_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
-    out
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// `Basic base64(form(id) ":" form(secret))`, marked sensitive.
@@ -284,26 +261,10 @@ pub fn is_visible_ascii(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-/// Standard base64 with padding (RFC 4648 §4).
+/// Standard base64 with padding (RFC 4648 §4), by the `base64` crate.
 pub fn base64_encode(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 #[cfg(test)]

@@ -227,7 +227,7 @@ pub mod spans {
     use tracing::Span;
     use tracing::field::Empty;
 
-    use super::{StepCounter, redacted_url, server_port};
+    use super::{StepCounter, UmaStep, redacted_url, server_port};
     use crate::flow::Outgoing;
 
     /// The span of one application request (target `uma`, level INFO); `None` for a machine without
@@ -247,16 +247,39 @@ pub mod spans {
         )
     }
 
+    /// Records the application's request on a [`request`] span made without it: an adapter that only
+    /// sees the request as the core sends it first fills the span from that first resource request.
+    pub fn record_target(span: &Span, method: &http::Method, uri: &http::Uri) {
+        // Nothing listens (no subscriber, or filtered out): spare the warm path the URL's allocation.
+        if span.is_disabled() {
+            return;
+        }
+        span.record("http.request.method", method.as_str());
+        span.record("url.full", redacted_url(uri));
+        if let Some(host) = uri.host() {
+            span.record("server.address", host);
+        }
+        if let Some(port) = server_port(uri) {
+            span.record("server.port", port);
+        }
+    }
+
     /// The span of one HTTP exchange of the current request (target `uma`, level INFO); `counter` is
     /// the request's own.
     pub fn exchange(out: &Outgoing, counter: &mut StepCounter) -> Span {
         let (step, resends) = counter.next(out);
-        let uri = out.request.uri();
+        exchange_of(step, resends, &out.request)
+    }
+
+    /// The span of an exchange that no machine built (a protection handle's discovery at start-up):
+    /// [`exchange`] with the step and resend count given.
+    pub fn exchange_of<B>(step: UmaStep, resends: Option<u32>, request: &http::Request<B>) -> Span {
+        let uri = request.uri();
         tracing::info_span!(
             target: "uma",
             "uma.exchange",
             otel.kind = "client",
-            http.request.method = out.request.method().as_str(),
+            http.request.method = request.method().as_str(),
             url.full = redacted_url(uri),
             server.address = uri.host().unwrap_or(""),
             server.port = server_port(uri),

@@ -16,6 +16,7 @@ use crate::error::{BodyKind, BoxError, Deadline, Error};
 pub(crate) use crate::herd::Engine;
 use crate::herd::Running;
 use crate::options::Options;
+use crate::spans::Trace;
 
 /// Drives `machine` to its end, sending every request through `service`, under the overall timeout.
 /// Machines that never send the application's request (logins, Keycloak's permission grant).
@@ -82,7 +83,10 @@ where
         .overall_timeout
         // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
         .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
-    run(engine, options, machine, service, app, overall).await
+    let trace = Trace::new();
+    trace
+        .request(run(engine, options, machine, service, app, overall, &trace))
+        .await
 }
 
 /// The overall timeout error.
@@ -100,6 +104,7 @@ async fn run<M, S, RB>(
     service: &mut S,
     app: &mut Application,
     overall: Option<(tokio::time::Instant, Duration)>,
+    trace: &Trace,
 ) -> Result<(M::Output, Option<RB>), Error>
 where
     M: Machine,
@@ -164,7 +169,9 @@ where
                 } else {
                     None
                 };
-                match exchange(options, service, out, application, overall).await {
+                let span = trace.exchange(&out);
+                let answer = exchange(options, service, out, application, overall);
+                match span.run_with(answer, Answer::status).await {
                     Ok(Answer::Read(response)) => {
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, response, now));
@@ -286,6 +293,14 @@ enum Answer<RB> {
     Read(http::Response<Vec<u8>>),
     /// A resource answer: its head (with an empty body) for the core, its body unread.
     Head(http::Response<Vec<u8>>, RB),
+}
+
+impl<RB> Answer<RB> {
+    fn status(&self) -> u16 {
+        match self {
+            Answer::Read(r) | Answer::Head(r, _) => r.status().as_u16(),
+        }
+    }
 }
 
 /// One HTTP exchange under the per-exchange timeout, reported to the observer. Authorization-server

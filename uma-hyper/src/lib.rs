@@ -96,6 +96,13 @@
 //! requests with a sufficient RPT pass, others get the `401` challenge with a fresh ticket. See
 //! [`pep_layer`].
 //!
+//! # Tracing
+//!
+//! With the `tracing` feature (on by default), every request, login and protection call is a
+//! `uma.request` span and every HTTP exchange in it a `uma.exchange` span, with OpenTelemetry's HTTP
+//! client field names and the UMA step; no token, ticket or secret is ever a field value. See
+//! [`spans`] and the README's "Tracing".
+//!
 //! # Errors
 //!
 //! One [`Error`]: [`Error::Uma`] for UMA failures (with [`Error::response`], the last resource-server
@@ -114,6 +121,7 @@ mod layer;
 mod options;
 pub mod pep_layer;
 pub mod protection;
+pub mod spans;
 pub mod store;
 
 pub use body::RequestBody;

@@ -9,6 +9,7 @@ use uma_hyper::{Error, Options};
 use crate::NotReplayed;
 use crate::send::{self, Application, Overall, Stop, overall_timeout};
 use uma_hyper::herd::{Engine, Running};
+use uma_hyper::spans::Trace;
 
 /// What one call of the middleware works with.
 pub(crate) struct Call<'a, 'n> {
@@ -19,11 +20,21 @@ pub(crate) struct Call<'a, 'n> {
     pub extensions: &'a mut http::Extensions,
 }
 
-/// Drives `flow` to its end under the overall timeout.
+/// Drives `flow` to its end under the overall timeout, in its `uma.request` span.
 pub(crate) async fn drive(
+    call: Call<'_, '_>,
+    app: Application,
+    flow: Flow,
+) -> Result<reqwest::Response, Stop> {
+    let trace = Trace::new();
+    trace.request(run(call, app, flow, &trace)).await
+}
+
+async fn run(
     call: Call<'_, '_>,
     mut app: Application,
     flow: Flow,
+    trace: &Trace,
 ) -> Result<reqwest::Response, Stop> {
     let Call {
         engine,
@@ -57,8 +68,9 @@ pub(crate) async fn drive(
                     return Ok(not_replayed(last_read, extensions));
                 }
                 let id = out.id;
-                let response =
-                    send::resource(&next, extensions, &mut app, out, options, overall).await?;
+                let span = trace.exchange(&out);
+                let sent = send::resource(&next, extensions, &mut app, out, options, overall);
+                let response = span.run_with(sent, |r| r.status().as_u16()).await?;
                 match uma_core::resource_body_limit(response.status(), response.headers()) {
                     None => {
                         let head = send::head_of(&response);
@@ -113,13 +125,18 @@ pub(crate) async fn drive(
                             ask,
                             out,
                             overall,
-                            |out| send::authorization_server(http, out, options, overall),
+                            |out| {
+                                let span = trace.exchange(&out);
+                                span.run(send::authorization_server(http, out, options, overall))
+                            },
                         )
                         .await?;
                         continue;
                     }
                 }
-                let response = send::authorization_server(http, out, options, overall).await?;
+                let span = trace.exchange(&out);
+                let sent = send::authorization_server(http, out, options, overall);
+                let response = span.run(sent).await?;
                 running.step(|m, core, now| m.handle_response(core, id, response, now))
             }
             (Step::Wait { until }, _) => {

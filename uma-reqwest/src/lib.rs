@@ -52,6 +52,13 @@
 //! inner client uses ring explicitly. Your own `reqwest::Client` needs a provider: reqwest's default
 //! features bring aws-lc-rs, or install ring with `rustls::crypto::ring::default_provider().install_default()`.
 //!
+//! # Tracing
+//!
+//! With the `tracing` feature (on by default), each request is a `uma.request` span and each exchange
+//! in it (the resource-server attempts and the authorization-server calls) a `uma.exchange` span, with
+//! OpenTelemetry's HTTP client field names and the UMA step; no token, ticket or secret is ever a field
+//! value. The same spans as `uma-ureq` and `uma-hyper` ([`uma_hyper::spans`]; the README's "Tracing").
+//!
 //! # Errors
 //!
 //! UMA failures, timeouts and authorization-server transport errors are

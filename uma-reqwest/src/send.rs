@@ -20,6 +20,16 @@ pub(crate) enum Stop {
     Chain(reqwest_middleware::Error),
 }
 
+impl uma_hyper::spans::ErrorKind for Stop {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Stop::Uma(error) => error.kind_name(),
+            // The rest of the chain failed: to this request, a transport error.
+            Stop::Chain(_) => "transport",
+        }
+    }
+}
+
 impl From<Error> for Stop {
     fn from(error: Error) -> Self {
         Stop::Uma(error)

@@ -299,7 +299,7 @@ impl Shared {
 
 /// What [`Tracer::enter`] returns without the `tracing` feature.
 #[cfg(not(feature = "tracing"))]
-struct NoSpan;
+pub(crate) struct NoSpan;
 
 /// The `tracing` spans of one driven machine (feature `tracing`; without it, nothing).
 pub(crate) struct Tracer {
@@ -323,38 +323,54 @@ impl Tracer {
 
     /// Enters the request span for as long as the guard lives.
     #[cfg(feature = "tracing")]
-    fn enter(&self) -> tracing::span::EnteredSpan {
+    pub fn enter(&self) -> tracing::span::EnteredSpan {
         self.span.clone().entered()
     }
 
     #[cfg(not(feature = "tracing"))]
-    fn enter(&self) -> NoSpan {
+    pub fn enter(&self) -> NoSpan {
         NoSpan
     }
 
     /// Runs one exchange inside its span and records its status or failure.
     #[cfg(feature = "tracing")]
-    fn exchange(
+    pub fn exchange<R: Status, E: KindName>(
         &mut self,
         out: uma_core::Outgoing,
-        send: impl FnOnce(uma_core::Outgoing) -> Result<Answer, Error>,
-    ) -> Result<Answer, Error> {
-        use uma_core::trace::spans;
-        let span = spans::exchange(&out, &mut self.counter);
-        let result = span.in_scope(|| send(out));
-        match &result {
-            Ok(response) => spans::record_status(&span, response.status().as_u16()),
-            Err(error) => spans::record_error(&span, error.kind_name()),
-        }
-        result
+        send: impl FnOnce(uma_core::Outgoing) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let span = uma_core::trace::spans::exchange(&out, &mut self.counter);
+        record(&span, span.in_scope(|| send(out)))
+    }
+
+    /// Runs an exchange no machine built (a protection handle's discovery at start-up) in its span.
+    #[cfg(feature = "tracing")]
+    pub fn standalone<E: KindName>(
+        &mut self,
+        step: uma_core::trace::UmaStep,
+        request: http::Request<Vec<u8>>,
+        send: impl FnOnce(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, E>,
+    ) -> Result<http::Response<Vec<u8>>, E> {
+        let span = uma_core::trace::spans::exchange_of(step, None, &request);
+        record(&span, span.in_scope(|| send(request)))
     }
 
     #[cfg(not(feature = "tracing"))]
-    fn exchange(
+    pub fn standalone<E: KindName>(
+        &mut self,
+        _: uma_core::trace::UmaStep,
+        request: http::Request<Vec<u8>>,
+        send: impl FnOnce(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, E>,
+    ) -> Result<http::Response<Vec<u8>>, E> {
+        send(request)
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    pub fn exchange<R: Status, E: KindName>(
         &mut self,
         out: uma_core::Outgoing,
-        send: impl FnOnce(uma_core::Outgoing) -> Result<Answer, Error>,
-    ) -> Result<Answer, Error> {
+        send: impl FnOnce(uma_core::Outgoing) -> Result<R, E>,
+    ) -> Result<R, E> {
         send(out)
     }
 
@@ -367,9 +383,50 @@ impl Tracer {
 
     /// Records `uma.outcome`: `ok`, or the kind of `error`.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    fn finish(&self, error: Option<&Error>) {
+    pub fn finish<E: KindName>(&self, error: Option<&E>) {
         #[cfg(feature = "tracing")]
-        uma_core::trace::spans::record_outcome(&self.span, error.map_or("ok", Error::kind_name));
+        uma_core::trace::spans::record_outcome(&self.span, error.map_or("ok", E::kind_name));
+    }
+}
+
+/// Records an exchange's status, or why it failed, on its span.
+#[cfg(feature = "tracing")]
+fn record<R: Status, E: KindName>(span: &tracing::Span, result: Result<R, E>) -> Result<R, E> {
+    use uma_core::trace::spans;
+    match &result {
+        Ok(response) => spans::record_status(span, response.status_code()),
+        Err(error) => spans::record_error(span, error.kind_name()),
+    }
+    result
+}
+
+/// An answer whose status an exchange span records.
+pub(crate) trait Status {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    fn status_code(&self) -> u16;
+}
+
+impl Status for http::Response<Vec<u8>> {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+impl Status for Answer {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// A short secret-free name of an error: the `error.type` and `uma.outcome` of the spans.
+pub(crate) trait KindName {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindName for Error {
+    fn kind_name(&self) -> &'static str {
+        Error::kind_name(self)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod report;
 mod setup;
+mod write_out;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -22,16 +23,54 @@ struct Template {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: std::sync::Arc<Vec<u8>>,
+    body: std::sync::Arc<Body>,
 }
 
+/// The request body, as the flags give it.
+enum Body {
+    /// Bytes in memory (literal text, `-d`, or standard input read whole for several fetches),
+    /// replayed after a challenge.
+    Bytes(Vec<u8>),
+    /// `--data-binary @FILE`, `--json @FILE`: streamed, opened again for each send.
+    File(std::path::PathBuf),
+    /// `@-` for a single fetch: standard input, read once (buffered for a retry up to
+    /// `Options::max_replay_body`, else sent once with `Expect: 100-continue`).
+    Stdin,
+}
+
+/// curl sends `Expect: 100-continue` with bodies over 1 MiB: a server that answers (here, with a UMA
+/// challenge) before reading leaves the body unsent until the retry.
+const EXPECT_OVER: u64 = 1024 * 1024;
+
 impl Template {
-    fn request(&self) -> http::Request<Vec<u8>> {
-        let mut request = http::Request::new(self.body.as_ref().clone());
+    fn send(
+        &self,
+        agent: &uma_ureq::UmaAgent,
+    ) -> Result<http::Response<ureq::Body>, uma_ureq::Error> {
+        let builder = || {
+            let mut builder = agent.request(self.method.clone(), &self.uri.to_string());
+            for (name, value) in &self.headers {
+                builder = builder.header(name, value);
+            }
+            builder
+        };
+        let bytes = match self.body.as_ref() {
+            Body::Bytes(bytes) => bytes.clone(),
+            Body::File(path) => {
+                let mut builder = builder();
+                let big = std::fs::metadata(path).is_ok_and(|m| m.len() > EXPECT_OVER);
+                if big && !self.headers.contains_key(http::header::EXPECT) {
+                    builder = builder.header(http::header::EXPECT, "100-continue");
+                }
+                return builder.body_file(path).send();
+            }
+            Body::Stdin => return builder().body_reader(std::io::stdin()).send(),
+        };
+        let mut request = http::Request::new(bytes);
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
-        request
+        agent.run(request)
     }
 
     fn context(&self) -> String {
@@ -59,6 +98,8 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
         ));
     }
     let templates = templates(args)?;
+    let jobs = templates.len() * args.repeat as usize;
+    let output = Output::from_args(args, jobs)?;
     let login = setup::login_input(args)?;
     let redactor = Redactor::new([
         args.client_secret.as_deref(),
@@ -67,7 +108,6 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
         args.access_token.as_deref(),
         args.claim_token.as_deref(),
     ]);
-    let jobs = templates.len() * args.repeat as usize;
     let exchanges = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let session = match setup::session(args, &login, &redactor, std::sync::Arc::clone(&exchanges)) {
         Ok(s) => s,
@@ -100,7 +140,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
                         break;
                     }
                     let template = &templates[job % templates.len()];
-                    let (status, failure) = fetch_one(&session.agent, template, args);
+                    let (status, failure) = fetch_one(&session.agent, template, args, &output);
                     let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                     r.tally.add(status);
                     if let Some(failure) = failure {
@@ -121,7 +161,13 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     if let Some((crate::cache_file::Cache::File(path), issuers)) = &session.cache {
         let origins: Vec<String> = templates
             .iter()
-            .map(|t| uma_core::Flow::new(t.request()).origin().to_owned())
+            .map(|t| {
+                let request = http::Request::get(t.uri.clone()).body(Vec::new());
+                request.map_or_else(
+                    |_| String::new(),
+                    |r| uma_core::Flow::new(r).origin().to_owned(),
+                )
+            })
             .collect();
         let saved = session
             .agent
@@ -151,14 +197,44 @@ fn report_now(redactor: &Redactor, e: &CliError, show: bool) -> u8 {
     e.exit_code()
 }
 
-/// One fetch: streams the final response to standard output, returns its status and the failure, if any.
+/// Where responses go, and what follows them.
+struct Output {
+    /// `-o FILE` (not `-`).
+    file: Option<std::path::PathBuf>,
+    /// `-w FORMAT`.
+    write_out: Option<write_out::Format>,
+}
+
+impl Output {
+    fn from_args(args: &FetchArgs, jobs: usize) -> Result<Output, CliError> {
+        let file = args.output.clone().filter(|p| p.as_os_str() != "-");
+        if file.is_some() && jobs > 1 {
+            return Err(CliError::Usage(
+                "-o FILE takes exactly one fetch: give one URL and no --repeat (or use --no-body)"
+                    .to_owned(),
+            ));
+        }
+        let write_out = args
+            .write_out
+            .as_deref()
+            .map(write_out::Format::parse)
+            .transpose()?;
+        Ok(Output { file, write_out })
+    }
+}
+
+/// One fetch: streams the final response to standard output (or `-o FILE`), then the `-w` text; returns
+/// its status and the failure, if any.
 fn fetch_one(
     agent: &uma_ureq::UmaAgent,
     template: &Template,
     args: &FetchArgs,
+    output: &Output,
 ) -> (Option<u16>, Option<CliError>) {
+    let started = Instant::now();
+    write_out::reset_trail();
     let context = template.context();
-    let (response, failure) = match agent.run(template.request()) {
+    let (response, mut failure) = match template.send(agent) {
         Ok(response) => {
             let failure = (!response.status().is_success()).then(|| {
                 let sent_token = args.access_token.is_some() || args.grant() != Grant::None;
@@ -190,31 +266,88 @@ fn fetch_one(
         }
     };
     let status = response.as_ref().map(|(head, _)| head.status.as_u16());
-    if let Some((head, mut body)) = response {
+    // One fetch's response and write-out stay together on stdout whatever the other workers print (the
+    // lock is reentrant: the writes below take it again).
+    let _stdout = std::io::stdout().lock();
+    let mut size = 0;
+    // -f: an HTTP error prints nothing of the response (and creates no file).
+    let suppressed = args.fail && status.is_some_and(|s| s >= 400);
+    if let (Some((head, mut body)), false) = (response, suppressed) {
+        match write_response(&head, &mut body, args, output) {
+            Ok(n) => size = n,
+            Err((n, e)) => {
+                size = n;
+                failure = Some(e.into_cli(&context, output.file.as_deref()));
+            }
+        }
+    }
+    if let Some(format) = &output.write_out {
+        let (url, redirects) = write_out::trail();
+        let facts = write_out::Facts {
+            status,
+            size,
+            url: url.unwrap_or_else(|| url_without_query(&template.uri)),
+            redirects,
+            elapsed: started.elapsed(),
+            exit_code: failure.as_ref().map_or(0, CliError::exit_code),
+        };
+        let text = format.render(&facts);
         let mut out = std::io::stdout().lock();
-        let printed = report::print_response(
-            &head,
-            &mut body,
-            &mut out,
-            args.include || args.head,
-            args.no_body || args.head,
-        );
-        match printed {
-            Ok(_) => {}
-            Err(report::PrintError::Write(e)) => {
-                return (status, Some(crate::output::write_failed(e)));
-            }
-            Err(report::PrintError::Read(e)) => {
-                let why =
-                    CliError::Transport(format!("{context}: the response body ended early: {e}"));
-                return (status, Some(why));
-            }
+        let written = std::io::Write::write_all(&mut out, text.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out));
+        if let Err(e) = written {
+            return (status, Some(crate::output::write_failed(e)));
         }
     }
     (status, failure)
 }
 
-/// Reads `@FILE` (`@-` is standard input) or takes the text itself, for `flag`.
+/// Where printing a response failed, and how many body bytes were written before.
+enum WriteFailure {
+    Create(std::io::Error),
+    Print(report::PrintError),
+}
+
+impl WriteFailure {
+    fn into_cli(self, context: &str, file: Option<&std::path::Path>) -> CliError {
+        let cannot_write = |e: std::io::Error| match file {
+            Some(path) => CliError::Usage(format!("-o: cannot write {}: {e}", path.display())),
+            None => crate::output::write_failed(e),
+        };
+        match self {
+            WriteFailure::Create(e) => match file {
+                Some(path) => CliError::Usage(format!("-o: cannot create {}: {e}", path.display())),
+                None => crate::output::write_failed(e),
+            },
+            WriteFailure::Print(report::PrintError::Write(e)) => cannot_write(e),
+            WriteFailure::Print(report::PrintError::Read(e)) => {
+                CliError::Transport(format!("{context}: the response body ended early: {e}"))
+            }
+        }
+    }
+}
+
+/// Streams the response to standard output or the `-o` file (created now).
+fn write_response(
+    head: &http::response::Parts,
+    body: &mut dyn std::io::Read,
+    args: &FetchArgs,
+    output: &Output,
+) -> Result<u64, (u64, WriteFailure)> {
+    let include = args.include || args.head;
+    let silent = args.no_body || args.head;
+    let mut sink: Box<dyn std::io::Write> = match &output.file {
+        Some(path) => {
+            Box::new(std::fs::File::create(path).map_err(|e| (0, WriteFailure::Create(e)))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut written = 0;
+    report::print_response(head, body, &mut sink, include, silent, &mut written)
+        .map_err(|e| (written, WriteFailure::Print(e)))
+}
+
+/// Reads `@FILE` (`@-` is standard input) whole, or takes the text itself, for `flag`.
 fn data_source(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
     let Some(path) = value.strip_prefix('@') else {
         return Ok(value.as_bytes().to_vec());
@@ -228,15 +361,35 @@ fn data_source(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
     read.map_err(|e| CliError::Usage(format!("{flag}: cannot read {path}: {e}")))
 }
 
+/// `--data-binary` and `--json`: a regular file streams (opened again for each send), standard input
+/// is read once for a single fetch (whole for several), anything else is read whole.
+fn streamed_source(flag: &str, value: &str, fetches: usize) -> Result<Body, CliError> {
+    match value.strip_prefix('@') {
+        Some("-") if fetches == 1 => Ok(Body::Stdin),
+        Some(path) if path != "-" => {
+            let cannot =
+                |e: std::io::Error| CliError::Usage(format!("{flag}: cannot read {path}: {e}"));
+            let file = std::fs::File::open(path).map_err(cannot)?;
+            if file.metadata().map_err(cannot)?.is_file() {
+                Ok(Body::File(path.into()))
+            } else {
+                // A pipe or a device has no length to announce and cannot be opened again.
+                data_source(flag, value).map(Body::Bytes)
+            }
+        }
+        _ => data_source(flag, value).map(Body::Bytes),
+    }
+}
+
 /// The request body `-d`, `--data-binary` or `--json` describe, with curl's semantics: `-d @FILE` drops
-/// carriage returns and newlines from the file and repeated `-d` are joined with `&`; the other two send
-/// the bytes as they are.
-fn body(args: &FetchArgs) -> Result<Option<Vec<u8>>, CliError> {
+/// carriage returns and newlines from the file (so it is read whole, as curl does) and repeated `-d` are
+/// joined with `&`; the other two send the bytes as they are, streaming a file.
+fn body(args: &FetchArgs, fetches: usize) -> Result<Option<Body>, CliError> {
     if let Some(data) = &args.data_binary {
-        return data_source("--data-binary", data).map(Some);
+        return streamed_source("--data-binary", data, fetches).map(Some);
     }
     if let Some(json) = &args.json {
-        return data_source("--json", json).map(Some);
+        return streamed_source("--json", json, fetches).map(Some);
     }
     if args.data.is_empty() {
         return Ok(None);
@@ -252,12 +405,12 @@ fn body(args: &FetchArgs) -> Result<Option<Vec<u8>>, CliError> {
         }
         body.extend(part);
     }
-    Ok(Some(body))
+    Ok(Some(Body::Bytes(body)))
 }
 
 /// The request templates: method, URL, headers and body checked once, before anything is sent.
 fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
-    let body = body(args)?;
+    let body = body(args, args.urls.len() * args.repeat as usize)?;
     let method = match &args.method {
         Some(m) => Method::from_bytes(m.as_bytes())
             .map_err(|_| CliError::Usage(format!("-X: invalid method {m:?}")))?,
@@ -283,7 +436,7 @@ fn templates(args: &FetchArgs) -> Result<Vec<Template>, CliError> {
                 "application/x-www-form-urlencoded",
             ));
     }
-    let body = std::sync::Arc::new(body.unwrap_or_default());
+    let body = std::sync::Arc::new(body.unwrap_or(Body::Bytes(Vec::new())));
     args.urls
         .iter()
         .map(|url| {

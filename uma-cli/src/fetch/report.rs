@@ -17,6 +17,12 @@ use crate::output::CliError;
 pub fn describe(context: &str, e: &uma_ureq::Error) -> CliError {
     use uma_ureq::Error as E;
     match e {
+        E::Uma(failure) if matches!(failure.error.root(), Core::TooManyRedirects { .. }) => {
+            let root = failure.error.root();
+            CliError::Status(format!(
+                "{context}: too many redirects: {root} (raise --max-redirs)"
+            ))
+        }
         E::Uma(failure) => {
             let root = failure.error.root();
             CliError::Uma(format!(
@@ -28,7 +34,10 @@ pub fn describe(context: &str, e: &uma_ureq::Error) -> CliError {
         E::Timeout { .. } => CliError::Transport(format!("{context}: timeout: {e}")),
         E::Transport { .. } => CliError::Transport(format!("{context}: no response: {e}")),
         E::BodyTooLarge { .. } => CliError::Transport(format!("{context}: {e}")),
-        E::Request(_) => CliError::Usage(format!("{context}: {e}")),
+        E::Request(_) | E::RequestBody(_) => CliError::Usage(format!("{context}: {e}")),
+        E::BodyNotReplayable { .. } => CliError::Transport(format!(
+            "{context}: {e} (standard input is read once: send a file with --data-binary @FILE)"
+        )),
         other => CliError::Transport(format!("{context}: {other}")),
     }
 }
@@ -114,14 +123,16 @@ pub enum PrintError {
 }
 
 /// Prints the response (status line and headers with `-i`), then streams its body to `out` unless
-/// `silent`. Returns the body bytes written. A body that ends before its `Content-Length`, or a broken
-/// chunked body, is a [`PrintError::Read`]: never a short success.
+/// `silent`. Returns the body bytes written, also counted in `written` as they go (so a failure still
+/// tells how much arrived). A body that ends before its `Content-Length`, or a broken chunked body, is a
+/// [`PrintError::Read`]: never a short success.
 pub fn print_response(
     head: &http::response::Parts,
     body: &mut dyn std::io::Read,
     out: &mut dyn Write,
     include: bool,
     silent: bool,
+    written: &mut u64,
 ) -> Result<u64, PrintError> {
     if include {
         let status = head.status;
@@ -141,7 +152,7 @@ pub fn print_response(
         text.push(b'\n');
         out.write_all(&text).map_err(PrintError::Write)?;
     }
-    let mut written = 0u64;
+    *written = 0;
     if !silent {
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
@@ -155,11 +166,11 @@ pub fn print_response(
                 }
             };
             out.write_all(&buffer[..n]).map_err(PrintError::Write)?;
-            written += n as u64;
+            *written += n as u64;
         }
     }
     out.flush().map_err(PrintError::Write)?;
-    Ok(written)
+    Ok(*written)
 }
 
 /// Final statuses of the fetches (issue 6 `--stats`).

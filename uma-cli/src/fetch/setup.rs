@@ -99,6 +99,8 @@ fn config(args: &FetchArgs, issuers: &[Issuer], credentials: &ClientCredentials)
         .allow_insecure_http(args.allow_insecure_http)
         .with_max_flows(args.max_flows);
     config.rpt_params = args.rpt_params.clone();
+    // curl's default: a 3xx is the answer; -L follows up to --max-redirs.
+    config.max_redirects = if args.location { args.max_redirs } else { 0 };
     for issuer in issuers {
         let mut server = AuthorizationServer::new(issuer.clone(), credentials.clone());
         server.claim = claim.clone();
@@ -113,6 +115,9 @@ fn options(args: &FetchArgs, redactor: &Redactor, exchanges: &Arc<AtomicU64>) ->
     let counter = Arc::clone(exchanges);
     let mut options = Options::default().with_observer(move |event: &ExchangeEvent| {
         counter.fetch_add(1, Ordering::Relaxed);
+        if event.kind == uma_core::RequestKind::Resource {
+            super::write_out::record_resource(&event.url, event.status);
+        }
         if verbose {
             // ExchangeEvent lines are secret-free; the redactor is a second line of defence.
             eprintln!("* {}", redactor.scrub(&event.line()));

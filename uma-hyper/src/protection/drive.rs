@@ -12,6 +12,7 @@ use uma_core::{Machine, RequestKind, Step};
 use super::io::send;
 use super::{DISCOVERY, Error, TOKEN};
 use crate::options::Options;
+use crate::spans::Trace;
 
 /// The core's protection state, and the bell parked calls wait on.
 #[derive(Debug)]
@@ -84,6 +85,23 @@ where
     C: Connect + Clone + Send + Sync + 'static,
     M: Machine<ProtectionClient, Output = Result<T, CallError>>,
 {
+    let trace = Trace::new();
+    trace
+        .request(run(http, options, shared, machine, &trace))
+        .await
+}
+
+async fn run<C, M, T>(
+    http: &HyperClient<C, RequestBody>,
+    options: &Options,
+    shared: &Shared,
+    machine: M,
+    trace: &Trace,
+) -> Result<T, Error>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+    M: Machine<ProtectionClient, Output = Result<T, CallError>>,
+{
     let mut run = Running {
         shared,
         machine,
@@ -95,7 +113,9 @@ where
     loop {
         step = match step {
             Step::Send(out) => {
-                let response = send(http, options, operation(out.kind), out.request).await?;
+                let span = trace.exchange(&out);
+                let sent = send(http, options, operation(out.kind), out.request);
+                let response = span.run(sent).await?;
                 bell = Box::pin(shared.landed.notified());
                 run.call(|m, c| m.handle_response(c, out.id, response, now()))
             }

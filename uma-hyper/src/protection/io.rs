@@ -8,9 +8,11 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::Connect;
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection as core;
+use uma_core::trace::UmaStep;
 
 use super::{DISCOVERY, Error};
 use crate::options::Options;
+use crate::spans::Trace;
 
 pub(super) async fn discover<C>(
     http: &HyperClient<C, RequestBody>,
@@ -21,9 +23,14 @@ pub(super) async fn discover<C>(
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let request = discovery::discovery_request(issuer);
-    let response = send(http, options, DISCOVERY, request).await?;
-    Ok(discovery::parse_metadata(issuer, &response, policy)?)
+    let trace = Trace::new();
+    let discover = async {
+        let request = discovery::discovery_request(issuer);
+        let span = trace.standalone(UmaStep::Discovery, &request);
+        let response = span.run(send(http, options, DISCOVERY, request)).await?;
+        Ok(discovery::parse_metadata(issuer, &response, policy)?)
+    };
+    trace.request(discover).await
 }
 
 /// One exchange with the adapter's transport rules (as in the engine's exchange: the legacy client

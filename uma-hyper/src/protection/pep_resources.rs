@@ -9,12 +9,14 @@ use hyper_util::client::legacy::connect::Connect;
 use uma_core::discovery::DiscoveryError;
 use uma_core::protection::{self as core, PepResource, PepResourceError, PepResourceRecord};
 use uma_core::secret::ClaimToken;
+use uma_core::trace::UmaStep;
 use url::Url;
 
 use super::Error;
 use super::io::send;
 use crate::client::{HttpsClientConnector, UmaClient};
 use crate::options::Options;
+use crate::spans::Trace;
 
 const PEP_RESOURCES: &str = "PEP resource API";
 
@@ -157,6 +159,9 @@ where
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        send(&self.http, &self.options, PEP_RESOURCES, request).await
+        let trace = Trace::new();
+        let span = trace.standalone(UmaStep::Protection(PEP_RESOURCES), &request);
+        let sent = send(&self.http, &self.options, PEP_RESOURCES, request);
+        trace.request(span.run(sent)).await
     }
 }

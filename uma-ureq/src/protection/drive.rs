@@ -6,10 +6,11 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use uma_core::protection::{CallError, ProtectionClient, ProtectionError};
-use uma_core::{Machine, RequestKind, Step};
+use uma_core::{Machine, Outgoing, RequestKind, Step};
 
 use super::io::send;
 use super::{DISCOVERY, Error, TOKEN};
+use crate::driver::Tracer;
 use crate::options::Options;
 
 /// The core's protection state, and the bell parked calls wait on.
@@ -101,6 +102,23 @@ pub(super) fn drive<M, T>(
 where
     M: Machine<ProtectionClient, Output = Result<T, CallError>>,
 {
+    let mut tracer = Tracer::request(None);
+    let _entered = tracer.enter();
+    let result = run(agent, options, shared, machine, &mut tracer);
+    tracer.finish(result.as_ref().err());
+    result
+}
+
+fn run<M, T>(
+    agent: &ureq::Agent,
+    options: &Options,
+    shared: &Shared,
+    machine: M,
+    tracer: &mut Tracer,
+) -> Result<T, Error>
+where
+    M: Machine<ProtectionClient, Output = Result<T, CallError>>,
+{
     let mut run = Running {
         shared,
         machine,
@@ -110,8 +128,10 @@ where
     loop {
         (step, seen) = match step {
             Step::Send(out) => {
-                let response = send(agent, options, operation(out.kind), out.request)?;
-                run.call(|m, c| m.handle_response(c, out.id, response, now()))
+                let id = out.id;
+                let send = |out: Outgoing| send(agent, options, operation(out.kind), out.request);
+                let response = tracer.exchange(out, send)?;
+                run.call(|m, c| m.handle_response(c, id, response, now()))
             }
             Step::Park { until, .. } => {
                 shared.park(seen, until);

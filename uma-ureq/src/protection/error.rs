@@ -91,3 +91,17 @@ impl From<uma_core::protection::CallError> for Error {
         }
     }
 }
+
+impl crate::driver::KindName for Error {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Discovery(_) => "discovery",
+            Error::Protection(_) => "protection",
+            Error::PepResource(_) => "pep_resource",
+            Error::Pep(_) => "pep",
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::BodyTooLarge { .. } => "body_too_large",
+        }
+    }
+}

@@ -4,8 +4,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection as core;
+use uma_core::trace::UmaStep;
 
 use super::{DISCOVERY, Error};
+use crate::driver::Tracer;
 use crate::error::{TimeoutKind, display_url};
 use crate::options::Options;
 use crate::transport::{self, Budget, Failed};
@@ -16,13 +18,16 @@ pub(super) fn discover(
     issuer: &Issuer,
     policy: &EndpointPolicy,
 ) -> Result<AsMetadata, Error> {
-    let response = send(
-        agent,
-        options,
-        DISCOVERY,
-        discovery::discovery_request(issuer),
-    )?;
-    Ok(discovery::parse_metadata(issuer, &response, policy)?)
+    let mut tracer = Tracer::request(None);
+    let _entered = tracer.enter();
+    let request = discovery::discovery_request(issuer);
+    let result = tracer
+        .standalone(UmaStep::Discovery, request, |r| {
+            send(agent, options, DISCOVERY, r)
+        })
+        .and_then(|response| Ok(discovery::parse_metadata(issuer, &response, policy)?));
+    tracer.finish(result.as_ref().err());
+    result
 }
 
 /// One exchange with the adapter's transport rules (`transport::send`: no redirects, statuses are

@@ -4,11 +4,13 @@
 use uma_core::discovery::DiscoveryError;
 use uma_core::protection::{self as core, PepResource, PepResourceError, PepResourceRecord};
 use uma_core::secret::ClaimToken;
+use uma_core::trace::UmaStep;
 use url::Url;
 
 use super::Error;
 use super::io::send;
 use crate::UmaAgent;
+use crate::driver::Tracer;
 use crate::options::Options;
 
 const PEP_RESOURCES: &str = "PEP resource API";
@@ -139,6 +141,13 @@ impl PepResources {
     }
 
     fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, Error> {
-        send(&self.agent, &self.options, PEP_RESOURCES, request)
+        let mut tracer = Tracer::request(None);
+        let _entered = tracer.enter();
+        let step = UmaStep::Protection(PEP_RESOURCES);
+        let result = tracer.standalone(step, request, |request| {
+            send(&self.agent, &self.options, PEP_RESOURCES, request)
+        });
+        tracer.finish(result.as_ref().err());
+        result
     }
 }
