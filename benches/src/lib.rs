@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod bodies;
 pub mod fleet;
 pub mod herd;
 pub mod machine;
@@ -41,7 +42,11 @@ pub struct Params {
     pub micro_batch: usize,
     /// Items held at once for the memory figures.
     pub memory_n: usize,
-    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`,
+    /// Bytes per large-body transfer.
+    pub body_bytes: u64,
+    /// Interleaved rounds per large-body comparison.
+    pub body_rounds: usize,
+    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `bodies`, `herd`,
     /// `fleet`); empty runs everything but `fleet`, which needs `redis-server` and runs only by name.
     pub only: Vec<String>,
     /// The fleet section's work.
@@ -68,6 +73,8 @@ impl Params {
             micro_batches: 9,
             micro_batch: 20_000,
             memory_n: 1000,
+            body_bytes: 1 << 30,
+            body_rounds: 3,
             only: Vec::new(),
             fleet: fleet::FleetParams::default(),
         }
@@ -85,6 +92,8 @@ impl Params {
             micro_batches: 2,
             micro_batch: 40,
             memory_n: 20,
+            body_bytes: 4 << 20,
+            body_rounds: 1,
             only: Vec::new(),
             fleet: fleet::FleetParams {
                 processes: 2,

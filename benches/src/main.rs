@@ -13,8 +13,8 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
-  --only S    run only section S (micro, memory, roundtrips, warm, herd, fleet); implies --no-write;
-              fleet (needs redis-server and `uma` beside this binary) runs only so
+  --only S    run only section S (micro, memory, roundtrips, warm, bodies, herd, fleet); implies
+              --no-write; fleet (needs redis-server and `uma` beside this binary) runs only so
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
   --no-write  print only";
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use uma_testkit::Dialect;
 
+use crate::bodies::{self, BodyResult};
 use crate::herd::{self, HerdRun};
 use crate::machine::Machine;
 use crate::memory::{self, MemoryFigure};
@@ -17,6 +18,7 @@ const WARM_GOAL: f64 = 0.95;
 
 struct Collected {
     warm: Vec<WarmResult>,
+    bodies: Vec<BodyResult>,
     steps: Vec<StepCount>,
     herds: Vec<HerdRun>,
     micro: Vec<MicroResult>,
@@ -27,6 +29,7 @@ struct Collected {
 fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
     let mut c = Collected {
         warm: Vec::new(),
+        bodies: Vec::new(),
         steps: Vec::new(),
         herds: Vec::new(),
         micro: Vec::new(),
@@ -60,14 +63,26 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
             }
         }
     }
-    let warm_kit = if params.runs("warm") {
+    let warm_kit = if params.runs("warm") || params.runs("bodies") {
         Some(warm::start_kit())
     } else {
         None
     };
     match warm_kit {
         None => {}
+        Some(Ok(kit)) if !params.runs("warm") => {
+            progress("large bodies");
+            let (results, errors) = bodies::all(&kit, params.body_bytes, params.body_rounds);
+            c.bodies = results;
+            c.errors.extend(errors);
+        }
         Some(Ok(kit)) => {
+            if params.runs("bodies") {
+                progress("large bodies");
+                let (results, errors) = bodies::all(&kit, params.body_bytes, params.body_rounds);
+                c.bodies = results;
+                c.errors.extend(errors);
+            }
             for &conc in &params.hyper_concurrency {
                 progress(&format!("warm path: uma-hyper vs hyper-util, {conc} tasks"));
                 match warm::hyper(&kit, params.warm_rounds, params.warm_requests, conc) {
@@ -119,6 +134,7 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     let mut missed = Vec::new();
     let mut body = [
         warm_section(&c.warm, &mut missed),
+        bodies::section(&c.bodies, &mut missed),
         steps_section(&c.steps, &mut missed),
         herd_section(&c.herds, params, &mut missed),
         micro_section(&c.micro),

@@ -18,6 +18,12 @@
 //!    resource-server response, if any.
 //! 6. If you give up early (timeout, transport error, cancellation), call [`Machine::abort`].
 //!
+//! Bodies: a driver that streams makes the flow with [`Flow::for_head`] and attaches the application's
+//! body where [`Outgoing::attach_body`] says; it hands resource answers over as heads (empty body) unless
+//! [`resource_body_limit`] asks for a few KiB, and reattaches the unread body when the flow ends on that
+//! head. [`Flow::new`] keeps the simple form: the flow holds the request body, the driver passes whole
+//! answers.
+//!
 //! Hold the client's lock only for the calls, never across I/O; after each call, drain
 //! `poll_finished_exchange` and wake the parked requests.
 //!

@@ -47,6 +47,11 @@ impl RequestBody {
         Self::prefixed(VecDeque::new(), body.map_err(Into::into).boxed_unsync())
     }
 
+    /// Whether the body streams (rather than being bytes in memory).
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self.0, Inner::Prefixed { .. })
+    }
+
     fn prefixed(prefix: VecDeque<Bytes>, rest: UnsyncBoxBody<Bytes, BoxError>) -> Self {
         RequestBody(Inner::Prefixed { prefix, rest })
     }

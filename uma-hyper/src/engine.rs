@@ -324,6 +324,10 @@ where
         .map(|_| ExchangeEvent::for_request(&out));
     let started = tokio::time::Instant::now();
     let kind = out.kind;
+    // A streamed upload may take longer than any exchange: only the request's deadline bounds it.
+    let streamed = application
+        .as_ref()
+        .is_some_and(|(body, _)| body.is_stream());
     let request = match application {
         Some((body, extensions)) => {
             let mut request = out.request.map(|_| body);
@@ -367,6 +371,7 @@ where
     // represent (`Duration::MAX` for "no limit") is no deadline.
     let exchange = started
         .checked_add(options.exchange_timeout)
+        .filter(|_| !streamed)
         .map(|deadline| {
             let expired = Error::Timeout {
                 what: Deadline::Exchange(kind),

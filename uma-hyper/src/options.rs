@@ -19,9 +19,13 @@ pub type Observer = Arc<dyn Fn(&ExchangeEvent) + Send + Sync>;
 #[non_exhaustive]
 pub struct Options {
     /// Bound on one HTTP exchange: connect, send, and the answer's head (and, for authorization-server
-    /// answers, body). Reading a resource answer's body is the caller's. Default 30 s.
+    /// answers, body). Reading a resource answer's body is the caller's; a streamed request body (a
+    /// factory's, or a stream longer than [`Options::max_replay_body`]) is bounded by
+    /// [`Options::overall_timeout`] only, since a large upload may take longer than any exchange.
+    /// Default 30 s.
     pub exchange_timeout: Duration,
-    /// Bound on a whole request, every exchange, poll and wait included. Default 5 min; `None` for none.
+    /// Bound on a whole request up to the final answer's head, every exchange, poll and wait included
+    /// (reading the final answer's body is not included). Default 5 min; `None` for none.
     pub overall_timeout: Option<Duration>,
     /// Largest authorization-server answer read (discovery, token endpoint). Default 1 MiB.
     pub max_authorization_server_body: usize,

@@ -32,7 +32,9 @@ pub const DEFAULT_MAX_REPLAY_BODY: usize = 4 * 1024 * 1024;
 pub struct Options {
     /// Budget of every single HTTP exchange, authorization-server calls included: connect, send, and
     /// receive the answer (an authorization server's whole body; a resource answer's head, its body being
-    /// the caller's to read). `None`: only the agent's own timeouts apply.
+    /// the caller's to read). A streamed request body (a file, a reader) is sent under the agent's own
+    /// `timeout_send_body`, not this budget: a large upload may take longer than any exchange. `None`:
+    /// only the agent's own timeouts apply.
     pub exchange_timeout: Option<Duration>,
     /// Budget of one call to [`UmaAgent::run`](crate::UmaAgent::run) (or a login), UMA dance,
     /// `request_submitted` waits and herd waits included. `None`: unbounded in time (every loop is still

@@ -192,11 +192,25 @@ impl From<ureq::Error> for Failed {
     }
 }
 
-/// Runs one request with the adapter's per-request configuration on top of the user's agent.
+/// What the exchange budget bounds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phases {
+    /// Everything, both bodies included (authorization-server calls).
+    Whole,
+    /// Up to the answer's head, the request body included (a resource request with bytes).
+    UpToHead,
+    /// Up to the answer's head, the request body excepted (a streamed upload may take longer than any
+    /// exchange budget; the agent's own `timeout_send_body` applies).
+    HeadOnly,
+}
+
+/// Runs one request with the adapter's per-request configuration on top of the user's agent. A resource
+/// answer's body is the caller's to read, under the agent's own timeouts.
 fn run(
     agent: &ureq::Agent,
     request: http::Request<impl ureq::AsSendBody>,
     timeout: Option<Duration>,
+    phases: Phases,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
     // Statuses are answers, not errors, and redirects are the core's business (`docs/protocol.md` §11.3).
     let mut config = request
@@ -212,12 +226,19 @@ fn run(
         config = config
             .timeout_connect(timeout)
             .timeout_send_request(timeout)
-            .timeout_send_body(timeout)
-            .timeout_recv_response(timeout)
-            .timeout_recv_body(timeout);
+            .timeout_recv_response(timeout);
+        if phases != Phases::HeadOnly {
+            config = config.timeout_send_body(timeout);
+        }
+        if phases == Phases::Whole {
+            config = config.timeout_recv_body(timeout);
+        }
     }
     config.build().run()
 }
+
+/// Bodies opened again per send go with `Expect: 100-continue` above this size (or of unknown size).
+const EXPECT_ABOVE: u64 = 1024 * 1024;
 
 /// Whether an empty body on this method goes out without `Content-Length: 0`.
 fn bodiless(method: &Method, body: &[u8]) -> bool {
@@ -233,11 +254,17 @@ fn send_bytes(
     parts: http::request::Parts,
     body: &[u8],
     timeout: Option<Duration>,
+    phases: Phases,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
     if bodiless(&parts.method, body) {
-        run(agent, http::Request::from_parts(parts, ()), timeout)
+        run(agent, http::Request::from_parts(parts, ()), timeout, phases)
     } else {
-        run(agent, http::Request::from_parts(parts, body), timeout)
+        run(
+            agent,
+            http::Request::from_parts(parts, body),
+            timeout,
+            phases,
+        )
     }
 }
 
@@ -249,7 +276,7 @@ pub(crate) fn send_read(
     limit: u64,
 ) -> Result<http::Response<Vec<u8>>, Failed> {
     let (parts, body) = request.into_parts();
-    let response = send_bytes(agent, parts, &body, budget.map(|b| b.after))?;
+    let response = send_bytes(agent, parts, &body, budget.map(|b| b.after), Phases::Whole)?;
     read_whole(response, limit)
 }
 
@@ -277,12 +304,35 @@ fn send(
     let kind = out.kind;
     let (mut parts, bytes) = out.request.into_parts();
     let response = match app {
-        _ if !out.attach_body => send_bytes(agent, parts, &bytes, timeout)?,
-        AppBody::Replay(body) => send_bytes(agent, parts, body, timeout)?,
+        _ if !out.attach_body => {
+            let phases = if kind.is_authorization_server() {
+                Phases::Whole
+            } else {
+                Phases::UpToHead
+            };
+            send_bytes(agent, parts, &bytes, timeout, phases)?
+        }
+        AppBody::Replay(body) => send_bytes(agent, parts, body, timeout, Phases::UpToHead)?,
         AppBody::Reopen(open) => {
+            // As curl does for large uploads: a server that challenges first spares the bytes.
+            let announced = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            if announced.is_none_or(|len| len > EXPECT_ABOVE) {
+                parts
+                    .headers
+                    .entry(http::header::EXPECT)
+                    .or_insert(http::HeaderValue::from_static("100-continue"));
+            }
             let mut reader = open().map_err(Failed::Open)?;
             let body = ureq::SendBody::from_reader(&mut reader);
-            run(agent, http::Request::from_parts(parts, body), timeout)?
+            run(
+                agent,
+                http::Request::from_parts(parts, body),
+                timeout,
+                Phases::HeadOnly,
+            )?
         }
         AppBody::Once(slot) => {
             let mut reader = slot.take().ok_or(Failed::Spent)?;
@@ -296,7 +346,12 @@ fn send(
                 read: 0,
             };
             let body = ureq::SendBody::from_reader(&mut counted);
-            let sent = run(agent, http::Request::from_parts(parts, body), timeout);
+            let sent = run(
+                agent,
+                http::Request::from_parts(parts, body),
+                timeout,
+                Phases::HeadOnly,
+            );
             if counted.read == 0 {
                 *slot = Some(reader);
             }
