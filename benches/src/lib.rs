@@ -10,6 +10,7 @@
 
 pub mod alloc;
 pub mod bodies;
+pub mod fleet;
 pub mod herd;
 pub mod machine;
 pub mod memory;
@@ -45,9 +46,11 @@ pub struct Params {
     pub body_bytes: u64,
     /// Interleaved rounds per large-body comparison.
     pub body_rounds: usize,
-    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `bodies`, `herd`);
-    /// empty runs everything.
+    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `bodies`, `herd`,
+    /// `fleet`); empty runs everything but `fleet`, which needs `redis-server` and runs only by name.
     pub only: Vec<String>,
+    /// The fleet section's work.
+    pub fleet: fleet::FleetParams,
 }
 
 impl Params {
@@ -73,6 +76,7 @@ impl Params {
             body_bytes: 1 << 30,
             body_rounds: 3,
             only: Vec::new(),
+            fleet: fleet::FleetParams::default(),
         }
     }
 
@@ -91,6 +95,14 @@ impl Params {
             body_bytes: 4 << 20,
             body_rounds: 1,
             only: Vec::new(),
+            fleet: fleet::FleetParams {
+                processes: 2,
+                tasks: 5,
+                cli_runs: 2,
+                warm_rounds: 2,
+                warm_requests: 20,
+                warm_tasks: 2,
+            },
         }
     }
 }

@@ -13,7 +13,8 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
-  --only S    run only section S (micro, memory, roundtrips, warm, bodies, herd); implies --no-write
+  --only S    run only section S (micro, memory, roundtrips, warm, bodies, herd, fleet); implies
+              --no-write; fleet (needs redis-server and `uma` beside this binary) runs only so
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
   --no-write  print only";
 
@@ -25,6 +26,16 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            // A child process of the fleet section (uma_bench::fleet).
+            "--fleet-worker" => {
+                return match uma_bench::fleet::worker() {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("uma-bench --fleet-worker: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             "--smoke" => smoke = true,
             "--no-write" => write = false,
             "--only" => match args.next() {
@@ -66,7 +77,17 @@ fn main() -> ExitCode {
     let report = run(&params, &mut |what| eprintln!("uma-bench: {what}…"));
     println!("{}", report.markdown);
     if write && !smoke {
-        if let Err(e) = std::fs::write(&out, &report.markdown) {
+        // The fleet section runs only by name (`--only fleet`): keep the one the file already has.
+        let mut markdown = report.markdown.clone();
+        if let Ok(old) = std::fs::read_to_string(&out)
+            && let Some(at) = old.find("\n## 6. Fleet")
+        {
+            let end = old[at + 1..]
+                .find("\n## ")
+                .map_or(old.len(), |e| at + 1 + e);
+            markdown.push_str(&old[at + 1..end]);
+        }
+        if let Err(e) = std::fs::write(&out, &markdown) {
             eprintln!("uma-bench: cannot write {}: {e}", out.display());
             return ExitCode::FAILURE;
         }

@@ -124,9 +124,15 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
 pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     let started = Instant::now();
     let machine = Machine::detect();
-    let c = collect(params, progress);
+    let mut c = collect(params, progress);
+    // Only by name: it needs redis-server (and the `uma` binary beside this one).
+    let fleet = params
+        .only
+        .iter()
+        .any(|s| s == "fleet")
+        .then(|| crate::fleet::run(&params.fleet, progress));
     let mut missed = Vec::new();
-    let body = [
+    let mut body = [
         warm_section(&c.warm, &mut missed),
         bodies::section(&c.bodies, &mut missed),
         steps_section(&c.steps, &mut missed),
@@ -135,6 +141,10 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
         memory_section(&c.memory, &c.herds),
     ]
     .concat();
+    if let Some(fleet) = &fleet {
+        body.push_str(&crate::fleet::section(fleet, &params.fleet, &mut missed));
+        c.errors.extend(fleet.errors.iter().cloned());
+    }
 
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");

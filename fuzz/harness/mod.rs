@@ -12,6 +12,7 @@ pub mod challenge;
 pub mod discovery;
 pub mod flow;
 pub mod protection;
+pub mod record;
 pub mod support;
 pub mod token;
 
@@ -45,5 +46,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "flow",
         run: flow::run,
+    },
+    Target {
+        name: "record",
+        run: record::run,
     },
 ];

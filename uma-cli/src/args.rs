@@ -287,6 +287,10 @@ pub struct FetchArgs {
     /// %{exitcode}; %% is %, and \n, \r, \t, \\ are escapes.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
+    /// Keep AS metadata and RPTs between runs: in FILE (mode 0600), or in a Redis shared with other
+    /// replicas (redis://…, sealed with the 64-hex-digit key in UMA_CACHE_KEY).
+    #[arg(long = "cache", value_name = "FILE|redis://…", env = "UMA_CACHE")]
+    pub cache: Option<String>,
 }
 
 /// `uma challenge`.

@@ -675,6 +675,8 @@ pub struct Stats {
     /// PCTs dropped by the sweep (their party held no RPT and no identity any more, and there were more
     /// PCTs than [`Config::max_cached_rpts`](crate::Config::max_cached_rpts)).
     pub pcts_swept: u64,
+    /// The shared store, if one is in use (`crate::store`).
+    pub store: crate::store::StoreStats,
 }
 
 impl Stats {

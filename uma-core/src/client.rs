@@ -42,6 +42,10 @@ pub struct Client {
     pub(crate) stats: Stats,
     /// Identities plus PCTs beyond which an insert sweeps.
     sweep_watermark: usize,
+    /// The shared store's breaker and events (`store.rs`).
+    pub(crate) shared: crate::store::SharedState,
+    pub(crate) shared_in_use: bool,
+    pub(crate) refused: Vec<crate::store::RefusedRpt>,
 }
 
 /// Outcomes of finished exchanges kept for the flows parked on them.
@@ -87,6 +91,9 @@ impl Client {
             rpt_refresh_refused: HashSet::new(),
             stats: Stats::default(),
             sweep_watermark: SWEEP_MIN,
+            shared: Default::default(),
+            shared_in_use: false,
+            refused: Vec::new(),
         }
     }
 
@@ -136,6 +143,11 @@ impl Client {
     /// Validated metadata cached for an issuer (expired entries included).
     pub fn metadata(&self, issuer: &Issuer) -> Option<&AsMetadata> {
         self.metadata.get(issuer).map(|e| &e.metadata)
+    }
+
+    /// When the cached metadata of `issuer` stops being trusted (`record.rs` exports it with this).
+    pub(crate) fn metadata_expiry(&self, issuer: &Issuer) -> Option<Instant> {
+        self.metadata.get(issuer).map(|e| e.expires_at)
     }
 
     /// Number of RPTs held, over all origins and parties.

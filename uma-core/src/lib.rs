@@ -96,6 +96,7 @@ mod oneshot;
 pub mod protection;
 pub mod record;
 pub mod secret;
+pub mod store;
 mod ticketless;
 pub mod trace;
 

@@ -90,7 +90,7 @@ where
 }
 
 /// The overall timeout error.
-fn overall_timeout(after: Duration) -> Error {
+pub(crate) fn overall_timeout(after: Duration) -> Error {
     Error::Timeout {
         what: Deadline::Request,
         after,
@@ -117,6 +117,13 @@ where
     // The body of the last resource answer handed to the core as a head: returned if the flow ends on it.
     let mut kept: Option<RB> = None;
     let mut next = running.step(|m, core, now| m.start(core, now));
+    // The shared store answers (or coordinates) two cold exchanges per request at most: the first, and
+    // the one after the resource server refused what the first produced (which it then deletes).
+    let mut store_flights = if options.shared_store.is_some() {
+        2u8
+    } else {
+        0
+    };
     loop {
         next = match next {
             (Step::Send(out), _) => {
@@ -124,6 +131,33 @@ where
                     drain(unread, options, overall).await;
                 }
                 let id = out.id;
+                if let (1.., Some(shared)) = (store_flights, &options.shared_store) {
+                    if let Some(ask) = running.machine().shared_exchange(id) {
+                        store_flights -= 1;
+                        next = crate::store::shared_exchange(
+                            engine,
+                            shared,
+                            options.exchange_timeout,
+                            &mut running,
+                            ask,
+                            out,
+                            overall,
+                            |out| {
+                                let service = &mut *service;
+                                async move {
+                                    // A token request: always read whole.
+                                    match exchange(options, service, out, None, overall).await? {
+                                        Answer::Read(response) | Answer::Head(response, _) => {
+                                            Ok::<_, Error>(response)
+                                        }
+                                    }
+                                }
+                            },
+                        )
+                        .await?;
+                        continue;
+                    }
+                }
                 let application = if out.attach_body {
                     match app.body.next() {
                         Some(body) => Some((body, app.extensions.clone())),
@@ -139,13 +173,25 @@ where
                 let answer = exchange(options, service, out, application, overall);
                 match span.run_with(answer, Answer::status).await {
                     Ok(Answer::Read(response)) => {
-                        running.step(|m, core, now| m.handle_response(core, id, response, now))
+                        let step =
+                            running.step(|m, core, now| m.handle_response(core, id, response, now));
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
+                        {
+                            crate::store::drain_refused(engine, shared).await;
+                        }
+                        step
                     }
                     Ok(Answer::Head(head, unread)) => {
                         let copy = app.body.spent().then(|| uma_core::response_head(&head));
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
                         kept = Some(unread);
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
+                        {
+                            crate::store::drain_refused(engine, shared).await;
+                        }
                         if let Some(head) = copy {
                             if step.0.needs_application_body() {
                                 // The body went with this request and cannot go again: stop before asking

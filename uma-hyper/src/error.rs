@@ -129,6 +129,10 @@ pub enum Error {
     /// The TLS configuration could not be built.
     #[error("TLS configuration: {0}")]
     Tls(#[source] rustls::Error),
+    /// The shared store failed and the client is set to fail closed
+    /// ([`OnStoreFailure::FailClosed`](uma_core::store::OnStoreFailure::FailClosed)).
+    #[error("{0}")]
+    Store(#[source] uma_core::store::StoreError),
 }
 
 impl Error {

@@ -139,6 +139,40 @@ impl<'a, M: Machine> Running<'a, M> {
         (step, parked)
     }
 
+    /// The machine.
+    pub fn machine(&self) -> &M {
+        &self.machine
+    }
+
+    /// Runs `f` on the machine and the core under the lock (no step comes out of it).
+    pub fn with_machine<R>(&mut self, f: impl FnOnce(&mut M, &mut Client) -> R) -> R {
+        let machine = &mut self.machine;
+        self.engine.with_core(|core| f(machine, core))
+    }
+
+    /// [`Running::step`] for a call that may decline (`None`: nothing happened).
+    pub fn try_step(
+        &mut self,
+        f: impl FnOnce(&mut M, &mut Client, Instant) -> Option<Step<M::Output>>,
+    ) -> Option<(Step<M::Output>, Option<OwnedNotified>)> {
+        let machine = &mut self.machine;
+        let mut declined = false;
+        let (step, parked) = self.engine.step(|core, now| match f(machine, core, now) {
+            Some(step) => step,
+            None => {
+                declined = true;
+                Step::Wait { until: now }
+            }
+        });
+        if declined {
+            return None;
+        }
+        if matches!(step, Step::Done(_) | Step::Failed(_)) {
+            self.finished = true;
+        }
+        Some((step, parked))
+    }
+
     /// Gives up: releases what the machine holds. Idempotent.
     pub fn abort(&mut self) {
         if !self.finished {

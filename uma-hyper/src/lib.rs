@@ -122,6 +122,7 @@ mod options;
 pub mod pep_layer;
 pub mod protection;
 pub mod spans;
+pub mod store;
 
 pub use body::RequestBody;
 pub use client::{HttpsClientConnector, UmaClient};
@@ -130,4 +131,5 @@ pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{Observer, Options};
 pub use pep_layer::PepLayer;
 pub use protection::Protection;
+pub use store::SharedStore;
 pub use uma_core;

@@ -35,6 +35,8 @@ pub struct Options {
     pub max_replay_body: usize,
     /// Told about every exchange, if set.
     pub observer: Option<Observer>,
+    /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
+    pub shared_store: Option<crate::store::SharedStore>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             max_authorization_server_body: 1024 * 1024,
             max_replay_body: 4 * 1024 * 1024,
             observer: None,
+            shared_store: None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl std::fmt::Debug for Options {
             )
             .field("max_replay_body", &self.max_replay_body)
             .field("observer", &self.observer.is_some())
+            .field("shared_store", &self.shared_store)
             .finish()
     }
 }
@@ -86,6 +90,12 @@ impl Options {
     /// Sets the largest streamed request body buffered for replay.
     pub fn with_max_replay_body(mut self, bytes: usize) -> Self {
         self.max_replay_body = bytes;
+        self
+    }
+
+    /// Shares RPTs with other replicas through `store` (see [`crate::store`]).
+    pub fn with_shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        self.shared_store = Some(store);
         self
     }
 

@@ -56,6 +56,7 @@ impl ErrorKind for crate::Error {
             crate::Error::BodyNotReplayable { .. } => "body_not_replayable",
             crate::Error::InvalidRequest(_) => "invalid_request",
             crate::Error::Tls(_) => "tls",
+            crate::Error::Store(_) => "store",
         }
     }
 }

@@ -53,6 +53,12 @@ async fn run(
     // The last resource answer the core read, kept for a streaming request that cannot be replayed.
     let mut last_read: Option<http::Response<Vec<u8>>> = None;
     let mut next_step = running.step(|m, core, now| m.start(core, now));
+    // The shared store coordinates two cold exchanges per request at most (uma_hyper::store).
+    let mut store_flights = if options.shared_store.is_some() {
+        2u8
+    } else {
+        0
+    };
     loop {
         next_step = match next_step {
             (Step::Send(out), _) if out.kind == RequestKind::Resource => {
@@ -73,6 +79,11 @@ async fn run(
                         kept = Some(response);
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
+                        if let (Some(shared), false) =
+                            (&options.shared_store, matches!(step.0, Step::Done(_)))
+                        {
+                            uma_hyper::store::drain_refused(engine, shared).await;
+                        }
                         if let Some(head) = copy {
                             if step.0.needs_application_body() {
                                 // The stream went with this request and cannot go again: stop before
@@ -92,12 +103,37 @@ async fn run(
                             return Ok(not_replayed(Some(copy(&read, url)), extensions));
                         }
                         last_read = Some(copy(&read, url));
-                        running.step(|m, core, now| m.handle_response(core, id, read, now))
+                        let step =
+                            running.step(|m, core, now| m.handle_response(core, id, read, now));
+                        if let Some(shared) = &options.shared_store {
+                            uma_hyper::store::drain_refused(engine, shared).await;
+                        }
+                        step
                     }
                 }
             }
             (Step::Send(out), _) => {
                 let id = out.id;
+                if let (1.., Some(shared)) = (store_flights, &options.shared_store) {
+                    if let Some(ask) = running.machine().shared_exchange(id) {
+                        store_flights -= 1;
+                        next_step = uma_hyper::store::shared_exchange(
+                            engine,
+                            shared,
+                            options.exchange_timeout,
+                            &mut running,
+                            ask,
+                            out,
+                            overall,
+                            |out| {
+                                let span = trace.exchange(&out);
+                                span.run(send::authorization_server(http, out, options, overall))
+                            },
+                        )
+                        .await?;
+                        continue;
+                    }
+                }
                 let span = trace.exchange(&out);
                 let sent = send::authorization_server(http, out, options, overall);
                 let response = span.run(sent).await?;

@@ -161,6 +161,12 @@ impl Shared {
         // The body of the last resource answer handed to the core as a head: returned if the flow ends on it.
         let mut kept: Option<ureq::Body> = None;
         let (mut step, mut epoch) = self.with_client(|c| guard.machine.start(c, Instant::now()));
+        // The shared store coordinates two cold exchanges per request at most (crate::store).
+        let mut store_flights = if self.options.shared_store.is_some() {
+            2u8
+        } else {
+            0
+        };
         loop {
             let next = match step {
                 Step::Send(out) => {
@@ -176,6 +182,45 @@ impl Shared {
                     }
                     let id = out.id;
                     let agent_global = self.agent.config().timeouts().global;
+                    if let (1.., Some(store)) = (store_flights, &self.options.shared_store) {
+                        if let Some(ask) = guard.machine.shared_exchange(id) {
+                            store_flights -= 1;
+                            let next = crate::store::shared_exchange(
+                                self,
+                                store,
+                                &mut *guard.machine,
+                                ask,
+                                out,
+                                deadline,
+                                |out| {
+                                    let budget = Budget::new(
+                                        &self.options,
+                                        deadline,
+                                        agent_global,
+                                        Instant::now(),
+                                    );
+                                    // A token request: always read whole.
+                                    tracer
+                                        .exchange(out, |out| {
+                                            transport::exchange(
+                                                &self.agent,
+                                                &self.options,
+                                                out,
+                                                &mut *body,
+                                                budget,
+                                                request_timeout,
+                                            )
+                                        })
+                                        .map(|answer| match answer {
+                                            transport::Answer::Read(r)
+                                            | transport::Answer::Head(r, _) => r,
+                                        })
+                                },
+                            )?;
+                            (step, epoch) = next;
+                            continue;
+                        }
+                    }
                     let budget = Budget::new(&self.options, deadline, agent_global, now);
                     let answer = tracer.exchange(out, |out| {
                         transport::exchange(
@@ -204,6 +249,11 @@ impl Shared {
                         return Err(Error::BodyNotReplayable {
                             response: Some(Box::new(head)),
                         });
+                    }
+                    if let (Some(store), false) =
+                        (&self.options.shared_store, matches!(next.0, Step::Done(_)))
+                    {
+                        crate::store::drain_refused(self, store);
                     }
                     next
                 }

@@ -91,6 +91,10 @@ pub enum Error {
     /// The application's request body could not be read or opened.
     #[error("reading the request body failed: {0}")]
     RequestBody(#[source] std::io::Error),
+    /// The shared store failed and the agent is set to fail closed
+    /// ([`OnStoreFailure::FailClosed`](uma_core::store::OnStoreFailure::FailClosed)).
+    #[error("{0}")]
+    Store(#[source] uma_core::store::StoreError),
 }
 
 /// What an exchange was for, printable ([`RequestKind`] with a `Display`).
@@ -121,6 +125,7 @@ impl Error {
             Error::Request(_) => "invalid_request",
             Error::BodyNotReplayable { .. } => "body_not_replayable",
             Error::RequestBody(_) => "request_body",
+            Error::Store(_) => "store",
         }
     }
 

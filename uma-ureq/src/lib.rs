@@ -189,6 +189,7 @@ mod driver;
 mod error;
 mod options;
 pub mod protection;
+pub mod store;
 mod transport;
 
 pub use agent::{RequestBuilder, UmaAgent};
@@ -197,5 +198,6 @@ pub use options::{
     DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_REPLAY_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
 pub use protection::Protection;
+pub use store::SharedStore;
 pub use uma_core;
 pub use ureq;

@@ -51,6 +51,8 @@ pub struct Options {
     pub max_replay_body: usize,
     /// Called once per HTTP exchange.
     pub observer: Option<Observer>,
+    /// A store shared with other replicas, consulted on cold exchanges only (`None` by default).
+    pub shared_store: Option<crate::store::SharedStore>,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             max_authorization_server_body: uma_core::grant::MAX_RESPONSE_BYTES,
             max_replay_body: DEFAULT_MAX_REPLAY_BODY,
             observer: None,
+            shared_store: None,
         }
     }
 }
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Options {
                 "observer",
                 &self.observer.as_ref().map(|_| "Fn(&ExchangeEvent)"),
             )
+            .field("shared_store", &self.shared_store)
             .finish()
     }
 }
@@ -105,6 +109,12 @@ impl Options {
     /// Sets [`Options::max_replay_body`].
     pub fn with_max_replay_body(mut self, bytes: usize) -> Self {
         self.max_replay_body = bytes;
+        self
+    }
+
+    /// Sets [`Options::shared_store`] (see [`crate::store`]).
+    pub fn with_shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        self.shared_store = Some(store);
         self
     }
 

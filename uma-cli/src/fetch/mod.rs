@@ -158,6 +158,27 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     });
 
     let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some((crate::cache_file::Cache::File(path), issuers)) = &session.cache {
+        let origins: Vec<String> = templates
+            .iter()
+            .map(|t| {
+                let request = http::Request::get(t.uri.clone()).body(Vec::new());
+                request.map_or_else(
+                    |_| String::new(),
+                    |r| uma_core::Flow::new(r).origin().to_owned(),
+                )
+            })
+            .collect();
+        let saved = session
+            .agent
+            .with_client(|c| crate::cache_file::save(path, c, issuers, &origins));
+        if let (Err(why), true) = (saved, args.show_errors()) {
+            eprintln!(
+                "uma: warning: the cache file {} was not written: {why}",
+                path.display()
+            );
+        }
+    }
     if args.stats {
         let exchanges = session.exchanges.load(Ordering::Relaxed);
         eprintln!("{}", results.tally.stats_json(exchanges, started.elapsed()));

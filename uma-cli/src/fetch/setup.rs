@@ -21,6 +21,8 @@ pub struct Session {
     pub agent: UmaAgent,
     /// HTTP exchanges seen by the observer (logins included).
     pub exchanges: Arc<AtomicU64>,
+    /// `--cache`, and the issuers whose entries it keeps.
+    pub cache: Option<(crate::cache_file::Cache, Vec<Issuer>)>,
 }
 
 fn usage(msg: &str) -> CliError {
@@ -195,7 +197,11 @@ pub fn session(
     exchanges: Arc<AtomicU64>,
 ) -> Result<Session, CliError> {
     let issuers = issuers(args)?;
-    let options = options(args, redactor, &exchanges);
+    let mut options = options(args, redactor, &exchanges);
+    let cache = args.cache.as_deref().map(crate::cache_file::parse);
+    if let (Some(crate::cache_file::Cache::Redis), Some(url)) = (&cache, &args.cache) {
+        options = options.with_shared_store(crate::cache_file::redis_store(url)?);
+    }
     // With no --issuer nothing is trusted, so no credentials are needed (or ever sent).
     let credentials = if issuers.is_empty() {
         if args.grant() != Grant::None {
@@ -214,6 +220,9 @@ pub fn session(
     if let Some(token) = &args.access_token {
         agent.set_access_token(token.clone());
     }
+    if let Some(crate::cache_file::Cache::File(path)) = &cache {
+        agent.with_client(|c| crate::cache_file::load(path, c, !args.show_errors()));
+    }
     if let (Some(issuer), true) = (issuers.first(), args.grant() != Grant::None) {
         let login_creds = login_credentials(args)?;
         // The core authenticates a bearer client's own grants exactly as `login_credentials` says
@@ -230,7 +239,11 @@ pub fn session(
             agent.set_identity(Party::default(), identity);
         }
     }
-    Ok(Session { agent, exchanges })
+    Ok(Session {
+        agent,
+        exchanges,
+        cache: cache.map(|c| (c, issuers)),
+    })
 }
 
 fn run_login(

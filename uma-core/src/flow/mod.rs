@@ -22,6 +22,7 @@ mod exchange;
 mod herd;
 mod redirect;
 mod resource;
+mod shared;
 mod trust;
 
 pub use resource::resource_body_limit;
@@ -188,6 +189,33 @@ pub trait Machine<C = Client> {
     fn resume(&mut self, client: &mut C, now: Instant) -> Step<Self::Output>;
     /// Gives up: releases every exchange this machine holds. Idempotent.
     fn abort(&mut self, client: &mut C);
+
+    /// If the pending request `id` is a cold RPT exchange a shared store may answer, what to ask the
+    /// store (`crate::store`). `None` for every other request and machine.
+    fn shared_exchange(&self, id: RequestId) -> Option<crate::store::SharedAsk> {
+        let _ = id;
+        None
+    }
+
+    /// Answers the pending request `id` with a record from a shared store instead of sending it.
+    /// `None` if the machine cannot take it (then send the request).
+    fn answer_from_store(
+        &mut self,
+        client: &mut C,
+        id: RequestId,
+        record: crate::record::RptRecord,
+        now: Instant,
+        now_unix: u64,
+    ) -> Option<Step<Self::Output>> {
+        let _ = (client, id, record, now, now_unix);
+        None
+    }
+
+    /// Keeps the exchange this machine leads claimed until `until` (while it waits on a shared store,
+    /// the requests parked on it keep waiting).
+    fn hold_exchange(&mut self, client: &mut C, until: Instant) {
+        let _ = (client, until);
+    }
 }
 
 /// The application's request, kept so that it can be replayed byte for byte.
@@ -590,5 +618,24 @@ impl Machine for Flow {
             client.release(&key, self.id, None);
         }
         self.state = State::Done;
+    }
+
+    fn shared_exchange(&self, id: RequestId) -> Option<crate::store::SharedAsk> {
+        self.shared_ask(id)
+    }
+
+    fn answer_from_store(
+        &mut self,
+        client: &mut Client,
+        id: RequestId,
+        record: crate::record::RptRecord,
+        now: Instant,
+        now_unix: u64,
+    ) -> Option<Step<Self::Output>> {
+        self.adopt_shared(client, id, record, now, now_unix)
+    }
+
+    fn hold_exchange(&mut self, client: &mut Client, until: Instant) {
+        self.extend_held(client, until);
     }
 }

@@ -466,6 +466,7 @@ impl Flow {
 
     pub(crate) fn drop_sent_rpt(&mut self, client: &mut Client) {
         if let Some(sent) = self.sent_rpt.take() {
+            client.note_refused(&sent.issuer, &self.origin, &self.party, &sent.token);
             if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
                 set.remove(sent.entry);
             }

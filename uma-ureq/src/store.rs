@@ -1,0 +1,224 @@
+//! A shared RPT store for a fleet of replicas ([`uma_core::store`]): the blocking driver of
+//! [`SharedFlight`], run by the local leader of a cold exchange only. The warm path never calls it.
+//!
+//! ```
+//! use uma_ureq::{Options, SharedStore};
+//! use uma_ureq::uma_core::store::{RptStore, StoreOptions};
+//!
+//! fn options(store: impl RptStore + 'static) -> Options {
+//!     let shared = SharedStore::new(store)
+//!         .with_options(StoreOptions::default().with_refresh_tokens(false))
+//!         .with_observer(|event| eprintln!("shared store: {event:?}"));
+//!     Options::default().with_shared_store(shared)
+//! }
+//! ```
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use uma_core::record::RptRecord;
+use uma_core::store::{
+    RptStore, SharedAsk, SharedFlight, StoreEvent, StoreOp, StoreOptions, StoreStep,
+};
+use uma_core::{Machine, Outgoing, Step};
+
+use crate::driver::Shared;
+use crate::error::Error;
+
+/// A callback told about store failures, bad entries and the breaker (secret-free).
+pub type StoreObserver = Arc<dyn Fn(&StoreEvent) + Send + Sync>;
+
+/// A shared store and how to use it; set with [`Options::with_shared_store`](crate::Options::with_shared_store).
+#[derive(Clone)]
+pub struct SharedStore {
+    pub(crate) store: Arc<dyn RptStore>,
+    pub(crate) options: StoreOptions,
+    pub(crate) observer: Option<StoreObserver>,
+}
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedStore")
+            .field("options", &self.options)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedStore {
+    /// `store` with the default [`StoreOptions`].
+    pub fn new(store: impl RptStore + 'static) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+
+    /// A store already shared (e.g. by several agents in one process).
+    pub fn from_arc(store: Arc<dyn RptStore>) -> Self {
+        Self {
+            store,
+            options: StoreOptions::default(),
+            observer: None,
+        }
+    }
+
+    /// Sets how the store is used.
+    pub fn with_options(mut self, options: StoreOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Calls `observer` on every store failure, bad entry and breaker change.
+    pub fn with_observer(mut self, observer: impl Fn(&StoreEvent) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn report(shared: &Shared, store: &SharedStore) {
+    let (events, _) =
+        shared.with_client(|c| std::iter::from_fn(|| c.poll_store_event()).collect::<Vec<_>>());
+    if let Some(observer) = &store.observer {
+        for event in &events {
+            observer(event);
+        }
+    }
+}
+
+/// Runs the cold exchange `out` through the shared store (see `uma_core::store`). `send` performs
+/// the HTTP exchange. Returns the machine's next step and the epoch after it.
+pub(crate) fn shared_exchange<M: Machine>(
+    shared: &Shared,
+    store: &SharedStore,
+    machine: &mut M,
+    ask: SharedAsk,
+    out: Outgoing,
+    deadline: Option<Instant>,
+    send: impl FnOnce(Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
+) -> Result<(Step<M::Output>, u64), Error> {
+    let id = out.id;
+    let backend = &*store.store;
+    let ((mut flight, mut step), _) = shared.with_client(|c| {
+        c.use_shared_store();
+        SharedFlight::start(c, ask, &store.options, Instant::now())
+    });
+    let exchange_timeout = shared
+        .options
+        .exchange_timeout
+        .unwrap_or(crate::DEFAULT_EXCHANGE_TIMEOUT);
+    loop {
+        step = match step {
+            StoreStep::Get => {
+                let found = backend.get(flight.key());
+                shared
+                    .with_client(|c| flight.on_get(c, found, Instant::now(), unix_now()))
+                    .0
+            }
+            StoreStep::TryLock { ttl } => {
+                let taken = backend.try_lock(flight.key(), ttl);
+                shared
+                    .with_client(|c| flight.on_lock(c, taken, Instant::now()))
+                    .0
+            }
+            StoreStep::Sleep { until } => {
+                shared.with_client(|c| machine.hold_exchange(c, until + exchange_timeout));
+                // Never sleep past the request's deadline: exchange alone from there.
+                let until = deadline.map_or(until, |d| d.min(until));
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    StoreStep::Exchange
+                } else {
+                    shared.with_client(|c| flight.on_wake(c, Instant::now())).0
+                }
+            }
+            StoreStep::Adopt(record) => {
+                report(shared, store);
+                let (answered, epoch) = shared.with_client(|c| {
+                    machine.answer_from_store(c, id, *record, Instant::now(), unix_now())
+                });
+                finish(shared, store, flight, None);
+                return match answered {
+                    Some(step) => Ok((step, epoch)),
+                    None => deliver(shared, machine, id, send(out)),
+                };
+            }
+            StoreStep::Exchange => {
+                report(shared, store);
+                let until = Instant::now() + exchange_timeout;
+                shared.with_client(|c| machine.hold_exchange(c, until));
+                let sent_at = Instant::now();
+                let next = deliver(shared, machine, id, send(out));
+                let record = match &next {
+                    Ok(_) => {
+                        shared
+                            .with_client(|c| {
+                                c.shared_record(
+                                    flight.key(),
+                                    Some(sent_at),
+                                    Instant::now(),
+                                    unix_now(),
+                                )
+                            })
+                            .0
+                    }
+                    Err(_) => None,
+                };
+                finish(shared, store, flight, record);
+                return next;
+            }
+            StoreStep::Fail(error) => {
+                report(shared, store);
+                finish(shared, store, flight, None);
+                return Err(Error::Store(error));
+            }
+        };
+    }
+}
+
+fn deliver<M: Machine>(
+    shared: &Shared,
+    machine: &mut M,
+    id: uma_core::RequestId,
+    response: Result<http::Response<Vec<u8>>, Error>,
+) -> Result<(Step<M::Output>, u64), Error> {
+    let response = response?;
+    Ok(shared.with_client(|c| machine.handle_response(c, id, response, Instant::now())))
+}
+
+fn finish(shared: &Shared, store: &SharedStore, flight: SharedFlight, record: Option<RptRecord>) {
+    let key = flight.key().clone();
+    let backend = &*store.store;
+    for op in flight.finish(record, unix_now()) {
+        let (name, result) = match &op {
+            StoreOp::Put(record, ttl) => ("put", backend.put(&key, record, *ttl)),
+            StoreOp::DeleteIf(token) => ("delete", backend.delete_if(&key, token).map(drop)),
+            StoreOp::Unlock(lock) => ("unlock", backend.unlock(&key, lock)),
+        };
+        shared.with_client(|c| c.store_result(name, result, &store.options, Instant::now()));
+    }
+    report(shared, store);
+}
+
+/// Deletes from the store the RPTs resource servers refused since the last call (compare-and-delete).
+pub(crate) fn drain_refused(shared: &Shared, store: &SharedStore) {
+    for _ in 0..32 {
+        let (refused, _) = shared.with_client(|c| {
+            if c.has_refused_rpt() && c.store_available(Instant::now()) {
+                c.poll_refused_rpt()
+            } else {
+                None
+            }
+        });
+        let Some(refused) = refused else { break };
+        let result = store
+            .store
+            .delete_if(&refused.key, &refused.token)
+            .map(drop);
+        shared.with_client(|c| c.store_result("delete", result, &store.options, Instant::now()));
+    }
+    report(shared, store);
+}
