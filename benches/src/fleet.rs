@@ -247,8 +247,8 @@ pub fn worker() -> Result<(), String> {
     let issuer = var("UMA_FLEET_ISSUER")?;
     let url = var("UMA_FLEET_URL")?;
     let mut options = Options::default()
-        .with_exchange_timeout(Duration::from_secs(30))
-        .with_overall_timeout(Some(Duration::from_secs(120)));
+        .with_exchange_timeout(Some(Duration::from_secs(30)))
+        .with_request_timeout(Some(Duration::from_secs(120)));
     if var("UMA_FLEET_STORE")? == "1" {
         let store = RedisStore::open(&var("UMA_FLEET_REDIS")?, Keyring::new(1, SECRET))
             .map_err(|e| e.to_string())?

@@ -137,7 +137,9 @@ where
                         next = crate::store::shared_exchange(
                             engine,
                             shared,
-                            options.exchange_timeout,
+                            options
+                                .exchange_timeout
+                                .unwrap_or(crate::DEFAULT_EXCHANGE_TIMEOUT),
                             &mut running,
                             ask,
                             out,

@@ -128,7 +128,9 @@ pub use body::RequestBody;
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};
-pub use options::{Observer, Options};
+pub use options::{
+    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_REPLAY_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
+};
 pub use pep_layer::PepLayer;
 pub use protection::Protection;
 pub use store::SharedStore;

@@ -8,6 +8,14 @@ use uma_core::trace::ExchangeEvent;
 /// A callback told about every HTTP exchange (secret-free: see [`ExchangeEvent`]).
 pub type Observer = Arc<dyn Fn(&ExchangeEvent) + Send + Sync>;
 
+/// Default [`Options::exchange_timeout`]: 30 seconds.
+pub const DEFAULT_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`Options::request_timeout`]: 3 minutes, enough for the core's default `request_submitted`
+/// polling budget (2 minutes) plus the exchanges around it.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
+/// Default [`Options::max_replay_body`]: 4 MiB.
+pub const DEFAULT_MAX_REPLAY_BODY: usize = 4 * 1024 * 1024;
+
 /// Timeouts and size limits. Build with [`Options::default`] and the `with_*` methods.
 ///
 /// Bodies stream. A resource answer is handed back with its body unread, whatever its size. The
@@ -42,10 +50,10 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            exchange_timeout: Some(Duration::from_secs(30)),
-            request_timeout: Some(Duration::from_secs(180)),
+            exchange_timeout: Some(DEFAULT_EXCHANGE_TIMEOUT),
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             max_authorization_server_body: 1024 * 1024,
-            max_replay_body: 4 * 1024 * 1024,
+            max_replay_body: DEFAULT_MAX_REPLAY_BODY,
             observer: None,
             shared_store: None,
         }

@@ -127,8 +127,8 @@ fn shared_options() -> StoreOptions {
 
 fn client(issuer: &str, shared: Option<SharedStore>) -> UmaClient<uma_hyper::HttpsClientConnector> {
     let mut options = Options::default()
-        .with_exchange_timeout(Duration::from_secs(10))
-        .with_overall_timeout(Some(Duration::from_secs(60)));
+        .with_exchange_timeout(Some(Duration::from_secs(10)))
+        .with_request_timeout(Some(Duration::from_secs(60)));
     if let Some(shared) = shared {
         options = options.with_shared_store(shared);
     }

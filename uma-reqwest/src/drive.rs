@@ -120,7 +120,9 @@ async fn run(
                         next_step = uma_hyper::store::shared_exchange(
                             engine,
                             shared,
-                            options.exchange_timeout,
+                            options
+                                .exchange_timeout
+                                .unwrap_or(uma_hyper::DEFAULT_EXCHANGE_TIMEOUT),
                             &mut running,
                             ask,
                             out,

@@ -171,7 +171,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
             .collect();
         let saved = session
             .agent
-            .with_client(|c| crate::cache_file::save(path, c, issuers, &origins));
+            .with_core(|c| crate::cache_file::save(path, c, issuers, &origins));
         if let (Err(why), true) = (saved, args.show_errors()) {
             eprintln!(
                 "uma: warning: the cache file {} was not written: {why}",

@@ -221,7 +221,7 @@ pub fn session(
         agent.set_access_token(token.clone());
     }
     if let Some(crate::cache_file::Cache::File(path)) = &cache {
-        agent.with_client(|c| crate::cache_file::load(path, c, !args.show_errors()));
+        agent.with_core(|c| crate::cache_file::load(path, c, !args.show_errors()));
     }
     if let (Some(issuer), true) = (issuers.first(), args.grant() != Grant::None) {
         let login_creds = login_credentials(args)?;
