@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod callgrind;
 pub mod herd;
 pub mod machine;
 pub mod memory;

@@ -13,9 +13,10 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
-  --only S    run only section S (micro, memory, roundtrips, warm, herd); implies --no-write
+  --only S    run only section S (micro, callgrind, memory, roundtrips, warm, cli, peer, herd); implies --no-write
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
-  --no-write  print only";
+  --no-write  print only
+  --callgrind-op OP N  run operation OP N times and exit (what the runner counts under callgrind)";
 
 fn main() -> ExitCode {
     let mut smoke = false;
@@ -26,6 +27,24 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => smoke = true,
+            "--callgrind-op" => {
+                // The child side of the callgrind counts (see uma_bench::callgrind).
+                let (Some(op), Some(n)) = (args.next(), args.next().and_then(|n| n.parse().ok()))
+                else {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                };
+                return match uma_bench::callgrind::run_op(&op, n) {
+                    Some(sum) => {
+                        println!("{sum}");
+                        ExitCode::SUCCESS
+                    }
+                    None => {
+                        eprintln!("unknown operation {op:?}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             "--no-write" => write = false,
             "--only" => match args.next() {
                 Some(section) => {

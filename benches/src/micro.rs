@@ -65,6 +65,10 @@ fn bench<I, O>(
     }
 }
 
+/// The label of the warm-step row (the core's work alone, inputs built outside the timed region).
+pub const WARM_STEP: &str =
+    "warm step, core only (Flow::new + start + handle_response, cached RPT)";
+
 /// Every micro-benchmark: parsing each challenge shape, a cold canned flow and a warm one.
 pub fn all(batches: usize, batch: usize) -> Vec<MicroResult> {
     let mut out = Vec::new();
@@ -98,6 +102,15 @@ pub fn all(batches: usize, batch: usize) -> Vec<MicroResult> {
         batch,
         || (),
         |()| workloads::warm_flow(&mut client, &mut responder),
+    ));
+    let mut client = workloads::warm_client(&mut responder);
+    out.push(bench(
+        WARM_STEP.to_string(),
+        None,
+        batches,
+        batch,
+        workloads::warm_step_inputs,
+        |inputs| workloads::warm_step(&mut client, inputs),
     ));
     out
 }

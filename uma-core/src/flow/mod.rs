@@ -438,17 +438,28 @@ fn sharing(error: &Error) -> Option<bool> {
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URI, lower-cased, with the port only when not default.
+///
+/// One allocation, of the final size (this runs once per application request).
 pub(crate) fn origin_of(uri: &Uri) -> Option<String> {
-    let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
+    let scheme = uri.scheme_str()?;
+    let https = scheme.eq_ignore_ascii_case("https");
+    if !https && !scheme.eq_ignore_ascii_case("http") {
         return None;
     }
-    let host = uri.host()?.to_ascii_lowercase();
-    let default = if scheme == "https" { 443 } else { 80 };
-    Some(match uri.port_u16() {
-        Some(port) if port != default => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    let host = uri.host()?;
+    let default = if https { 443 } else { 80 };
+    let port = uri.port_u16().filter(|p| *p != default);
+    let scheme = if https { "https://" } else { "http://" };
+    // ":" and at most five digits.
+    let mut origin = String::with_capacity(scheme.len() + host.len() + 6);
+    origin.push_str(scheme);
+    origin.push_str(host);
+    origin[scheme.len()..].make_ascii_lowercase();
+    if let Some(port) = port {
+        use std::fmt::Write as _;
+        let _ = write!(origin, ":{port}");
+    }
+    Some(origin)
 }
 
 impl Machine for Flow {
