@@ -326,15 +326,26 @@ pub(crate) struct Removed {
 }
 
 impl RptCache {
+    /// The slot of `(origin, party)`. Most origins are used by one party: that one is compared rather
+    /// than hashed.
+    fn slot_of(&self, origin: &str, party: &Party) -> Option<usize> {
+        let parties = self.index.get(origin)?;
+        if parties.len() == 1 {
+            let (only, slot) = parties.iter().next()?;
+            return (only == party).then_some(*slot);
+        }
+        parties.get(party).copied()
+    }
+
     pub fn get(&self, origin: &str, party: &Party) -> Option<&RptSet> {
-        let slot = *self.index.get(origin)?.get(party)?;
+        let slot = self.slot_of(origin, party)?;
         self.slots.get(slot)?.as_ref()
     }
 
     /// The set for `(origin, party)`, marked used now. Its changes are counted at the next call.
     pub fn get_mut(&mut self, origin: &str, party: &Party) -> Option<&mut RptSet> {
         self.reconcile();
-        let slot = *self.index.get(origin)?.get(party)?;
+        let slot = self.slot_of(origin, party)?;
         self.tick += 1;
         let set = self.slots.get_mut(slot)?.as_mut()?;
         set.last_used = self.tick;

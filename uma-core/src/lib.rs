@@ -89,6 +89,7 @@ mod login;
 mod oneshot;
 pub mod protection;
 pub mod record;
+mod scan;
 pub mod secret;
 mod ticketless;
 pub mod trace;

@@ -446,9 +446,22 @@ pub(crate) fn origin_of(uri: &Uri) -> Option<String> {
     if !https && !scheme.eq_ignore_ascii_case("http") {
         return None;
     }
-    let host = uri.host()?;
+    // What `Uri::host` and `Uri::port_u16` return, read in one pass over the authority.
+    let authority = uri.authority()?.as_str();
+    let host_port = match authority.bytes().rposition(|b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let host = if host_port.starts_with('[') {
+        &host_port[..host_port.find(']').map_or(host_port.len(), |i| i + 1)]
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    let port = authority
+        .rfind(':')
+        .and_then(|i| authority[i + 1..].parse::<u16>().ok());
     let default = if https { 443 } else { 80 };
-    let port = uri.port_u16().filter(|p| *p != default);
+    let port = port.filter(|p| *p != default);
     let scheme = if https { "https://" } else { "http://" };
     // ":" and at most five digits.
     let mut origin = String::with_capacity(scheme.len() + host.len() + 6);
@@ -536,5 +549,50 @@ impl Machine for Flow {
             client.release(&key, self.id, None);
         }
         self.state = State::Done;
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    /// What `origin_of` computed before it read the authority itself.
+    fn reference(uri: &Uri) -> Option<String> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let host = uri.host()?.to_ascii_lowercase();
+        let default = if scheme == "https" { 443 } else { 80 };
+        Some(match uri.port_u16() {
+            Some(port) if port != default => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        })
+    }
+
+    #[test]
+    fn origin_of_matches_the_uri_accessors() {
+        for s in [
+            "https://rs.example.org/photo",
+            "HTTPS://RS.Example.ORG/photo",
+            "http://rs.example.org:80/a",
+            "http://rs.example.org:8080/a",
+            "https://rs.example.org:443",
+            "https://rs.example.org:8443/x?y=1",
+            "https://user:pw@rs.example.org:9000/x",
+            "https://user@rs.example.org/x",
+            "http://[::1]:8080/x",
+            "http://[::1]/x",
+            "https://[2001:DB8::1]:443/x",
+            "http://127.0.0.1:3000/api/a",
+            "ftp://example.org/x",
+            "/relative/path",
+            "rs.example.org:8080",
+        ] {
+            let Ok(uri) = s.parse::<Uri>() else {
+                continue;
+            };
+            assert_eq!(origin_of(&uri), reference(&uri), "{s}");
+        }
     }
 }

@@ -43,7 +43,7 @@ fn pick_rpt<'c>(
 /// warm path sends one per request); `None` for a token that cannot be sent (what
 /// [`bearer_authorization`] refuses).
 fn bearer_value(token: &str) -> Option<http::HeaderValue> {
-    if !crate::auth::is_visible_ascii(token) {
+    if token.is_empty() || !crate::scan::all_visible_ascii(token.as_bytes()) {
         return None;
     }
     let mut bytes = Vec::with_capacity(7 + token.len());
