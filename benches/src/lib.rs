@@ -10,10 +10,12 @@
 
 pub mod alloc;
 pub mod callgrind;
+pub mod cli;
 pub mod herd;
 pub mod machine;
 pub mod memory;
 pub mod micro;
+pub mod peer;
 mod report;
 pub mod roundtrips;
 pub mod stats;
@@ -41,7 +43,16 @@ pub struct Params {
     pub micro_batch: usize,
     /// Items held at once for the memory figures.
     pub memory_n: usize,
-    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `herd`);
+    /// Operations per callgrind run.
+    pub callgrind_iterations: usize,
+    /// Callgrind runs per operation.
+    pub callgrind_runs: usize,
+    /// Interleaved rounds of the CLI against curl.
+    pub cli_rounds: usize,
+    /// GETs per process in the CLI comparison.
+    pub cli_requests: usize,
+    /// Run only the sections whose name is listed (`micro`, `callgrind`, `memory`, `roundtrips`, `peer`,
+    /// `warm`, `cli`, `herd`);
     /// empty runs everything.
     pub only: Vec<String>,
 }
@@ -66,6 +77,10 @@ impl Params {
             micro_batches: 9,
             micro_batch: 20_000,
             memory_n: 1000,
+            callgrind_iterations: 2000,
+            callgrind_runs: 3,
+            cli_rounds: 7,
+            cli_requests: 2000,
             only: Vec::new(),
         }
     }
@@ -82,6 +97,10 @@ impl Params {
             micro_batches: 2,
             micro_batch: 40,
             memory_n: 20,
+            callgrind_iterations: 20,
+            callgrind_runs: 1,
+            cli_rounds: 2,
+            cli_requests: 20,
             only: Vec::new(),
         }
     }
