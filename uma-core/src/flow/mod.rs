@@ -246,7 +246,7 @@ pub(crate) enum State {
     Parked {
         key: ExchangeKey,
         seen: u64,
-        then: AfterPark,
+        then: Box<AfterPark>,
     },
     Done,
 }
@@ -289,11 +289,12 @@ pub struct Flow {
     pub(crate) next_request: u64,
     pub(crate) counters: Counters,
     pub(crate) held: Vec<ExchangeKey>,
-    pub(crate) last_response: Option<http::Response<Vec<u8>>>,
+    /// Boxed, as the other rarely used fields: an in-flight flow stays small.
+    pub(crate) last_response: Option<Box<http::Response<Vec<u8>>>>,
     pub(crate) sent_rpt: Option<SentRpt>,
     pub(crate) invalid: Option<String>,
     /// The dead-ticket exchange to resume once an interposed refresh is done.
-    pub(crate) pending_refetch: Option<Grant>,
+    pub(crate) pending_refetch: Option<Box<Grant>>,
 }
 
 impl std::fmt::Debug for Flow {
@@ -377,7 +378,7 @@ impl Flow {
         self.state = State::Done;
         Step::Failed(Failure {
             error,
-            response: self.last_response.take(),
+            response: self.last_response.take().map(|r| *r),
         })
     }
 
@@ -533,7 +534,7 @@ impl Machine for Flow {
             State::Sleeping { grant, .. } => self.send_grant(client, grant, now),
             State::Parked {
                 key, seen, then, ..
-            } => self.on_unpark(client, key, seen, then, now),
+            } => self.on_unpark(client, key, seen, *then, now),
             other => {
                 self.state = other;
                 self.fail(

@@ -81,9 +81,9 @@ impl Flow {
     ) -> Out {
         // The requesting party's own token first: it may be needed to present at the resource server.
         // A fresh challenge being fetched after a dead ticket waits out the refresh and stays this flow's.
-        let refetch = refetch.or_else(|| self.pending_refetch.take());
+        let refetch = refetch.or_else(|| self.pending_refetch.take().map(|g| *g));
         if let Some(step) = self.maybe_refresh_identity(client, now) {
-            self.pending_refetch = refetch;
+            self.pending_refetch = refetch.map(Box::new);
             return step;
         }
 
@@ -113,7 +113,7 @@ impl Flow {
                 let mut chosen = Some(sent.entry);
                 drop(sent);
                 if let Some(step) = self.before_send_slow(client, now, &mut chosen, &refetch) {
-                    self.pending_refetch = refetch;
+                    self.pending_refetch = refetch.map(Box::new);
                     return step;
                 }
                 chosen.and_then(|id| {
@@ -257,7 +257,7 @@ impl Flow {
         let status = response.status();
         if status.is_redirection() && client.config.max_redirects > 0 {
             if let Some(location) = response.headers().get(header::LOCATION).cloned() {
-                self.last_response = Some(response);
+                self.last_response = Some(Box::new(response));
                 return self.follow_redirect(client, status, &location, refetch, now);
             }
         }
@@ -270,7 +270,7 @@ impl Flow {
             response.body(),
             client.config.strictness,
         );
-        self.last_response = Some(response);
+        self.last_response = Some(Box::new(response));
         let candidates = match candidates {
             Ok(c) => c,
             Err(e) => return self.fail(client, Error::Challenge(e)),
@@ -283,7 +283,7 @@ impl Flow {
                 self.drop_sent_rpt(client);
                 return self.send_resource_with(client, now, None, refetch);
             }
-            let response = self.last_response.take().expect("kept just above");
+            let response = *self.last_response.take().expect("kept just above");
             return self.finish(client, response, refetch);
         }
         let (issuer, ticket) = match self.choose_server(client, &candidates) {
