@@ -449,18 +449,28 @@ pub(crate) fn origin_of(uri: &Uri) -> Option<String> {
     }
     // What `Uri::host` and `Uri::port_u16` return, read in one pass over the authority.
     let authority = uri.authority()?.as_str();
-    let host_port = match authority.bytes().rposition(|b| b == b'@') {
-        Some(at) => &authority[at + 1..],
-        None => authority,
-    };
-    let host = if host_port.starts_with('[') {
-        &host_port[..host_port.find(']').map_or(host_port.len(), |i| i + 1)]
+    let bytes = authority.as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|&b| b == b'@')
+        .map_or(0, |at| at + 1);
+    let host_port = &bytes[start..];
+    let host_len = if host_port.first() == Some(&b'[') {
+        host_port
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(host_port.len(), |i| i + 1)
     } else {
-        host_port.split(':').next().unwrap_or(host_port)
+        host_port
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or(host_port.len())
     };
-    let port = authority
-        .rfind(':')
-        .and_then(|i| authority[i + 1..].parse::<u16>().ok());
+    let host = authority.get(start..start + host_len)?;
+    let port = bytes
+        .iter()
+        .rposition(|&b| b == b':')
+        .and_then(|i| authority.get(i + 1..)?.parse::<u16>().ok());
     let default = if https { 443 } else { 80 };
     let port = port.filter(|p| *p != default);
     let scheme = if https { "https://" } else { "http://" };
