@@ -122,7 +122,6 @@ pub fn run(kit: &Kit, rounds: usize, requests: usize) -> Result<CliResult, Strin
         "--client-id",
         "app",
         "--allow-insecure-http",
-        "--no-body",
         "-s",
         "--repeat",
         &requests.to_string(),
@@ -145,7 +144,8 @@ pub fn run(kit: &Kit, rounds: usize, requests: usize) -> Result<CliResult, Strin
         let mut f = std::fs::File::create(&config).map_err(|e| e.to_string())?;
         let mut text = format!("silent\nfail\nheader = \"Authorization: {bearer}\"\n");
         for _ in 0..requests {
-            text.push_str(&format!("url = \"{url}\"\noutput = \"/dev/null\"\n"));
+            // No `output`: bodies go to standard output, which is /dev/null (no file opened per URL).
+            text.push_str(&format!("url = \"{url}\"\n"));
         }
         f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     }

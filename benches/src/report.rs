@@ -158,8 +158,10 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     let _ = writeln!(
         md,
         "Produced by `cargo run --release -p uma-bench` (the whole suite, about {:.0} s here; loopback \
-         only: the embedded testkit servers run in the same process on their own 2-thread runtime). \
-         Criterion runs of the core micro-benchmarks: `cargo bench -p uma-bench`.\n",
+         only: the embedded testkit servers run in the same process on their own 2-thread runtime), with \
+         the `uma` binary built beside it (`cargo build --release -p uma-cli`), valgrind and curl \
+         installed, and a Python that imports `requests_oauthlib_uma` as `$UMA_BENCH_PYTHON` (default \
+         `python3`). Criterion runs of the core micro-benchmarks: `cargo bench -p uma-bench`.\n",
         started.elapsed().as_secs_f64()
     );
     let _ = writeln!(
@@ -253,7 +255,7 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
     }
     md.push_str(
         "\nWhere the time goes (a one-off `perf record` of 32 tasks × 3,000 warm requests per side, same \
-         process layout; not re-measured by this runner): the whole process (client and in-process server) \
+         process layout, taken before the core changes measured in §5; not re-measured by this runner): the whole process (client and in-process server) \
          spent about 36.7 µs of CPU per request with the bare client and 44.6 µs through uma-hyper, so the \
          adapter costs about 8 µs of CPU per request, spread thinly: moving large values (`memmove`, +0.9 µs: \
          the flow, its steps and the request/response are moved by value through the drive loop, and the \
@@ -374,10 +376,10 @@ fn cli_section(cli: Option<&CliResult>) -> String {
     let _ = write!(
         md,
         "Method: the warm-path kit of §1 serves `GET /api/a`. Each round runs, in alternating order, \
-         `uma fetch --repeat {n} --no-body` (one process: a cold start, whose discovery and token request \
+         `uma fetch --repeat {n}` (one process: a cold start, whose discovery and token request \
          are 2 of its {n2} requests, then {m} GETs with the cached RPT over one kept-alive connection) \
          and one `curl` process ({cv}) fetching the same URL {n} times from a config file with a static \
-         `Authorization: Bearer <RPT>` header (it reuses its connection; bodies to /dev/null). Client \
+         `Authorization: Bearer <RPT>` header (it reuses its connection); both write every body to standard output, which is /dev/null. Client \
          CPU is the child process's user + system time as the kernel accounts it (bash's `times`, to the millisecond); \
          the servers run inside the bench process and are not counted. Per GET = per run ÷ {n}. Ratios \
          are uma ÷ curl of the same round (lower is better for uma).\n\n\
@@ -543,18 +545,20 @@ fn micro_section(
 }
 
 /// What limits the micro-benchmarks, as found with callgrind's per-function counts.
-const MICRO_NOTES: &str = "What the figures are made of (callgrind's per-function counts of the same runs, \
-read with `callgrind_annotate --inclusive=yes`): **parse** allocates exactly what `uma_candidates` returns — \
-the `Vec<UmaChallenge>` and the three strings each candidate owns (`as_uri`, `ticket`, `realm`), 4 for every \
-shape here, which is why the ≤ 3 goal is not reachable without changing the public `UmaChallenge` type (the \
-parser itself borrows from the header and allocates nothing for up to 4 challenges and 8 parameters). A \
-plain `as_uri` (`http(s)://labels[:port][/path]`) is validated without `url::Url::parse`; the Keycloak \
-shape's 600-byte ticket is scanned 8 bytes at a time (find the closing quote, check it is visible ASCII, \
-check it is UTF-8, copy it out). **The warm step** allocates the origin string of the new flow, the \
-`Authorization` value, and the header map of the outgoing request (index and entries: 2); the rest is \
-SipHash lookups of the RPT cache (origin, path hint; ≈ 12 % of the instructions), dropping the \
-application's request and the response (`http` types: ≈ 25 %), malloc/free (≈ 20 %) and moving the \
-976-byte `Flow` and 280-byte `Step`s.\n\n";
+const MICRO_NOTES: &str = "What the figures are made of (callgrind's per-function counts of the same \
+operations, read with `callgrind_annotate --inclusive=yes`): **parse** allocates exactly what \
+`uma_candidates` returns — the `Vec<UmaChallenge>` and the three strings each candidate owns (`as_uri`, \
+`ticket`, `realm`), 4 for every shape here, so the ≤ 3 goal cannot be met without changing the public \
+`UmaChallenge` type; the parser itself borrows from the header and allocates nothing for up to 4 challenges \
+and 8 parameters. A plain `as_uri` (`http(s)://labels[:port][/path]`) is validated without \
+`url::Url::parse`; the Keycloak shape's 600-byte ticket is scanned 8 bytes at a time (closing quote, \
+visible ASCII), then checked as UTF-8 and copied out. **The warm step** allocates the new flow's origin \
+string, the `Authorization` value, and the outgoing request's header map (index and entries: 2). About a \
+quarter of its instructions are malloc/free, a third dropping the `http` request and response types \
+(header maps, URI, parts; overlapping with free), a tenth moving the `Flow`, `Step` and request by value \
+(memcpy), 8 % SipHash of the origin for the two RPT-cache lookups (send, then the path hint on success), and \
+13 % building the origin string: what is left is the `http` types' own cost, which the core cannot avoid \
+while it hands the driver an owned `http::Request` per exchange.\n\n";
 
 fn memory_section(figures: &[MemoryFigure], herds: &[HerdRun], missed: &mut Vec<String>) -> String {
     let mut md = String::from(
