@@ -482,9 +482,10 @@ fn micro_section(
     );
     let _ = write!(
         md,
-        "Method: in-process loop in the runner: inputs prepared outside the timed region, then timed batches \
-         (one unmeasured warm-up batch); ns/op is the batch time ÷ batch size, as `median (min–max, \
-         n=batches)`. Allocations per operation are counted by the bench binary's counting global allocator \
+        "Method: in-process loop in the runner: inputs prepared outside the timed region, then timed batches, \
+         interleaved — one batch of every benchmark per round, after one unmeasured round — so that a burst of \
+         other work on the shared machine spreads over all rows instead of spoiling one; ns/op is the batch \
+         time ÷ batch size, as `median (min–max, n=batches)`. Allocations per operation are counted by the bench binary's counting global allocator \
          over one more batch (deterministic). Instructions per operation are counted by `valgrind \
          --tool=callgrind`: the runner starts itself under callgrind, which counts only inside the measured \
          function (`--toggle-collect`), {} operations per run, {} runs (`median (min–max, n=runs)`; the count \
