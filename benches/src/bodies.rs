@@ -310,7 +310,7 @@ pub fn section(results: &[BodyResult], missed: &mut Vec<String>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "## Large bodies (goals: throughput ratio ≥ {RATIO_GOAL}, peak growth < {GROWTH_GOAL_MIB} MiB)\n"
+        "## 7. Large bodies (goals: throughput ratio ≥ {RATIO_GOAL}, peak growth < {GROWTH_GOAL_MIB} MiB)\n"
     );
     let _ = writeln!(
         s,

@@ -482,7 +482,7 @@ async fn rate(client: &Client, url: &str, requests: usize, tasks: usize) -> (f64
 /// The report section.
 pub fn section(fleet: &Fleet, params: &FleetParams, missed: &mut Vec<String>) -> String {
     let mut md = String::from(
-        "## 6. Fleet: replicas sharing RPTs through Redis (goals: one exchange per fleet, one per CLI cache, warm ratio ≥ 0.98)\n\n",
+        "## 8. Fleet: replicas sharing RPTs through Redis (goals: one exchange per fleet, one per CLI cache, warm ratio ≥ 0.98)\n\n",
     );
     let _ = writeln!(
         md,

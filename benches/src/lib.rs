@@ -10,11 +10,14 @@
 
 pub mod alloc;
 pub mod bodies;
+pub mod callgrind;
+pub mod cli;
 pub mod fleet;
 pub mod herd;
 pub mod machine;
 pub mod memory;
 pub mod micro;
+pub mod peer;
 mod report;
 pub mod roundtrips;
 pub mod stats;
@@ -46,8 +49,17 @@ pub struct Params {
     pub body_bytes: u64,
     /// Interleaved rounds per large-body comparison.
     pub body_rounds: usize,
-    /// Run only the sections whose name is listed (`micro`, `memory`, `roundtrips`, `warm`, `bodies`, `herd`,
-    /// `fleet`); empty runs everything but `fleet`, which needs `redis-server` and runs only by name.
+    /// Operations per callgrind run.
+    pub callgrind_iterations: usize,
+    /// Callgrind runs per operation.
+    pub callgrind_runs: usize,
+    /// Interleaved rounds of the CLI against curl.
+    pub cli_rounds: usize,
+    /// GETs per process in the CLI comparison.
+    pub cli_requests: usize,
+    /// Run only the sections whose name is listed (`micro`, `callgrind`, `memory`, `roundtrips`, `peer`,
+    /// `warm`, `bodies`, `cli`, `herd`, `fleet`); empty runs everything but `fleet`, which needs
+    /// `redis-server` and runs only by name.
     pub only: Vec<String>,
     /// The fleet section's work.
     pub fleet: fleet::FleetParams,
@@ -70,11 +82,16 @@ impl Params {
             ureq_threads: vec![1, 2],
             herd_tasks: 1000,
             herd_rounds: 3,
-            micro_batches: 9,
-            micro_batch: 20_000,
+            // Many short batches: on a shared machine a burst of other work spoils few of them.
+            micro_batches: 21,
+            micro_batch: 5_000,
             memory_n: 1000,
             body_bytes: 1 << 30,
             body_rounds: 3,
+            callgrind_iterations: 2000,
+            callgrind_runs: 3,
+            cli_rounds: 7,
+            cli_requests: 2000,
             only: Vec::new(),
             fleet: fleet::FleetParams::default(),
         }
@@ -94,6 +111,10 @@ impl Params {
             memory_n: 20,
             body_bytes: 4 << 20,
             body_rounds: 1,
+            callgrind_iterations: 20,
+            callgrind_runs: 1,
+            cli_rounds: 2,
+            cli_requests: 20,
             only: Vec::new(),
             fleet: fleet::FleetParams {
                 processes: 2,

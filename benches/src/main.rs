@@ -13,10 +13,11 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: uma-bench [--smoke] [--only SECTION]... [--out PATH] [--no-write]
   --smoke     a few iterations of everything (proves the runner works; figures meaningless)
-  --only S    run only section S (micro, memory, roundtrips, warm, bodies, herd, fleet); implies
-              --no-write; fleet (needs redis-server and `uma` beside this binary) runs only so
+  --only S    run only section S (micro, callgrind, memory, roundtrips, warm, bodies, cli, peer, herd,
+              fleet); implies --no-write; fleet (needs redis-server and `uma` beside this binary) runs only so
   --out PATH  where to write the report (default: BENCHMARKS.md at the workspace root)
-  --no-write  print only";
+  --no-write  print only
+  --callgrind-op OP N  run operation OP N times and exit (what the runner counts under callgrind)";
 
 fn main() -> ExitCode {
     let mut smoke = false;
@@ -37,6 +38,24 @@ fn main() -> ExitCode {
                 };
             }
             "--smoke" => smoke = true,
+            "--callgrind-op" => {
+                // The child side of the callgrind counts (see uma_bench::callgrind).
+                let (Some(op), Some(n)) = (args.next(), args.next().and_then(|n| n.parse().ok()))
+                else {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                };
+                return match uma_bench::callgrind::run_op(&op, n) {
+                    Some(sum) => {
+                        println!("{sum}");
+                        ExitCode::SUCCESS
+                    }
+                    None => {
+                        eprintln!("unknown operation {op:?}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             "--no-write" => write = false,
             "--only" => match args.next() {
                 Some(section) => {
@@ -80,7 +99,7 @@ fn main() -> ExitCode {
         // The fleet section runs only by name (`--only fleet`): keep the one the file already has.
         let mut markdown = report.markdown.clone();
         if let Ok(old) = std::fs::read_to_string(&out)
-            && let Some(at) = old.find("\n## 6. Fleet")
+            && let Some(at) = old.find("\n## 8. Fleet")
         {
             let end = old[at + 1..]
                 .find("\n## ")

@@ -17,7 +17,12 @@ pub struct MemoryFigure {
     pub n: usize,
     /// Heap bytes per item.
     pub bytes_each: f64,
+    /// For RPT entries: the bytes of the token itself.
+    pub token_bytes: Option<usize>,
 }
+
+/// The label of the in-flight flow figure.
+pub const IN_FLIGHT: &str = "in-flight flow, request sent (Flow + Outgoing)";
 
 fn measured(what: String, n: usize, f: impl FnOnce() -> Box<dyn std::any::Any>) -> MemoryFigure {
     alloc::enable();
@@ -30,6 +35,7 @@ fn measured(what: String, n: usize, f: impl FnOnce() -> Box<dyn std::any::Any>) 
         what,
         n,
         bytes_each: (after.live - before.live) as f64 / n.max(1) as f64,
+        token_bytes: None,
     }
 }
 
@@ -57,22 +63,25 @@ pub fn per_rpt(n: usize, rpt_len: usize) -> MemoryFigure {
         Box::new(())
     });
     drop(holder);
-    fig
+    MemoryFigure {
+        token_bytes: Some(rpt_len),
+        ..fig
+    }
 }
 
 /// Bytes per in-flight flow waiting for its resource answer: the `Flow` (a GET without body) and the
 /// `Outgoing` request a driver holds while the exchange runs.
 pub fn per_started_flow(n: usize) -> MemoryFigure {
     let mut client = Client::new(config());
-    let what = "in-flight flow, request sent (Flow + Outgoing)".to_string();
-    let requests: Vec<_> = (0..n)
-        .map(|i| request(&format!("https://rs{i}.example.org")))
+    let what = IN_FLIGHT.to_string();
+    // Taken out one by one, so that freeing their vector does not offset what the flows hold.
+    let mut requests: Vec<_> = (0..n)
+        .map(|i| Some(request(&format!("https://rs{i}.example.org"))))
         .collect();
     let now = Instant::now();
-    let mut requests = Some(requests);
-    measured(what, n, || {
+    let fig = measured(what, n, || {
         let mut held: Vec<(Flow, Option<Outgoing>)> = Vec::with_capacity(n);
-        for req in requests.take().unwrap_or_default() {
+        for req in requests.iter_mut().filter_map(Option::take) {
             let mut flow = Flow::new(req);
             let out = match flow.start(&mut client, now) {
                 Step::Send(out) => Some(out),
@@ -81,7 +90,9 @@ pub fn per_started_flow(n: usize) -> MemoryFigure {
             held.push((flow, out));
         }
         Box::new(held)
-    })
+    });
+    drop(requests);
+    fig
 }
 
 /// Bytes per flow parked behind another flow's exchange (a herd on one origin): `n` flows are challenged,
@@ -90,12 +101,13 @@ pub fn per_parked_flow(n: usize) -> MemoryFigure {
     let mut client = Client::new(config());
     let mut responder = Responder::new(43);
     let what = "in-flight flow, parked behind a shared exchange".to_string();
-    let requests: Vec<_> = (0..n).map(|_| request("https://rs.example.org")).collect();
+    let mut requests: Vec<_> = (0..n)
+        .map(|_| Some(request("https://rs.example.org")))
+        .collect();
     let now = Instant::now();
-    let mut requests = Some(requests);
-    measured(what, n, || {
+    let fig = measured(what, n, || {
         let mut held: Vec<(Flow, Option<Outgoing>)> = Vec::with_capacity(n);
-        for req in requests.take().unwrap_or_default() {
+        for req in requests.iter_mut().filter_map(Option::take) {
             let mut flow = Flow::new(req);
             let mut step = flow.start(&mut client, now);
             // The resource answers with a challenge; the first flow then sends discovery (and keeps
@@ -111,5 +123,7 @@ pub fn per_parked_flow(n: usize) -> MemoryFigure {
             held.push((flow, pending));
         }
         Box::new(held)
-    })
+    });
+    drop(requests);
+    fig
 }

@@ -6,11 +6,14 @@ use std::time::Instant;
 use uma_testkit::Dialect;
 
 use crate::bodies::{self, BodyResult};
+use crate::callgrind::{self, Counted};
+use crate::cli::{self, CliResult};
 use crate::herd::{self, HerdRun};
 use crate::machine::Machine;
 use crate::memory::{self, MemoryFigure};
 use crate::micro::{self, MicroResult};
-use crate::roundtrips::{self, STEP_CACHED_A, STEP_CACHED_B, STEP_COLD, STEP_NEW, StepCount};
+use crate::peer::{self, PeerRun};
+use crate::roundtrips::{self, StepCount};
 use crate::warm::{self, WarmResult};
 use crate::{Params, Report};
 
@@ -22,7 +25,10 @@ struct Collected {
     steps: Vec<StepCount>,
     herds: Vec<HerdRun>,
     micro: Vec<MicroResult>,
+    counted: Vec<Counted>,
     memory: Vec<MemoryFigure>,
+    cli: Option<CliResult>,
+    peer: Option<PeerRun>,
     errors: Vec<String>,
 }
 
@@ -33,12 +39,21 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
         steps: Vec::new(),
         herds: Vec::new(),
         micro: Vec::new(),
+        counted: Vec::new(),
         memory: Vec::new(),
+        cli: None,
+        peer: None,
         errors: Vec::new(),
     };
     if params.runs("micro") {
         progress("micro-benchmarks");
         c.micro = micro::all(params.micro_batches, params.micro_batch);
+    }
+    if params.runs("callgrind") {
+        progress("instructions per operation (valgrind --tool=callgrind)");
+        let (counted, errors) = callgrind::all(params.callgrind_iterations, params.callgrind_runs);
+        c.counted = counted;
+        c.errors.extend(errors);
     }
     if params.runs("memory") {
         progress("memory");
@@ -61,6 +76,13 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
                 Ok(steps) => c.steps.extend(steps),
                 Err(e) => c.errors.push(format!("round trips: {e}")),
             }
+        }
+    }
+    if params.runs("peer") {
+        progress("round trips: the Python peer and uma-ureq on a Keycloak-dialect kit");
+        match peer::run() {
+            Ok(run) => c.peer = Some(run),
+            Err(e) => c.errors.push(format!("Python peer: {e}")),
         }
     }
     let warm_kit = if params.runs("warm") || params.runs("bodies") {
@@ -100,6 +122,16 @@ fn collect(params: &Params, progress: &mut dyn FnMut(&str)) -> Collected {
         }
         Some(Err(e)) => c.errors.push(format!("warm path kit: {e}")),
     }
+    if params.runs("cli") {
+        progress("the CLI against curl");
+        match warm::start_kit()
+            .map_err(|e| e.to_string())
+            .and_then(|kit| cli::run(&kit, params.cli_rounds, params.cli_requests))
+        {
+            Ok(r) => c.cli = Some(r),
+            Err(e) => c.errors.push(format!("CLI against curl: {e}")),
+        }
+    }
     let herds = if params.runs("herd") {
         &[1, 10][..]
     } else {
@@ -134,11 +166,12 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     let mut missed = Vec::new();
     let mut body = [
         warm_section(&c.warm, &mut missed),
-        bodies::section(&c.bodies, &mut missed),
-        steps_section(&c.steps, &mut missed),
+        cli_section(c.cli.as_ref()),
+        steps_section(&c.steps, c.peer.as_ref(), &mut missed),
         herd_section(&c.herds, params, &mut missed),
-        micro_section(&c.micro),
-        memory_section(&c.memory, &c.herds),
+        micro_section(&c.micro, &c.counted, params, &mut missed),
+        memory_section(&c.memory, &c.herds, &mut missed),
+        bodies::section(&c.bodies, &mut missed),
     ]
     .concat();
     if let Some(fleet) = &fleet {
@@ -151,8 +184,10 @@ pub(crate) fn run(params: &Params, progress: &mut dyn FnMut(&str)) -> Report {
     let _ = writeln!(
         md,
         "Produced by `cargo run --release -p uma-bench` (the whole suite, about {:.0} s here; loopback \
-         only: the embedded testkit servers run in the same process on their own 2-thread runtime). \
-         Criterion runs of the core micro-benchmarks: `cargo bench -p uma-bench`.\n",
+         only: the embedded testkit servers run in the same process on their own 2-thread runtime), with \
+         the `uma` binary built beside it (`cargo build --release -p uma-cli`), valgrind and curl \
+         installed, and a Python that imports `requests_oauthlib_uma` as `$UMA_BENCH_PYTHON` (default \
+         `python3`). Criterion runs of the core micro-benchmarks: `cargo bench -p uma-bench`.\n",
         started.elapsed().as_secs_f64()
     );
     let _ = writeln!(
@@ -246,7 +281,7 @@ fn warm_section(results: &[WarmResult], missed: &mut Vec<String>) -> String {
     }
     md.push_str(
         "\nWhere the time goes (a one-off `perf record` of 32 tasks × 3,000 warm requests per side, same \
-         process layout; not re-measured by this runner): the whole process (client and in-process server) \
+         process layout, taken before the core changes measured in §5; not re-measured by this runner): the whole process (client and in-process server) \
          spent about 36.7 µs of CPU per request with the bare client and 44.6 µs through uma-hyper, so the \
          adapter costs about 8 µs of CPU per request, spread thinly: moving large values (`memmove`, +0.9 µs: \
          the flow, its steps and the request/response are moved by value through the drive loop, and the \
@@ -297,9 +332,9 @@ fn cost_us(raw: f64, uma: f64) -> f64 {
     (1.0 / uma - 1.0 / raw) * 1e6
 }
 
-fn steps_section(steps: &[StepCount], missed: &mut Vec<String>) -> String {
+fn steps_section(steps: &[StepCount], peer: Option<&PeerRun>, missed: &mut Vec<String>) -> String {
     let mut md =
-        String::from("## 2. Round trips per step (goals: cold 4, new resource 3, cached 1)\n\n");
+        String::from("## 3. Round trips per step (goals: cold 4, new resource 3, cached 1)\n\n");
     md.push_str(
         "Method: a fresh testkit and client per row group; each step is one application request, and the \
          count is every request the kit's servers logged while it ran (authorization server and resource \
@@ -320,33 +355,84 @@ fn steps_section(steps: &[StepCount], missed: &mut Vec<String>) -> String {
             ));
         }
     }
-    let measured = |step: &str| {
-        steps
-            .iter()
-            .find(|s| s.step == step)
-            .map_or("–".to_string(), |s| s.requests.to_string())
+    md.push_str(&peer_table(peer));
+    md
+}
+
+/// The Python peer, re-run in this run against a Keycloak-dialect kit, next to uma-ureq on another.
+fn peer_table(peer: Option<&PeerRun>) -> String {
+    let Some(run) = peer else {
+        return "\nThe Python peer `requests-oauthlib-uma` was not run (see \"Measurements that failed\").\n\n"
+            .to_string();
+    };
+    let mut md = format!(
+        "\nThe Python peer `requests-oauthlib-uma` ({}), re-run here: one `UMA2Session` driven a step at a \
+         time by a small script (`benches/peer/`), against a fresh Keycloak-dialect kit (the peer \
+         authenticates its RPT requests with the user's access token as a Bearer token, which only \
+         Keycloak accepts), next to uma-ureq against another fresh Keycloak-dialect kit; the same steps \
+         as above plus {} alternating GETs. Requests are everything the kit logged during the step. What \
+         the peer does and why it costs more is written up in the project's peer notes \
+         (`requests-oauthlib-uma.md`, §3.8 and §5 B10, B18): it repeats discovery for every flow (the \
+         \"new resource\" row), and it keeps one token per session, which ping-pongs between two resources \
+         only when the authorization server does not fold the old permissions into the new RPT; this \
+         kit's Keycloak dialect does (the peer sends its current token as `rpt=`), so the alternating row \
+         costs it one request per GET here.\n\n\
+         | step | GETs | uma-ureq requests | Python peer requests | uma-ureq statuses | peer statuses |\n\
+         |---|---:|---:|---:|---|---|\n",
+        run.versions,
+        peer::ALTERNATING
+    );
+    for s in &run.steps {
+        let _ = writeln!(
+            md,
+            "| {} | {} | **{}** | **{}** | {} | {} |",
+            s.step, s.gets, s.uma.0, s.peer.0, s.uma.1, s.peer.1
+        );
+    }
+    md.push('\n');
+    md
+}
+
+fn cli_section(cli: Option<&CliResult>) -> String {
+    let mut md = String::from("## 2. The CLI against curl\n\n");
+    let Some(r) = cli else {
+        md.push_str("Not measured in this run (see \"Measurements that failed\").\n\n");
+        return md;
     };
     let _ = write!(
         md,
-        "\nFor comparison, the Python peer `requests-oauthlib-uma` 0.1.3 (figures from \
-         `../shared/peers/requests-oauthlib-uma.md` (outside the repository) §3.8 and §5, cited, not re-run here; \
-         the uma column is the first row group above):\n\n\
-         | step | uma | Python peer | source |\n|---|---:|---:|---|\n\
-         | cold start | {} | 4 | §3.8 wire contract: GET → 401, discovery, token, retry |\n\
-         | new resource, known AS | {} | 4 | §5 B18: no discovery cache, 3 resources needing 3 flows → 12 requests, 3 of them discovery (§3.8 words it \"another 3, discovery is repeated\") |\n\
-         | cached RPT, same resource | {} | 1 | §3.8 |\n\
-         | cached RPTs, alternating two resources | {} | 4 | §5 B10 ping-pong: one RPT per session, 6 alternating GETs → 6 flows, 24 requests |\n\n",
-        measured(STEP_COLD),
-        measured(STEP_NEW),
-        measured(STEP_CACHED_B),
-        measured(STEP_CACHED_A),
+        "Method: the warm-path kit of §1 serves `GET /api/a`. Each round runs, in alternating order, \
+         `uma fetch --repeat {n}` (one process: a cold start, whose discovery and token request \
+         are 2 of its {n2} requests, then {m} GETs with the cached RPT over one kept-alive connection) \
+         and one `curl` process ({cv}) fetching the same URL {n} times from a config file with a static \
+         `Authorization: Bearer <RPT>` header (it reuses its connection); both write every body to standard output, which is /dev/null. Client \
+         CPU is the child process's user + system time as the kernel accounts it (bash's `times`, to the millisecond); \
+         the servers run inside the bench process and are not counted. Per GET = per run ÷ {n}. Ratios \
+         are uma ÷ curl of the same round (lower is better for uma).\n\n\
+         | | curl | uma | uma ÷ curl |\n|---|---:|---:|---:|\n\
+         | client CPU µs per GET | {} | {} | **{}** |\n\
+         | wall-clock ms per run of {n} GETs | {} | {} | **{}** |\n\n",
+        r.curl_cpu_us.show(1),
+        r.uma_cpu_us.show(1),
+        show_ratio(&r.cpu_ratio),
+        r.curl_wall_ms.show(1),
+        r.uma_wall_ms.show(1),
+        show_ratio(&r.wall_ratio),
+        n = r.requests,
+        n2 = r.requests + 2,
+        m = r.requests.saturating_sub(1),
+        cv = r.curl_version,
     );
     md
 }
 
+fn show_ratio(s: &crate::stats::Summary) -> String {
+    format!("{:.2} ({:.2}–{:.2}, n={})", s.median, s.min, s.max, s.n)
+}
+
 fn herd_section(herds: &[HerdRun], params: &Params, missed: &mut Vec<String>) -> String {
     let mut md = format!(
-        "## 3. Herd: {} concurrent cold requests through one uma-hyper client (goal: one exchange per resource)\n\n",
+        "## 4. Herd: {} concurrent cold requests through one uma-hyper client (goal: one exchange per resource)\n\n",
         params.herd_tasks
     );
     md.push_str(
@@ -403,47 +489,143 @@ fn herd_section(herds: &[HerdRun], params: &Params, missed: &mut Vec<String>) ->
     md
 }
 
-fn micro_section(results: &[MicroResult]) -> String {
-    let mut md = String::from("## 4. Core micro-benchmarks\n\n");
-    md.push_str(
-        "Method: in-process loop in the runner: inputs prepared outside the timed region, then timed batches \
-         (one unmeasured warm-up batch); ns/op is the batch time ÷ batch size, as `median (min–max, \
-         n=batches)`. Allocations per operation are counted by the bench binary's counting global allocator \
-         over one more batch. \"parse challenge\" is `uma_core::challenge::uma_candidates` on a 401 with one \
-         `WWW-Authenticate` line (RFC 9110 parsing, UMA extraction and validation, lax mode). The flows run \
-         `uma_core::Flow` against canned answers (building those answers is inside the timed region; the \
-         cold flow also drops its client). `cargo bench -p uma-bench` measures the same workloads with \
-         criterion.\n\n",
+/// The core's hot-path goals (issue 18 item 2): label prefix, ns, allocations.
+const MICRO_GOALS: [(&str, f64, f64); 3] = [
+    ("parse challenge: spec", 400.0, 3.0),
+    ("parse challenge: Keycloak", 1000.0, 3.0),
+    (micro::WARM_STEP, 400.0, 4.0),
+];
+
+fn micro_section(
+    results: &[MicroResult],
+    counted: &[Counted],
+    params: &Params,
+    missed: &mut Vec<String>,
+) -> String {
+    let mut md = String::from(
+        "## 5. Core micro-benchmarks (goals: warm step ≤ 400 ns and ≤ 4 allocations; challenge parse ≤ 400 ns \
+         (spec) and ≤ 1 µs (Keycloak JWT ticket), ≤ 3 allocations)\n\n",
     );
-    md.push_str("| benchmark | input bytes | ns/op | allocations/op |\n|---|---:|---:|---:|\n");
+    let _ = write!(
+        md,
+        "Method: in-process loop in the runner: inputs prepared outside the timed region, then timed batches, \
+         interleaved — one batch of every benchmark per round, after one unmeasured round — so that a burst of \
+         other work on the shared machine spreads over all rows instead of spoiling one; ns/op is the batch \
+         time ÷ batch size, as `median (min–max, n=batches)`. Allocations per operation are counted by the bench binary's counting global allocator \
+         over one more batch (deterministic). Instructions per operation are counted by `valgrind \
+         --tool=callgrind`: the runner starts itself under callgrind, which counts only inside the measured \
+         function (`--toggle-collect`), {} operations per run, {} runs (`median (min–max, n=runs)`; the count \
+         repeats from run to run where time does not). \"parse challenge\" is \
+         `uma_core::challenge::uma_candidates` on a 401 with one `WWW-Authenticate` line (RFC 9110 parsing, UMA \
+         extraction and validation, lax mode). The warm step is the core's work alone for one request with a \
+         cached RPT: `Flow::new`, `start` (the request goes out with the RPT), `handle_response` with a canned \
+         `200` built outside the timed region, and dropping what the flow hands back. The flows run \
+         `uma_core::Flow` against canned answers (building the request and those answers is inside the timed \
+         region; the cold flow also drops its client). `cargo bench -p uma-bench` measures the same workloads \
+         with criterion.\n\n",
+        params.callgrind_iterations, params.callgrind_runs
+    );
+    md.push_str(
+        "| benchmark | input bytes | ns/op | instructions/op | allocations/op |\n|---|---:|---:|---:|---:|\n",
+    );
     for r in results {
+        let instructions = counted
+            .iter()
+            .find(|c| c.what == r.what)
+            .map_or("–".to_string(), |c| c.instructions.show(0));
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             r.what,
             r.input_bytes.map_or("–".to_string(), |b| b.to_string()),
             r.ns.show(0),
+            instructions,
             r.allocs.map_or("n/a".to_string(), |a| format!("{a:.1}"))
         );
     }
+    for (prefix, ns_goal, alloc_goal) in MICRO_GOALS {
+        let Some(r) = results.iter().find(|r| r.what.starts_with(prefix)) else {
+            continue;
+        };
+        let instructions = counted
+            .iter()
+            .find(|c| c.what == r.what)
+            .map_or(String::new(), |c| {
+                format!(", {:.0} instructions", c.instructions.median)
+            });
+        if r.ns.median > ns_goal {
+            missed.push(format!(
+                "{}: {:.0} ns (min {:.0}{instructions}; goal ≤ {ns_goal:.0} ns) — see §5",
+                r.what, r.ns.median, r.ns.min
+            ));
+        }
+        if let Some(a) = r.allocs.filter(|a| *a > alloc_goal) {
+            missed.push(format!(
+                "{}: {a:.0} allocations (goal ≤ {alloc_goal:.0}) — see §5",
+                r.what
+            ));
+        }
+    }
     md.push('\n');
+    md.push_str(MICRO_NOTES);
     md
 }
 
-fn memory_section(figures: &[MemoryFigure], herds: &[HerdRun]) -> String {
-    let mut md = String::from("## 5. Memory\n\n");
+/// What limits the micro-benchmarks, as found with callgrind's per-function counts.
+const MICRO_NOTES: &str = "What the figures are made of (callgrind's per-function counts of the same \
+operations, read with `callgrind_annotate --inclusive=yes`): **parse** allocates exactly what \
+`uma_candidates` returns — the `Vec<UmaChallenge>` and the three strings each candidate owns (`as_uri`, \
+`ticket`, `realm`), 4 for every shape here, so the ≤ 3 goal cannot be met without changing the public \
+`UmaChallenge` type; the parser itself borrows from the header and allocates nothing for up to 4 challenges \
+and 8 parameters. A plain `as_uri` (`http(s)://labels[:port][/path]`) is validated without \
+`url::Url::parse`; the Keycloak shape's 600-byte ticket is scanned 8 bytes at a time (closing quote, \
+visible ASCII), then checked as UTF-8 and copied out. **The warm step** allocates the new flow's origin \
+string, the `Authorization` value, and the outgoing request's header map (index and entries: 2). About a \
+quarter of its instructions are malloc/free, a third dropping the `http` request and response types \
+(header maps, URI, parts; overlapping with free), a tenth moving the `Flow`, `Step` and request by value \
+(memcpy), 8 % SipHash of the origin for the two RPT-cache lookups (send, then the path hint on success), and \
+13 % building the origin string: what is left is the `http` types' own cost, which the core cannot avoid \
+while it hands the driver an owned `http::Request` per exchange.\n\n";
+
+fn memory_section(figures: &[MemoryFigure], herds: &[HerdRun], missed: &mut Vec<String>) -> String {
+    let mut md = String::from(
+        "## 6. Memory (goals: cached RPT entry ≤ 600 bytes beyond the token itself; in-flight flow ≤ 1 KB)\n\n",
+    );
     md.push_str(
         "Method: the counting allocator's net heap growth while N items are created and held, divided by N \
          (hash-map capacity steps make this depend a little on N). RPT entries are created by canned cold \
          flows on N distinct resource-server origins of one client whose AS metadata is already cached; the \
-         figure covers the cache slot, the RPT set, its path hint and the per-key exchange bookkeeping. \
-         In-flight flows are created by `Flow::start` on a `GET` without body and held together with the \
-         `Outgoing` a driver keeps while the exchange runs; parked flows are a herd on one origin where the \
-         first flow runs discovery and the others park. Deterministic: spread 0.\n\n",
+         figure covers the cache slot, the RPT set, its path hint and the per-key exchange bookkeeping; \
+         \"beyond the token\" subtracts the token's own bytes. In-flight flows are created by `Flow::start` \
+         on a `GET` without body and held in a vector together with the `Outgoing` a driver keeps while the \
+         exchange runs (the requests they were made from are allocated before and moved in); parked flows \
+         are a herd on one origin where the first flow runs discovery and the others park. Deterministic: \
+         spread 0.\n\n",
     );
-    md.push_str("| item | N | heap bytes each |\n|---|---:|---:|\n");
+    md.push_str("| item | N | heap bytes each | beyond the token |\n|---|---:|---:|---:|\n");
     for f in figures {
-        let _ = writeln!(md, "| {} | {} | {:.0} |", f.what, f.n, f.bytes_each);
+        let beyond = f.token_bytes.map_or("–".to_string(), |t| {
+            format!("{:.0}", f.bytes_each - t as f64)
+        });
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {beyond} |",
+            f.what, f.n, f.bytes_each
+        );
+        if let Some(t) = f.token_bytes {
+            let beyond = f.bytes_each - t as f64;
+            if beyond > 600.0 {
+                missed.push(format!(
+                    "{}: {beyond:.0} bytes beyond the token (goal ≤ 600) — see §6",
+                    f.what
+                ));
+            }
+        } else if f.what.starts_with(memory::IN_FLIGHT) && f.bytes_each > 1024.0 {
+            missed.push(format!(
+                "{}: {:.0} bytes (goal ≤ 1024) — see §6",
+                f.what, f.bytes_each
+            ));
+        }
     }
     let peaks: Vec<String> = herds
         .iter()
@@ -455,7 +637,7 @@ fn memory_section(figures: &[MemoryFigure], herds: &[HerdRun]) -> String {
     if !peaks.is_empty() {
         let _ = writeln!(
             md,
-            "\nPeak RSS of the herd runs (whole process, see §3): {}.",
+            "\nPeak RSS of the herd runs (whole process, see §4): {}.",
             peaks.join(", ")
         );
     }

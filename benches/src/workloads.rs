@@ -191,6 +191,37 @@ pub fn warm_flow(client: &mut Client, responder: &mut Responder) -> usize {
     )
 }
 
+/// The inputs of one warm step: the application's request and the resource server's canned `200`
+/// answer, both built outside any measured region.
+pub fn warm_step_inputs() -> (http::Request<Vec<u8>>, http::Response<Vec<u8>>) {
+    let response = http::Response::builder()
+        .status(200)
+        .body(b"the photo".to_vec())
+        .unwrap_or_default();
+    (request("https://rs.example.org"), response)
+}
+
+/// The core's own work for one request with a cached RPT, and nothing else: `Flow::new`, `start` (the
+/// RPT goes out with the request), `handle_response` with the canned answer, and dropping what the flow
+/// hands back. Returns 1 (one exchange), 0 if the flow did not take the warm path.
+pub fn warm_step(
+    client: &mut Client,
+    (request, response): (http::Request<Vec<u8>>, http::Response<Vec<u8>>),
+) -> usize {
+    let now = Instant::now();
+    let mut flow = Flow::new(request);
+    let Step::Send(out) = flow.start(client, now) else {
+        return 0;
+    };
+    if !out.request.headers().contains_key(AUTHORIZATION) {
+        return 0;
+    }
+    match flow.handle_response(client, out.id, response, now) {
+        Step::Done(r) if r.status() == 200 => 1,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +239,6 @@ mod tests {
         let mut client = Client::new(config());
         assert_eq!(cold_flow(&mut client, &mut responder), 4);
         assert_eq!(warm_flow(&mut client, &mut responder), 1);
+        assert_eq!(warm_step(&mut client, warm_step_inputs()), 1);
     }
 }

@@ -73,6 +73,133 @@ pub(crate) fn expiry(now: Instant, expires_in: Option<u64>) -> Option<Instant> {
     expires_in.and_then(|s| now.checked_add(Duration::from_secs(s.min(TEN_YEARS))))
 }
 
+/// A map that is a short vector while it holds few entries (most origins have one party, most RPT sets
+/// a handful of paths): a vector of one costs one small allocation and a comparison, a hash map a table
+/// of four buckets and a SipHash per lookup.
+#[derive(Debug)]
+pub(crate) enum SmallMap<K, V> {
+    Few(Vec<(K, V)>),
+    /// Boxed: the map is rare, and the enum stays the size of a vector (24 bytes, not 48: the cache
+    /// index holds one per origin).
+    #[allow(clippy::box_collection)]
+    Many(Box<HashMap<K, V>>),
+}
+
+/// Entries a [`SmallMap`] holds in its vector.
+const FEW: usize = 8;
+
+impl<K, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap::Few(Vec::new())
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> SmallMap<K, V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        match self {
+            SmallMap::Few(v) => v.iter().find(|(k, _)| k.borrow() == key).map(|(_, v)| v),
+            SmallMap::Many(m) => m.get(key),
+        }
+    }
+
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        match self {
+            SmallMap::Few(v) => v
+                .iter_mut()
+                .find(|(k, _)| k.borrow() == key)
+                .map(|(_, v)| v),
+            SmallMap::Many(m) => m.get_mut(key),
+        }
+    }
+
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    pub fn insert(&mut self, key: K, value: V) {
+        match self {
+            SmallMap::Few(v) => {
+                if let Some(slot) = v.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                } else if v.len() < FEW {
+                    if v.capacity() == 0 {
+                        v.reserve_exact(1);
+                    }
+                    v.push((key, value));
+                } else {
+                    let mut m: HashMap<K, V> = std::mem::take(v).into_iter().collect();
+                    m.insert(key, value);
+                    *self = SmallMap::Many(Box::new(m));
+                }
+            }
+            SmallMap::Many(m) => {
+                m.insert(key, value);
+            }
+        }
+    }
+
+    pub fn remove<Q>(&mut self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        match self {
+            SmallMap::Few(v) => v.retain(|(k, _)| k.borrow() != key),
+            SmallMap::Many(m) => {
+                m.remove(key);
+            }
+        }
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        match self {
+            SmallMap::Few(v) => v.retain_mut(|(k, v)| keep(k, v)),
+            SmallMap::Many(m) => m.retain(|k, v| keep(k, v)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            SmallMap::Few(v) => v.len(),
+            SmallMap::Many(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn clear(&mut self) {
+        *self = SmallMap::default();
+    }
+
+    pub fn keys(&self) -> Box<dyn Iterator<Item = &K> + '_> {
+        match self {
+            SmallMap::Few(v) => Box::new(v.iter().map(|(k, _)| k)),
+            SmallMap::Many(m) => Box::new(m.keys()),
+        }
+    }
+
+    pub fn values_mut(&mut self) -> Box<dyn Iterator<Item = &mut V> + '_> {
+        match self {
+            SmallMap::Few(v) => Box::new(v.iter_mut().map(|(_, v)| v)),
+            SmallMap::Many(m) => Box::new(m.values_mut()),
+        }
+    }
+}
+
 /// One cached RPT.
 #[derive(Clone, Debug)]
 pub(crate) struct RptEntry {
@@ -137,7 +264,7 @@ impl RptEntry {
 #[derive(Debug, Default)]
 pub(crate) struct RptSet {
     pub entries: Vec<RptEntry>,
-    path_hint: HashMap<String, Hint>,
+    path_hint: SmallMap<String, Hint>,
     /// Its key, for eviction.
     origin: String,
     party: Party,
@@ -295,7 +422,7 @@ pub(crate) struct Limits {
 /// renew tokens) without telling the cache.
 #[derive(Debug, Default)]
 pub(crate) struct RptCache {
-    index: HashMap<String, HashMap<Party, usize>>,
+    index: HashMap<String, SmallMap<Party, usize>>,
     slots: Vec<Option<RptSet>>,
     free: Vec<usize>,
     /// One mark per live set (plus outdated ones, skipped when popped): a min-heap on the tick at
@@ -326,15 +453,20 @@ pub(crate) struct Removed {
 }
 
 impl RptCache {
+    /// The slot of `(origin, party)`.
+    fn slot_of(&self, origin: &str, party: &Party) -> Option<usize> {
+        self.index.get(origin)?.get(party).copied()
+    }
+
     pub fn get(&self, origin: &str, party: &Party) -> Option<&RptSet> {
-        let slot = *self.index.get(origin)?.get(party)?;
+        let slot = self.slot_of(origin, party)?;
         self.slots.get(slot)?.as_ref()
     }
 
     /// The set for `(origin, party)`, marked used now. Its changes are counted at the next call.
     pub fn get_mut(&mut self, origin: &str, party: &Party) -> Option<&mut RptSet> {
         self.reconcile();
-        let slot = *self.index.get(origin)?.get(party)?;
+        let slot = self.slot_of(origin, party)?;
         self.tick += 1;
         let set = self.slots.get_mut(slot)?.as_mut()?;
         set.last_used = self.tick;
@@ -430,17 +562,15 @@ impl RptCache {
     ) -> Removed {
         self.reconcile();
         let keep = entry.id;
-        let existing = self
-            .index
-            .get(origin)
-            .and_then(|parties| parties.get(party))
-            .copied();
+        let existing = self.slot_of(origin, party);
         self.tick += 1;
         let slot = match existing {
             Some(slot) => slot,
             None => {
                 self.next_generation += 1;
                 let set = RptSet {
+                    // Most sets hold one RPT (an upgrade replaces it).
+                    entries: Vec::with_capacity(1),
                     origin: origin.to_owned(),
                     party: party.clone(),
                     generation: self.next_generation,
@@ -567,7 +697,7 @@ impl RptCache {
         let entries: usize = sets.iter().map(|s| s.entries.len()).sum();
         let bytes: usize = sets.iter().map(|s| s.token_bytes()).sum();
         assert_eq!(self.usage(), (entries, bytes));
-        let indexed: usize = self.index.values().map(HashMap::len).sum();
+        let indexed: usize = self.index.values().map(SmallMap::len).sum();
         assert_eq!(indexed, self.sets);
     }
 }

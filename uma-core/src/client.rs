@@ -229,9 +229,14 @@ impl Client {
         &mut self,
         origin: &str,
         party: &Party,
-        entry: RptEntry,
+        mut entry: RptEntry,
         replaces: Option<u64>,
     ) {
+        // The RPTs of one authorization server share its configured issuer (one allocation) rather
+        // than each keeping the equal one parsed from its challenge.
+        if let Some(server) = self.config.server(&entry.issuer) {
+            entry.issuer = server.issuer.clone();
+        }
         let limits = Limits {
             per_set: self.config.max_rpts_per_origin,
             entries: self.config.max_cached_rpts,

@@ -95,6 +95,7 @@ mod login;
 mod oneshot;
 pub mod protection;
 pub mod record;
+mod scan;
 pub mod secret;
 pub mod store;
 mod ticketless;

@@ -7,16 +7,36 @@
 
 use std::fmt;
 
+/// How a secret holds its value: a `String`, or an `Arc<str>` for values cloned on hot paths.
+trait Repr {
+    fn into_string(self) -> String;
+}
+
+impl Repr for String {
+    fn into_string(self) -> String {
+        self
+    }
+}
+
+impl Repr for std::sync::Arc<str> {
+    fn into_string(self) -> String {
+        String::from(&*self)
+    }
+}
+
 macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident) => {
+        secret_type!($(#[$meta])* $name, String);
+    };
+    ($(#[$meta:meta])* $name:ident, $repr:ty) => {
         $(#[$meta])*
         #[derive(Clone)]
-        pub struct $name(String);
+        pub struct $name($repr);
 
         impl $name {
             /// Wraps a credential value.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                Self(<$repr>::from(value.into()))
             }
 
             /// The credential itself. Call only to put it on the wire.
@@ -26,7 +46,7 @@ macro_rules! secret_type {
 
             /// Unwraps the credential.
             pub fn into_secret(self) -> String {
-                self.0
+                Repr::into_string(self.0)
             }
 
             /// Whether both hold the same value (used for ticket-rotation and upgrade checks).
@@ -60,13 +80,13 @@ macro_rules! secret_type {
 
         impl From<String> for $name {
             fn from(value: String) -> Self {
-                Self(value)
+                Self::new(value)
             }
         }
 
         impl From<&str> for $name {
             fn from(value: &str) -> Self {
-                Self(value.to_owned())
+                Self(<$repr>::from(value))
             }
         }
     };
@@ -78,7 +98,10 @@ secret_type!(
 );
 secret_type!(
     /// An OAuth access token: the requesting party's token, a PAT, or an RPT.
-    AccessToken
+    ///
+    /// Cloning is a reference-count increment: the warm path hands the cached RPT to every request.
+    AccessToken,
+    std::sync::Arc<str>
 );
 secret_type!(
     /// An OAuth refresh token.
@@ -112,6 +135,16 @@ mod tests {
         assert_eq!(format!("{t:?}"), "Ticket([redacted])");
         let s = ClientSecret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn shared_tokens_keep_their_value() {
+        let t = AccessToken::new("rpt-1");
+        let u = t.clone();
+        assert!(t.same_as(&u));
+        assert_eq!((u.secret(), u.len()), ("rpt-1", 5));
+        assert_eq!(t.into_secret(), "rpt-1");
+        assert_eq!(AccessToken::from("x").secret(), "x");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! a ticket or token on a badly built server; the path is enough to follow a flow).
 //!
 //! [`UmaStep`] and [`StepCounter`] name the UMA step of each exchange from what the core built, so the
-//! adapters do not re-decide it. With the `tracing` feature, [`spans`] builds the spans the adapters
+//! adapters do not re-decide it. With the `tracing` feature, `spans` builds the spans the adapters
 //! open: `uma.request` per application request and `uma.exchange` per HTTP exchange.
 
 use std::time::Duration;

@@ -43,6 +43,8 @@
 use std::fmt;
 
 mod parse;
+#[cfg(test)]
+mod reference;
 mod render;
 mod uma;
 
@@ -85,16 +87,6 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    fn new(scheme: String) -> Self {
-        Self {
-            scheme,
-            token68: None,
-            params: Vec::new(),
-            lax: false,
-            duplicate_params: false,
-        }
-    }
-
     /// The first value of the parameter `name` (give it lower-cased).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
@@ -135,6 +127,11 @@ impl fmt::Debug for Challenge {
 /// yields whatever can be salvaged, possibly nothing. Bytes that are not UTF-8 are replaced by
 /// U+FFFD in values.
 pub fn parse_field_values<'a, I: IntoIterator<Item = &'a [u8]>>(values: I) -> Vec<Challenge> {
+    parse_borrowed(values).into_challenges()
+}
+
+/// The element stream of `values`, borrowed from them (what [`uma_candidates`] reads).
+fn parse_borrowed<'a, I: IntoIterator<Item = &'a [u8]>>(values: I) -> parse::Parser<'a> {
     let mut parser = parse::Parser::default();
     let mut total = 0usize;
     for value in values {
@@ -144,17 +141,20 @@ pub fn parse_field_values<'a, I: IntoIterator<Item = &'a [u8]>>(values: I) -> Ve
         }
         parser.line(value);
     }
-    parser.finish()
+    parser
+}
+
+/// The field values of every `WWW-Authenticate` line of `headers`, in order.
+fn field_values(headers: &http::HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.as_bytes())
 }
 
 /// All challenges of every `WWW-Authenticate` field line of `headers`, in order.
 pub fn parse_headers(headers: &http::HeaderMap) -> Vec<Challenge> {
-    parse_field_values(
-        headers
-            .get_all(http::header::WWW_AUTHENTICATE)
-            .iter()
-            .map(|v| v.as_bytes()),
-    )
+    parse_field_values(field_values(headers))
 }
 
 /// Why a challenge that claims to be UMA cannot be used, or why one cannot be rendered.

@@ -1,9 +1,13 @@
 //! UMA challenge extraction and validation (docs/protocol.md §8.3 steps 4–6, §11.10).
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, StatusCode};
 
+use super::parse::{Parser, RawChallenge, text};
 use super::{
-    Challenge, ChallengeError, MAX_AS_URI_BYTES, MAX_BODY_BYTES, MAX_TICKET_BYTES, parse_headers,
+    ChallengeError, MAX_AS_URI_BYTES, MAX_BODY_BYTES, MAX_TICKET_BYTES, field_values,
+    parse_borrowed,
 };
 use crate::secret::Ticket;
 
@@ -60,9 +64,11 @@ pub fn validate_as_uri(as_uri: &str) -> Result<(), ChallengeError> {
     }
     // RFC 3986 characters only: this rejects CTLs, spaces, quotes, backslashes and non-ASCII,
     // which `url` would otherwise silently trim, normalise or percent-encode.
-    let uri_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
-    if !as_uri.bytes().all(uri_char) {
+    if !as_uri.bytes().all(|b| URI_CHAR[usize::from(b)]) {
         return invalid("contains characters not allowed in a URI");
+    }
+    if plainly_valid(as_uri) {
+        return Ok(());
     }
     let Ok(url) = url::Url::parse(as_uri) else {
         return invalid("not an absolute URL");
@@ -85,6 +91,79 @@ pub fn validate_as_uri(as_uri: &str) -> Result<(), ChallengeError> {
     Ok(())
 }
 
+/// RFC 3986 characters: unreserved, gen-delims, sub-delims and `%`.
+const URI_CHAR: [bool; 256] = byte_set(b"-._~:/?#[]@!$&'()*+,;=%");
+
+/// What a plain path may hold: [`URI_CHAR`] without `?`, `#`, `[` and `]`.
+const PATH_CHAR: [bool; 256] = byte_set(b"-._~:/@!$&'()*+,;=%");
+
+/// ASCII letters and digits plus `extra`, as a lookup table.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        set[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        set[extra[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// Whether `as_uri` is written so plainly that the URL parser is sure to accept it with everything
+/// [`validate_as_uri`] requires: `http://` or `https://`, a host of letter/digit/hyphen labels whose
+/// last starts with a letter (so not an IPv4 address, no IDNA `xn--` label), an optional port of at
+/// most 65535, and a path without query or fragment. This skips the parser (and its allocation) for
+/// the usual challenge; anything else goes through the parser.
+fn plainly_valid(as_uri: &str) -> bool {
+    let Some(rest) = as_uri
+        .strip_prefix("https://")
+        .or_else(|| as_uri.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let bytes = rest.as_bytes();
+    // Host labels, up to a ':' or '/' or the end.
+    let mut i = 0;
+    let mut label = 0;
+    loop {
+        let b = bytes.get(i).copied();
+        if matches!(b, None | Some(b'.' | b':' | b'/')) {
+            let l = &bytes[label..i];
+            if l.is_empty() || l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")) {
+                return false;
+            }
+            if b != Some(b'.') {
+                // The last label: starting with a letter, it is no IPv4 address.
+                if !l[0].is_ascii_alphabetic() {
+                    return false;
+                }
+                break;
+            }
+            label = i + 1;
+        } else if !b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b':') {
+        let digits = bytes[i + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let port = &rest[i + 1..i + 1 + digits];
+        if digits == 0 || digits > 5 || port.parse::<u16>().is_err() {
+            return false;
+        }
+        i += 1 + digits;
+    }
+    // Nothing or a path, without query or fragment.
+    bytes.get(i).is_none_or(|b| *b == b'/') && bytes[i..].iter().all(|b| PATH_CHAR[usize::from(*b)])
+}
+
 /// Checks that a ticket is non-empty, at most [`MAX_TICKET_BYTES`] and visible ASCII only.
 pub fn validate_ticket(ticket: &str) -> Result<(), ChallengeError> {
     let invalid = |reason| Err(ChallengeError::InvalidTicket { reason });
@@ -94,23 +173,32 @@ pub fn validate_ticket(ticket: &str) -> Result<(), ChallengeError> {
     if ticket.len() > MAX_TICKET_BYTES {
         return invalid("too long");
     }
-    if !ticket.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+    if !crate::scan::all_visible_ascii(ticket.as_bytes()) {
         return invalid("contains characters other than visible ASCII");
     }
     Ok(())
 }
 
 /// Rejects repeated UMA parameters: which copy is meant is ambiguous, so neither is used.
-fn no_duplicates(ch: &Challenge) -> Result<(), ChallengeError> {
+fn no_duplicates(parser: &Parser<'_>, ch: &RawChallenge<'_>) -> Result<(), ChallengeError> {
     if !ch.duplicate_params {
         return Ok(());
     }
     for name in ["as_uri", "ticket", "realm"] {
-        if ch.params.iter().filter(|(n, _)| n == name).count() > 1 {
+        let copies = parser
+            .params_of(ch)
+            .filter(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
+            .count();
+        if copies > 1 {
             return Err(ChallengeError::DuplicateParameter(name));
         }
     }
     Ok(())
+}
+
+/// The first value of parameter `name` of `ch`, as text.
+fn param<'a>(parser: &Parser<'a>, ch: &RawChallenge<'a>, name: &str) -> Option<Cow<'a, str>> {
+    parser.param(ch, name).map(text)
 }
 
 /// The `ticket` member of a UMA 1.0 403 body.
@@ -127,7 +215,8 @@ fn body_ticket(body: &[u8]) -> Option<String> {
 }
 
 fn candidate(
-    ch: &Challenge,
+    parser: &Parser<'_>,
+    ch: &RawChallenge<'_>,
     as_uri: Option<&str>,
     ticket: String,
     form: ChallengeForm,
@@ -135,7 +224,7 @@ fn candidate(
     UmaChallenge {
         as_uri: as_uri.map(str::to_owned),
         ticket: Ticket::new(ticket),
-        realm: ch.param("realm").map(str::to_owned),
+        realm: param(parser, ch, "realm").map(Cow::into_owned),
         form,
         lax: ch.lax,
     }
@@ -162,30 +251,34 @@ pub fn uma_candidates(
         return Ok(Vec::new());
     }
     let strict = strictness == Strictness::Strict;
-    let challenges = parse_headers(headers);
+    // Borrowed from the field values: only what is returned is allocated.
+    let parser = parse_borrowed(field_values(headers));
+    let is =
+        |ch: &RawChallenge<'_>, scheme: &str| ch.scheme.eq_ignore_ascii_case(scheme.as_bytes());
     let mut first_err: Option<ChallengeError> = None;
     let mut found = Vec::new();
     // UMA challenges with a valid as_uri but no ticket: UMA 1.0 body-ticket candidates.
-    let mut ticketless: Vec<(&Challenge, &str)> = Vec::new();
+    let mut ticketless: Vec<(&RawChallenge<'_>, Cow<'_, str>)> = Vec::new();
 
-    for ch in challenges.iter().filter(|c| c.scheme == "uma") {
-        let checked = no_duplicates(ch).and_then(|()| {
+    for ch in parser.challenges.iter().filter(|c| is(c, "uma")) {
+        let checked = no_duplicates(&parser, ch).and_then(|()| {
             if strict && (ch.lax || ch.duplicate_params) {
                 return Err(ChallengeError::NotStrict);
             }
-            let as_uri = ch.param("as_uri").ok_or(ChallengeError::MissingAsUri)?;
-            validate_as_uri(as_uri)?;
-            let ticket = ch.param("ticket");
-            if let Some(t) = ticket {
+            let as_uri = param(&parser, ch, "as_uri").ok_or(ChallengeError::MissingAsUri)?;
+            validate_as_uri(&as_uri)?;
+            let ticket = param(&parser, ch, "ticket");
+            if let Some(t) = &ticket {
                 validate_ticket(t)?;
             }
             Ok((as_uri, ticket))
         });
         match checked {
             Ok((as_uri, Some(t))) => found.push(candidate(
+                &parser,
                 ch,
-                Some(as_uri),
-                t.to_owned(),
+                Some(&as_uri),
+                t.into_owned(),
                 ChallengeForm::Uma,
             )),
             Ok((as_uri, None)) => ticketless.push((ch, as_uri)),
@@ -208,6 +301,7 @@ pub fn uma_candidates(
                 Ok(()) => {
                     for (ch, as_uri) in &ticketless {
                         found.push(candidate(
+                            &parser,
                             ch,
                             Some(as_uri),
                             t.clone(),
@@ -226,24 +320,25 @@ pub fn uma_candidates(
     }
 
     if !strict {
-        for ch in challenges.iter().filter(|c| c.scheme == "bearer") {
+        for ch in parser.challenges.iter().filter(|c| is(c, "bearer")) {
             // A Bearer challenge without a ticket means "authenticate", not UMA (EO-DG).
-            let Some(ticket) = ch.param("ticket") else {
+            let Some(ticket) = param(&parser, ch, "ticket") else {
                 continue;
             };
-            let checked = no_duplicates(ch).and_then(|()| {
-                validate_ticket(ticket)?;
-                let as_uri = ch.param("as_uri");
-                if let Some(a) = as_uri {
+            let checked = no_duplicates(&parser, ch).and_then(|()| {
+                validate_ticket(&ticket)?;
+                let as_uri = param(&parser, ch, "as_uri");
+                if let Some(a) = &as_uri {
                     validate_as_uri(a)?;
                 }
                 Ok(as_uri)
             });
             match checked {
                 Ok(as_uri) => found.push(candidate(
+                    &parser,
                     ch,
-                    as_uri,
-                    ticket.to_owned(),
+                    as_uri.as_deref(),
+                    ticket.into_owned(),
                     ChallengeForm::Bearer,
                 )),
                 Err(e) => {

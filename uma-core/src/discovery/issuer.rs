@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use url::Url;
 
@@ -20,17 +21,21 @@ use super::DiscoveryError;
 /// assert_eq!(a.as_str(), "https://kc.example.org/realms/demo");
 /// assert!(Issuer::parse("https://as.example.org/x?y=1").is_err());
 /// ```
+///
+/// Cloning is a reference-count increment: every cached RPT, exchange key and flow names its issuer.
 #[derive(Clone)]
-pub struct Issuer {
+pub struct Issuer(Arc<Parsed>);
+
+struct Parsed {
     normalized: String,
     url: Url,
     // Checked at parse time so building the discovery request can never fail.
-    pub(super) discovery_uri: http::Uri,
+    discovery_uri: http::Uri,
 }
 
 impl PartialEq for Issuer {
     fn eq(&self, other: &Self) -> bool {
-        self.normalized == other.normalized
+        Arc::ptr_eq(&self.0, &other.0) || self.0.normalized == other.0.normalized
     }
 }
 
@@ -38,19 +43,19 @@ impl Eq for Issuer {}
 
 impl Hash for Issuer {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.normalized.hash(state);
+        self.0.normalized.hash(state);
     }
 }
 
 impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Issuer({})", self.normalized)
+        write!(f, "Issuer({})", self.0.normalized)
     }
 }
 
 impl fmt::Display for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.normalized)
+        f.write_str(&self.0.normalized)
     }
 }
 
@@ -119,31 +124,36 @@ impl Issuer {
         let normalized = s.strip_suffix('/').unwrap_or(s).to_owned();
         let discovery_uri = http::Uri::try_from(build_discovery_url(&url).as_str())
             .map_err(|_| invalid("cannot be used as an HTTP request target"))?;
-        Ok(Issuer {
+        Ok(Issuer(Arc::new(Parsed {
             normalized,
             url,
             discovery_uri,
-        })
+        })))
     }
 
     /// The normalized identifier (one trailing `/` removed), used for comparison and cache keys.
     pub fn as_str(&self) -> &str {
-        &self.normalized
+        &self.0.normalized
     }
 
     /// The parsed URL.
     pub fn url(&self) -> &Url {
-        &self.url
+        &self.0.url
+    }
+
+    /// `{issuer}/.well-known/uma2-configuration`, checked at parse time.
+    pub(super) fn discovery_uri(&self) -> &http::Uri {
+        &self.0.discovery_uri
     }
 
     /// Whether the issuer uses https.
     pub fn is_https(&self) -> bool {
-        self.url.scheme() == "https"
+        self.0.url.scheme() == "https"
     }
 
     /// Whether `url` has the issuer's origin (scheme, host, port).
     pub fn same_origin(&self, url: &Url) -> bool {
-        self.url.origin() == url.origin()
+        self.0.url.origin() == url.origin()
     }
 }
 

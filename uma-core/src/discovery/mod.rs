@@ -43,7 +43,7 @@ pub fn discovery_url(issuer: &Issuer) -> Url {
 /// ```
 pub fn discovery_request(issuer: &Issuer) -> http::Request<Vec<u8>> {
     let mut request = http::Request::new(Vec::new());
-    *request.uri_mut() = issuer.discovery_uri.clone();
+    *request.uri_mut() = issuer.discovery_uri().clone();
     request.headers_mut().insert(
         http::header::ACCEPT,
         http::HeaderValue::from_static("application/json"),

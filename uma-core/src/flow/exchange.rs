@@ -323,7 +323,7 @@ impl Flow {
                 // The user's token expired under us. Refresh it once (if it can be) and fetch a fresh
                 // challenge within the same flow.
                 let issuer = grant.issuer.clone();
-                self.pending_refetch = Some(grant);
+                self.pending_refetch = Some(Box::new(grant));
                 match self.refresh_identity(client, now, true) {
                     Some(step) => step,
                     None => {

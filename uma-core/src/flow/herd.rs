@@ -30,7 +30,7 @@ impl Flow {
                 self.state = State::Parked {
                     key: key.clone(),
                     seen,
-                    then,
+                    then: Box::new(then),
                 };
                 Some(Step::Park {
                     key: key.clone(),
@@ -59,7 +59,7 @@ impl Flow {
         self.state = State::Parked {
             key: key.clone(),
             seen,
-            then: AfterPark::Resend,
+            then: Box::new(AfterPark::Resend),
         };
         Some(Step::Park {
             key: key.clone(),
@@ -93,7 +93,7 @@ impl Flow {
                 self.state = State::Parked {
                     key: key.clone(),
                     seen,
-                    then: AfterPark::Exchange(grant),
+                    then: Box::new(AfterPark::Exchange(grant)),
                 };
                 return Step::Park { key, until };
             }
@@ -145,7 +145,7 @@ impl Flow {
                 self.state = State::Parked {
                     key: key.clone(),
                     seen,
-                    then,
+                    then: Box::new(then),
                 };
                 Step::Park {
                     key,

@@ -308,7 +308,7 @@ pub(crate) enum State {
     Parked {
         key: ExchangeKey,
         seen: u64,
-        then: AfterPark,
+        then: Box<AfterPark>,
     },
     Done,
 }
@@ -355,11 +355,12 @@ pub struct Flow {
     pub(crate) next_request: u64,
     pub(crate) counters: Counters,
     pub(crate) held: Vec<ExchangeKey>,
-    pub(crate) last_response: Option<http::Response<Vec<u8>>>,
+    /// Boxed, as the other rarely used fields: an in-flight flow stays small.
+    pub(crate) last_response: Option<Box<http::Response<Vec<u8>>>>,
     pub(crate) sent_rpt: Option<SentRpt>,
     pub(crate) invalid: Option<String>,
     /// The dead-ticket exchange to resume once an interposed refresh is done.
-    pub(crate) pending_refetch: Option<Grant>,
+    pub(crate) pending_refetch: Option<Box<Grant>>,
 }
 
 impl std::fmt::Debug for Flow {
@@ -470,7 +471,7 @@ impl Flow {
         self.state = State::Done;
         Step::Failed(Failure {
             error,
-            response: self.last_response.take(),
+            response: self.last_response.take().map(|r| *r),
         })
     }
 
@@ -531,17 +532,51 @@ fn sharing(error: &Error) -> Option<bool> {
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URI, lower-cased, with the port only when not default.
+///
+/// One allocation, of the final size (this runs once per application request).
 pub(crate) fn origin_of(uri: &Uri) -> Option<String> {
-    let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
+    let scheme = uri.scheme_str()?;
+    let https = scheme.eq_ignore_ascii_case("https");
+    if !https && !scheme.eq_ignore_ascii_case("http") {
         return None;
     }
-    let host = uri.host()?.to_ascii_lowercase();
-    let default = if scheme == "https" { 443 } else { 80 };
-    Some(match uri.port_u16() {
-        Some(port) if port != default => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    // What `Uri::host` and `Uri::port_u16` return, read in one pass over the authority.
+    let authority = uri.authority()?.as_str();
+    let bytes = authority.as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|&b| b == b'@')
+        .map_or(0, |at| at + 1);
+    let host_port = &bytes[start..];
+    let host_len = if host_port.first() == Some(&b'[') {
+        host_port
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(host_port.len(), |i| i + 1)
+    } else {
+        host_port
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or(host_port.len())
+    };
+    let host = authority.get(start..start + host_len)?;
+    let port = bytes
+        .iter()
+        .rposition(|&b| b == b':')
+        .and_then(|i| authority.get(i + 1..)?.parse::<u16>().ok());
+    let default = if https { 443 } else { 80 };
+    let port = port.filter(|p| *p != default);
+    let scheme = if https { "https://" } else { "http://" };
+    // ":" and at most five digits.
+    let mut origin = String::with_capacity(scheme.len() + host.len() + 6);
+    origin.push_str(scheme);
+    origin.push_str(host);
+    origin[scheme.len()..].make_ascii_lowercase();
+    if let Some(port) = port {
+        use std::fmt::Write as _;
+        let _ = write!(origin, ":{port}");
+    }
+    Some(origin)
 }
 
 impl Machine for Flow {
@@ -602,7 +637,7 @@ impl Machine for Flow {
             State::Sleeping { grant, .. } => self.send_grant(client, grant, now),
             State::Parked {
                 key, seen, then, ..
-            } => self.on_unpark(client, key, seen, then, now),
+            } => self.on_unpark(client, key, seen, *then, now),
             other => {
                 self.state = other;
                 self.fail(
@@ -637,5 +672,50 @@ impl Machine for Flow {
 
     fn hold_exchange(&mut self, client: &mut Client, until: Instant) {
         self.extend_held(client, until);
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    /// What `origin_of` computed before it read the authority itself.
+    fn reference(uri: &Uri) -> Option<String> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let host = uri.host()?.to_ascii_lowercase();
+        let default = if scheme == "https" { 443 } else { 80 };
+        Some(match uri.port_u16() {
+            Some(port) if port != default => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        })
+    }
+
+    #[test]
+    fn origin_of_matches_the_uri_accessors() {
+        for s in [
+            "https://rs.example.org/photo",
+            "HTTPS://RS.Example.ORG/photo",
+            "http://rs.example.org:80/a",
+            "http://rs.example.org:8080/a",
+            "https://rs.example.org:443",
+            "https://rs.example.org:8443/x?y=1",
+            "https://user:pw@rs.example.org:9000/x",
+            "https://user@rs.example.org/x",
+            "http://[::1]:8080/x",
+            "http://[::1]/x",
+            "https://[2001:DB8::1]:443/x",
+            "http://127.0.0.1:3000/api/a",
+            "ftp://example.org/x",
+            "/relative/path",
+            "rs.example.org:8080",
+        ] {
+            let Ok(uri) = s.parse::<Uri>() else {
+                continue;
+            };
+            assert_eq!(origin_of(&uri), reference(&uri), "{s}");
+        }
     }
 }

@@ -47,11 +47,11 @@ impl Flow {
             })
             .and_then(|u| u.as_str().parse::<http::Uri>().ok());
         let Some(uri) = target else {
-            let response = self.last_response.take().expect("kept by the caller");
+            let response = *self.last_response.take().expect("kept by the caller");
             return self.finish(client, response, None);
         };
         let Some(origin) = super::origin_of(&uri) else {
-            let response = self.last_response.take().expect("kept by the caller");
+            let response = *self.last_response.take().expect("kept by the caller");
             return self.finish(client, response, None);
         };
         if origin != self.origin {

@@ -77,6 +77,21 @@ fn pick_rpt<'c>(
     }
 }
 
+/// `Bearer <token>` as a sensitive header value, built with one allocation of the exact size (the
+/// warm path sends one per request); `None` for a token that cannot be sent (what
+/// [`bearer_authorization`] refuses).
+fn bearer_value(token: &str) -> Option<http::HeaderValue> {
+    if token.is_empty() || !crate::scan::all_visible_ascii(token.as_bytes()) {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(7 + token.len());
+    bytes.extend_from_slice(b"Bearer ");
+    bytes.extend_from_slice(token.as_bytes());
+    let mut value = http::HeaderValue::try_from(bytes).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 /// Resends with a newer cached RPT allowed per request when one landed or replaced ours meanwhile.
 const MAX_SUPERSEDED_RESENDS: u32 = 32;
 
@@ -102,26 +117,117 @@ impl Flow {
         prefer: Option<u64>,
         refetch: Option<Grant>,
     ) -> Out {
-        let path = self.request.uri.path().to_owned();
-        let party = self.party.clone();
-        let origin = self.origin.clone();
-
         // The requesting party's own token first: it may be needed to present at the resource server.
         // A fresh challenge being fetched after a dead ticket waits out the refresh and stays this flow's.
-        let refetch = refetch.or_else(|| self.pending_refetch.take());
+        let refetch = refetch.or_else(|| self.pending_refetch.take().map(|g| *g));
         if let Some(step) = self.maybe_refresh_identity(client, now) {
-            self.pending_refetch = refetch;
+            self.pending_refetch = refetch.map(Box::new);
             return step;
         }
 
         // After a cross-origin redirect only an RPT obtained within this request may be sent.
         let crossed = self.counters.crossed_origin;
-        let pick = |client: &Client, prefer: Option<u64>| {
-            pick_rpt(client, &origin, &party, &path, crossed, prefer).map(|e| e.id)
+        // The warm path looks the RPT set up once and sends the entry picked, unless it is due for a
+        // refresh or being upgraded by another request (the slow path below, which looks again).
+        let picked = pick_rpt(
+            client,
+            &self.origin,
+            &self.party,
+            self.request.uri.path(),
+            crossed,
+            prefer,
+        )
+        .map(|e| {
+            let sent = SentRpt {
+                entry: e.id,
+                issuer: e.issuer.clone(),
+                token: e.token.clone(),
+            };
+            (sent, e.due_for_refresh(now))
+        });
+        self.sent_rpt = match picked {
+            Some((sent, false)) if !client.is_upgrading(sent.entry) => Some(sent),
+            Some((sent, _)) => {
+                let mut chosen = Some(sent.entry);
+                drop(sent);
+                if let Some(step) = self.before_send_slow(client, now, &mut chosen, &refetch) {
+                    self.pending_refetch = refetch.map(Box::new);
+                    return step;
+                }
+                chosen.and_then(|id| {
+                    let e = client.rpt_set(&self.origin, &self.party)?.get(id)?;
+                    Some(SentRpt {
+                        entry: e.id,
+                        issuer: e.issuer.clone(),
+                        token: e.token.clone(),
+                    })
+                })
+            }
+            None => None,
         };
-        let mut chosen = pick(client, prefer);
+
+        let mut headers = self.request.headers.clone();
+        for (name, value) in &client.config.default_headers {
+            if crossed && super::redirect::CREDENTIAL_HEADERS.contains(name) {
+                continue;
+            }
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some(sent) = &self.sent_rpt {
+            match bearer_value(sent.token.secret()) {
+                Some(value) => {
+                    headers.insert(header::AUTHORIZATION, value);
+                }
+                None => {
+                    // A token that cannot be a header value is useless: forget it and go without.
+                    let id = sent.entry;
+                    if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                        set.remove(id);
+                    }
+                    self.sent_rpt = None;
+                }
+            }
+        }
+        if self.sent_rpt.is_none() && !crossed && !headers.contains_key(header::AUTHORIZATION) {
+            if let Some(identity) = client.identities.get(&self.party) {
+                if client.config.access_token_goes_to(&self.origin) {
+                    if let Ok(value) = bearer_authorization(identity.access_token.secret()) {
+                        headers.insert(header::AUTHORIZATION, value);
+                    }
+                }
+            }
+        }
+        let mut request = http::Request::new(self.request.body.clone());
+        *request.method_mut() = self.request.method.clone();
+        *request.uri_mut() = self.request.uri.clone();
+        *request.version_mut() = self.request.version;
+        *request.headers_mut() = headers;
+        let id = self.next_id();
+        self.state = State::Resource { id, refetch };
+        client.stats.resource_requests += 1;
+        Step::Send(Outgoing {
+            id: RequestId(id),
+            kind: RequestKind::Resource,
+            request,
+            attach_body: self.request.driver_body,
+        })
+    }
+
+    /// The RPT picked is due for a refresh or being upgraded by another request: refresh it first, drop
+    /// it (and every other expired entry) when it expired and cannot be refreshed, or wait for the
+    /// upgrade. `chosen` is updated to the entry to send; `Some` is the step to take instead of sending.
+    fn before_send_slow(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        chosen: &mut Option<u64>,
+        refetch: &Option<Grant>,
+    ) -> Option<Out> {
+        let crossed = self.counters.crossed_origin;
         let due = chosen
-            .and_then(|id| client.rpt_set(&origin, &party)?.get(id))
+            .and_then(|id| client.rpt_set(&self.origin, &self.party)?.get(id))
             .filter(|e| e.due_for_refresh(now));
         if let Some(entry) = due {
             let (id, issuer, can_refresh, expired) = (
@@ -133,7 +239,7 @@ impl Flow {
             if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
                 self.counters.refreshed_before_send = true;
                 let key = self.rpt_key(&issuer);
-                return self.ensure_metadata_then(
+                return Some(self.ensure_metadata_then(
                     client,
                     issuer.clone(),
                     AfterDiscovery::Refresh {
@@ -142,93 +248,41 @@ impl Flow {
                     },
                     now,
                     true,
-                );
+                ));
             }
             if expired {
                 // Expired and not refreshable: the resource server would only refuse it. So would any
                 // other expired entry the next pick falls back on.
-                if let Some(set) = client.rpt_set_mut(&origin, &party) {
+                if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
                     set.remove(id);
                     set.entries.retain(|e| !e.expired(now));
                 }
-                chosen = pick(client, None);
+                *chosen = pick_rpt(
+                    client,
+                    &self.origin,
+                    &self.party,
+                    self.request.uri.path(),
+                    crossed,
+                    None,
+                )
+                .map(|e| e.id);
             }
         }
         if let Some(id) = chosen.filter(|id| client.is_upgrading(*id)) {
             // Another request's exchange is upgrading this very RPT, and the authorization server may
             // revoke it on the spot (UMAG §3.3.5.1): wait for the successor instead of being refused.
             let issuer = client
-                .rpt_set(&origin, &party)
+                .rpt_set(&self.origin, &self.party)
                 .and_then(|s| s.get(id))
                 .map(|e| e.issuer.clone());
             if let Some(issuer) = issuer {
                 let key = self.rpt_key(&issuer);
                 if let Some(step) = self.park_if_busy(client, &key, now) {
-                    self.pending_refetch = refetch;
-                    return step;
+                    return Some(step);
                 }
             }
         }
-        let chosen = chosen.and_then(|id| client.rpt_set(&origin, &party)?.get(id));
-        self.sent_rpt = chosen.map(|e| SentRpt {
-            entry: e.id,
-            issuer: e.issuer.clone(),
-            token: e.token.clone(),
-        });
-
-        let mut builder = http::Request::builder()
-            .method(self.request.method.clone())
-            .uri(self.request.uri.clone())
-            .version(self.request.version);
-        let mut headers = self.request.headers.clone();
-        for (name, value) in &client.config.default_headers {
-            if crossed && super::redirect::CREDENTIAL_HEADERS.contains(name) {
-                continue;
-            }
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            }
-        }
-        if let Some(sent) = &self.sent_rpt {
-            match bearer_authorization(sent.token.secret()) {
-                Ok(value) => {
-                    headers.insert(header::AUTHORIZATION, value);
-                }
-                Err(_) => {
-                    // A token that cannot be a header value is useless: forget it and go without.
-                    let id = sent.entry;
-                    if let Some(set) = client.rpt_set_mut(&origin, &party) {
-                        set.remove(id);
-                    }
-                    self.sent_rpt = None;
-                }
-            }
-        }
-        if self.sent_rpt.is_none() && !crossed && !headers.contains_key(header::AUTHORIZATION) {
-            if let Some(identity) = client.identities.get(&party) {
-                if client.config.access_token_goes_to(&origin) {
-                    if let Ok(value) = bearer_authorization(identity.access_token.secret()) {
-                        headers.insert(header::AUTHORIZATION, value);
-                    }
-                }
-            }
-        }
-        if let Some(h) = builder.headers_mut() {
-            *h = headers;
-        }
-        let request = match builder.body(self.request.body.clone()) {
-            Ok(request) => request,
-            Err(e) => return self.fail(client, Error::InvalidRequest(e.to_string())),
-        };
-        let id = self.next_id();
-        self.state = State::Resource { id, refetch };
-        client.stats.resource_requests += 1;
-        Step::Send(Outgoing {
-            id: RequestId(id),
-            kind: RequestKind::Resource,
-            request,
-            attach_body: self.request.driver_body,
-        })
+        None
     }
 
     /// Reads the resource server's answer.
@@ -242,7 +296,7 @@ impl Flow {
         let status = response.status();
         if status.is_redirection() && client.config.max_redirects > 0 {
             if let Some(location) = response.headers().get(header::LOCATION).cloned() {
-                self.last_response = Some(response);
+                self.last_response = Some(Box::new(response));
                 return self.follow_redirect(client, status, &location, refetch, now);
             }
         }
@@ -255,7 +309,7 @@ impl Flow {
             response.body(),
             client.config.strictness,
         );
-        self.last_response = Some(response);
+        self.last_response = Some(Box::new(response));
         let candidates = match candidates {
             Ok(c) => c,
             Err(e) => return self.fail(client, Error::Challenge(e)),
@@ -268,7 +322,7 @@ impl Flow {
                 self.drop_sent_rpt(client);
                 return self.send_resource_with(client, now, None, refetch);
             }
-            let response = self.last_response.take().expect("kept just above");
+            let response = *self.last_response.take().expect("kept just above");
             return self.finish(client, response, refetch);
         }
         let (issuer, ticket) = match self.choose_server(client, &candidates) {
@@ -439,9 +493,8 @@ impl Flow {
                 response.status(),
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
             ) {
-                let path = self.request.uri.path().to_owned();
                 if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
-                    set.remember_path(&path, sent.entry);
+                    set.remember_path(self.request.uri.path(), sent.entry);
                 }
             }
         }
