@@ -249,7 +249,12 @@ pub fn ureq(
         Ok(mut response) => response.status() == 200 && response.body_mut().read_to_vec().is_ok(),
         Err(_) => false,
     };
-    let uma_send = || matches!(uma.get(&url).send(), Ok(r) if r.status() == 200);
+    // Read the whole body, as the bare side does (an unread body also keeps its connection out of the
+    // pool).
+    let uma_send = || match uma.get(&url).send() {
+        Ok(mut response) => response.status() == 200 && response.body_mut().read_to_vec().is_ok(),
+        Err(_) => false,
+    };
     // Diagnostic: the bare agent with the per-request configuration the adapter applies to every
     // exchange (uma-ureq transport.rs: statuses not errors, no redirects, per-phase timeouts).
     let configured_send = || {
