@@ -12,7 +12,7 @@ use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use uma_core::{Party, RequestKind};
 use uma_hyper::{BodyKind, Error, Options, RequestBody, UmaLayer};
-use uma_testkit::{Dialect, Endpoint, Fault, KitConfig};
+use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, KitConfig};
 
 both!(tower_form_happy_path);
 
@@ -154,6 +154,41 @@ async fn a_body_factory_is_called_again_for_the_retry() {
     let rs = rs_requests(&kit);
     assert_eq!(rs.len(), 2);
     assert!(rs.iter().all(|r| r.body_len == 8000));
+}
+
+/// A body cut short, with a `Content-Length` or chunked, is an error when read, never a short success.
+#[tokio::test]
+async fn a_truncated_body_is_an_error_when_read() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let client = client_for(&kit);
+    for body in [
+        GrantedBody::Truncated(200_000),
+        GrantedBody::TruncatedChunked(200_000),
+    ] {
+        kit.set_granted_body(body);
+        let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+        assert_eq!(response.status(), 200, "{body:?}");
+        let read = http_body_util::BodyExt::collect(response.into_body()).await;
+        assert!(read.is_err(), "{body:?}");
+    }
+}
+
+/// A challenge carrying 512 MiB costs the usual four round trips and is never read whole.
+#[tokio::test]
+async fn a_huge_challenge_body_is_not_read() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    kit.set_challenge_body(Some(512 * 1024 * 1024));
+    let client = client_for(&kit);
+    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(kit.log().len(), 4);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !kit.challenge_bodies().iter().all(|b| b.ended) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let challenges = kit.challenge_bodies();
+    assert_eq!(challenges.len(), 1);
+    assert!(challenges[0].sent < 64 * 1024 * 1024, "{challenges:?}");
 }
 
 /// A marker the application puts in its request's extensions.
