@@ -297,7 +297,7 @@ impl Client {
             }
         }
         self.dequeue(key, flow);
-        let until = now + self.config.exchange_timeout;
+        let until = now + self.config.claim_timeout;
         // Ours already (handed over), expired, or free. The claimant marks what it upgrades itself.
         self.drop_in_flight(key);
         self.in_flight.insert(

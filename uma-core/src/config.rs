@@ -168,8 +168,10 @@ pub struct Config {
     /// evicted like [`max_cached_rpts`](Self::max_cached_rpts). Counts the token strings only, not the
     /// bookkeeping around them (a few hundred bytes per RPT, see BENCHMARKS.md).
     pub max_cached_token_bytes: usize,
-    /// How long a flow may hold an exchange that others wait on before they stop waiting for it.
-    pub exchange_timeout: Duration,
+    /// How long a flow may hold an exchange that others wait on before they stop waiting for it (the
+    /// herd's claim, default 60 s; not an HTTP timeout: those are the adapters' `exchange_timeout` and
+    /// `request_timeout`).
+    pub claim_timeout: Duration,
     /// How many times one request may wait for another request's exchange before running its own.
     pub max_parks: u32,
 }
@@ -193,7 +195,7 @@ impl Default for Config {
             max_rpts_per_origin: 4,
             max_cached_rpts: 10_000,
             max_cached_token_bytes: 32 * 1024 * 1024,
-            exchange_timeout: Duration::from_secs(60),
+            claim_timeout: Duration::from_secs(60),
             max_parks: 32,
         }
     }

@@ -537,7 +537,7 @@ impl SharedFlight {
         options: &StoreOptions,
         now: Instant,
     ) -> (Self, StoreStep) {
-        let lock_ttl = options.lock_ttl_for(client.config.exchange_timeout);
+        let lock_ttl = options.lock_ttl_for(client.config.claim_timeout);
         let mut flight = Self {
             ask,
             options: options.clone(),

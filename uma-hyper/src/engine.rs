@@ -18,7 +18,7 @@ use crate::herd::Running;
 use crate::options::Options;
 use crate::spans::Trace;
 
-/// Drives `machine` to its end, sending every request through `service`, under the overall timeout.
+/// Drives `machine` to its end, sending every request through `service`, under the request timeout.
 /// Machines that never send the application's request (logins, Keycloak's permission grant).
 pub(crate) async fn drive<M, S, RB>(
     engine: &Engine,
@@ -89,7 +89,7 @@ where
         .await
 }
 
-/// The overall timeout error.
+/// The request timeout error.
 pub(crate) fn overall_timeout(after: Duration) -> Error {
     Error::Timeout {
         what: Deadline::Request,

@@ -219,7 +219,7 @@ async fn cancelled_exchange_leaves_client_usable(tls: bool) {
     runner.abort();
     assert!(runner.await.unwrap_err().is_cancelled());
     // The waiter is woken by the abort and runs its own exchange, long before the 3 s delay or the
-    // core's 60 s exchange deadline.
+    // core's 60 s claim timeout.
     let response = tokio::time::timeout(Duration::from_secs(2), waiter)
         .await
         .expect("the waiter proceeds")

@@ -20,7 +20,7 @@ pub(crate) struct Call<'a, 'n> {
     pub extensions: &'a mut http::Extensions,
 }
 
-/// Drives `flow` to its end under the overall timeout, in its `uma.request` span.
+/// Drives `flow` to its end under the request timeout, in its `uma.request` span.
 pub(crate) async fn drive(
     call: Call<'_, '_>,
     app: Application,

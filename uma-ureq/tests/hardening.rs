@@ -339,7 +339,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A request that gives up (timeout) releases its exchange: the request parked on it runs its own at once
-/// instead of waiting out the core's exchange timeout.
+/// instead of waiting out the core's claim timeout.
 fn abort_wakes_parked_requests(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     // The first token request hangs; later ones answer.
@@ -365,7 +365,7 @@ fn abort_wakes_parked_requests(tls: bool) {
     let first = first.join().expect("thread");
     assert!(first.as_ref().is_err_and(Error::is_timeout), "{first:?}");
     assert_eq!(second.expect("second GET").status(), 200);
-    // Well under the core's 60 s exchange timeout: it was woken by the abort.
+    // Well under the core's 60 s claim timeout: it was woken by the abort.
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",

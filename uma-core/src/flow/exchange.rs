@@ -168,7 +168,7 @@ impl Flow {
             Ok(request) => request,
             Err(e) => return self.fail(client, Error::Build(e)),
         };
-        self.extend_held(client, now + client.config.exchange_timeout);
+        self.extend_held(client, now + client.config.claim_timeout);
         client.mark_upgrade(&grant.key, self.id, grant.rpt.as_ref().map(|r| r.entry));
         let id = self.next_id();
         self.state = State::Token { id, grant };
@@ -412,7 +412,7 @@ impl Flow {
         }
         self.counters.polls += 1;
         let until = now + interval;
-        self.extend_held(client, until + client.config.exchange_timeout);
+        self.extend_held(client, until + client.config.claim_timeout);
         grant.ticket = ticket;
         self.state = State::Sleeping { until, grant };
         Step::Wait { until }
