@@ -228,13 +228,24 @@ struct RptWire {
     refreshed: bool,
 }
 
+/// The text that parses back to `issuer`. [`Issuer::parse`] strips one trailing `/`, so an issuer whose
+/// identifier still ends in `/` (written `https://as/a//`) is written with it back (found by fuzzing).
+fn issuer_text(issuer: &Issuer) -> String {
+    let text = issuer.as_str();
+    if text.ends_with('/') {
+        format!("{text}/")
+    } else {
+        text.to_owned()
+    }
+}
+
 impl RptRecord {
     /// The record as versioned JSON.
     pub fn encode(&self) -> Vec<u8> {
         let wire = RptWire {
             v: RECORD_VERSION,
             kind: RPT_KIND.to_owned(),
-            iss: self.issuer.as_str().to_owned(),
+            iss: issuer_text(&self.issuer),
             origin: self.origin.clone(),
             party: self.party.0.clone(),
             token: self.token.secret().to_owned(),
@@ -410,7 +421,7 @@ impl MetadataRecord {
         let wire = MetadataWire {
             v: RECORD_VERSION,
             kind: METADATA_KIND.to_owned(),
-            iss: self.issuer.as_str().to_owned(),
+            iss: issuer_text(&self.issuer),
             document: self.document.clone(),
             fetched_at: self.fetched_at,
             expires_at: self.expires_at,
@@ -667,6 +678,20 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&record().encode()).unwrap();
         patch(&mut v);
         serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn an_issuer_ending_in_a_slash_round_trips() {
+        // `Issuer::parse` strips one trailing '/': "…/a//" is the issuer "…/a/", which must be written
+        // so that it reads back as itself (fuzz/regressions/record/issuer-double-trailing-slash). Metadata
+        // records write their issuer the same way.
+        let issuer = Issuer::parse("https://as.example.org/a//").unwrap();
+        assert_eq!(issuer.as_str(), "https://as.example.org/a/");
+        let r = RptRecord {
+            issuer: issuer.clone(),
+            ..record()
+        };
+        assert_eq!(RptRecord::decode(&r.encode()).unwrap().issuer, issuer);
     }
 
     #[test]
