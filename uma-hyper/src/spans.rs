@@ -10,7 +10,9 @@
 //! the core sends (the application's request as first sent), so a drive loop needs two hooks:
 //!
 //! ```
-//! # async fn send(_: uma_hyper::uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, uma_hyper::Error> { todo!() }
+//! # async fn send(out: uma_hyper::uma_core::Outgoing) -> Result<http::Response<Vec<u8>>, uma_hyper::Error> {
+//! #     Ok(http::Response::new(out.request.into_body())) // stands for the HTTP exchange
+//! # }
 //! # async fn drive(out: uma_hyper::uma_core::Outgoing) -> Result<(), uma_hyper::Error> {
 //! use uma_hyper::spans::Trace;
 //!
