@@ -88,6 +88,7 @@ pub mod challenge;
 mod client;
 pub mod config;
 pub mod discovery;
+pub mod driver;
 mod error;
 pub mod flow;
 pub mod grant;

@@ -221,7 +221,7 @@ impl AppBody {
                 None => ended = true,
                 // Trailers are dropped, as by every replaying client.
                 Some(frame) => {
-                    if let Ok(mut data) = frame.map_err(Error::Body)?.into_data() {
+                    if let Ok(mut data) = frame.map_err(Error::RequestBody)?.into_data() {
                         let chunk = data.copy_to_bytes(data.remaining());
                         held += chunk.len();
                         chunks.push_back(chunk);

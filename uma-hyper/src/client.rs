@@ -69,7 +69,7 @@ impl UmaClient<HttpsClientConnector> {
     pub fn new(config: Config) -> Result<Self, Error> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(provider())
-            .map_err(Error::Tls)?
+            .map_err(|e| Error::Tls(Box::new(e)))?
             .https_or_http()
             .enable_http1()
             .build();
@@ -92,11 +92,11 @@ impl UmaClient<HttpsClientConnector> {
     ) -> Result<rustls::ClientConfig, Error> {
         let mut roots = rustls::RootCertStore::empty();
         for der in certificates {
-            roots.add(der.into()).map_err(Error::Tls)?;
+            roots.add(der.into()).map_err(|e| Error::Tls(Box::new(e)))?;
         }
         Ok(rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(Error::Tls)?
+            .map_err(|e| Error::Tls(Box::new(e)))?
             .with_root_certificates(roots)
             .with_no_client_auth())
     }
@@ -110,10 +110,10 @@ impl UmaClient<HttpsClientConnector> {
         let certificates = CertificateDer::pem_slice_iter(pem)
             .map(|c| c.map(|c| c.to_vec()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::InvalidRequest(format!("CA certificates: not valid PEM: {e}")))?;
+            .map_err(|e| Error::Tls(format!("CA certificates: not valid PEM: {e}").into()))?;
         if certificates.is_empty() {
-            return Err(Error::InvalidRequest(
-                "CA certificates: no PEM certificate found".to_owned(),
+            return Err(Error::Tls(
+                "CA certificates: no PEM certificate found".into(),
             ));
         }
         Self::tls_config_trusting(certificates)

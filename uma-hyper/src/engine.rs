@@ -12,11 +12,14 @@ use uma_core::{Machine, Outgoing, RequestKind, Step};
 
 use crate::body::{Application, RequestBody};
 
-use crate::error::{BodyKind, BoxError, Deadline, Error};
+use uma_core::driver::RequestDeadline;
+
+use crate::error::{BodyKind, BoxError, Error};
 pub(crate) use crate::herd::Engine;
 use crate::herd::Running;
 use crate::options::Options;
 use crate::spans::Trace;
+use crate::timing;
 
 /// Drives `machine` to its end, sending every request through `service`, under the request timeout.
 /// Machines that never send the application's request (logins, Keycloak's permission grant).
@@ -56,9 +59,14 @@ where
     match drive_with_body(engine, options, flow, service, app).await? {
         (head, Some(kept)) => Ok(head.map(|_| kept)),
         // The core never ends on an answer whose body it read (`uma_core::resource_body_limit`).
-        (_, None) => Err(Error::Transport {
+        (head, None) => Err(Error::Transport {
             kind: RequestKind::Resource,
-            source: "the flow ended on a resource answer whose body it had read".into(),
+            url: None,
+            source: format!(
+                "the flow ended on a resource answer ({}) whose body it had read",
+                head.status()
+            )
+            .into(),
         }),
     }
 }
@@ -79,22 +87,13 @@ where
 {
     // One deadline for the whole request, folded into each wait and exchange (one timer per await
     // instead of two nested ones: the warm path is measured in microseconds, BENCHMARKS.md).
-    let overall = options
-        .request_timeout
-        // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
-        .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
+    let deadline = timing::start(options);
     let trace = Trace::new();
     trace
-        .request(run(engine, options, machine, service, app, overall, &trace))
+        .request(run(
+            engine, options, machine, service, app, &deadline, &trace,
+        ))
         .await
-}
-
-/// The request timeout error.
-pub(crate) fn overall_timeout(after: Duration) -> Error {
-    Error::Timeout {
-        what: Deadline::Request,
-        after,
-    }
 }
 
 async fn run<M, S, RB>(
@@ -103,7 +102,7 @@ async fn run<M, S, RB>(
     machine: M,
     service: &mut S,
     app: &mut Application,
-    overall: Option<(tokio::time::Instant, Duration)>,
+    deadline: &RequestDeadline,
     trace: &Trace,
 ) -> Result<(M::Output, Option<RB>), Error>
 where
@@ -128,7 +127,7 @@ where
         next = match next {
             (Step::Send(out), _) => {
                 if let Some(unread) = kept.take() {
-                    drain(unread, options, overall).await;
+                    drain(unread, options, deadline).await;
                 }
                 let id = out.id;
                 if let (1.., Some(shared)) = (store_flights, &options.shared_store) {
@@ -143,12 +142,12 @@ where
                             &mut running,
                             ask,
                             out,
-                            overall,
+                            deadline,
                             |out| {
                                 let service = &mut *service;
                                 async move {
                                     // A token request: always read whole.
-                                    match exchange(options, service, out, None, overall).await? {
+                                    match exchange(options, service, out, None, deadline).await? {
                                         Answer::Read(response) | Answer::Head(response, _) => {
                                             Ok::<_, Error>(response)
                                         }
@@ -172,7 +171,7 @@ where
                     None
                 };
                 let span = trace.exchange(&out);
-                let answer = exchange(options, service, out, application, overall);
+                let answer = exchange(options, service, out, application, deadline);
                 match span.run_with(answer, Answer::status).await {
                     Ok(Answer::Read(response)) => {
                         let step =
@@ -211,28 +210,13 @@ where
                 }
             }
             (Step::Wait { until }, _) => {
-                let until = tokio::time::Instant::from(until);
-                if let Some((deadline, after)) = overall.filter(|(d, _)| *d < until) {
-                    tokio::time::sleep_until(deadline).await;
-                    return Err(overall_timeout(after));
-                }
-                tokio::time::sleep_until(until).await;
+                // Dropping `running` on an early return aborts the machine.
+                timing::wait(deadline, until).await?;
                 running.step(|m, core, now| m.resume(core, now))
             }
-            (Step::Park { until, .. }, parked) => {
-                let mut until = tokio::time::Instant::from(until);
-                if let Some((deadline, _)) = overall {
-                    until = until.min(deadline);
-                }
-                if let Some(parked) = parked {
-                    // Woken when the exchange lands, or at its deadline: the core decides what next.
-                    let _ = tokio::time::timeout_at(until, parked).await;
-                }
-                if let Some((deadline, after)) = overall {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(overall_timeout(after));
-                    }
-                }
+            (Step::Park { key, until }, parked) => {
+                // Woken when the exchange lands, or at its deadline: the core decides what next.
+                timing::park(deadline, until, parked, key.request_kind()).await?;
                 running.step(|m, core, now| m.resume(core, now))
             }
             (Step::Done(output), _) => return Ok((output, kept)),
@@ -253,7 +237,7 @@ const DRAIN_LIMIT: u64 = 16 * 1024;
 
 /// Drops a resource answer the flow went past (a challenge, a redirect) without reading more than
 /// [`DRAIN_LIMIT`] of it.
-async fn drain<RB>(body: RB, options: &Options, overall: Option<(tokio::time::Instant, Duration)>)
+async fn drain<RB>(body: RB, options: &Options, request: &RequestDeadline)
 where
     RB: Body,
     RB::Error: Into<BoxError>,
@@ -265,8 +249,8 @@ where
         .exchange_timeout
         .map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)));
     let mut deadline = tokio::time::Instant::now() + bound;
-    if let Some((overall, _)) = overall {
-        deadline = deadline.min(overall);
+    if let Some(at) = request.at() {
+        deadline = deadline.min(at.into());
     }
     let _ =
         tokio::time::timeout_at(deadline, Limited::new(body, DRAIN_LIMIT as usize).collect()).await;
@@ -295,7 +279,7 @@ async fn exchange<S, RB>(
     service: &mut S,
     out: Outgoing,
     application: Option<(RequestBody, http::Extensions)>,
-    overall: Option<(tokio::time::Instant, Duration)>,
+    deadline: &RequestDeadline,
 ) -> Result<Answer<RB>, Error>
 where
     S: Service<http::Request<RequestBody>, Response = http::Response<RB>>,
@@ -307,8 +291,9 @@ where
         .observer
         .as_ref()
         .map(|_| ExchangeEvent::for_request(&out));
-    let started = tokio::time::Instant::now();
+    let started = crate::herd::now();
     let kind = out.kind;
+    let uri = out.request.uri().clone();
     // A streamed upload may take longer than any exchange: only the request's deadline bounds it.
     let streamed = application
         .as_ref()
@@ -324,18 +309,15 @@ where
     let attempt = async {
         poll_fn(|cx| service.poll_ready(cx))
             .await
-            .map_err(|e| Error::Transport {
-                kind,
-                source: e.into(),
-            })?;
-        let response = service.call(request).await.map_err(|e| Error::Transport {
-            kind,
-            source: e.into(),
-        })?;
+            .map_err(|e| transport(kind, &uri, e.into()))?;
+        let response = service
+            .call(request)
+            .await
+            .map_err(|e| transport(kind, &uri, e.into()))?;
         let (parts, body) = response.into_parts();
         if kind.is_authorization_server() {
             let limit = options.max_authorization_server_body;
-            let body = collect(body, limit, BodyKind::AuthorizationServer, kind).await?;
+            let body = collect(body, limit, BodyKind::AuthorizationServer, kind, &uri).await?;
             return Ok(Answer::Read(http::Response::from_parts(
                 parts,
                 Vec::from(body),
@@ -347,36 +329,15 @@ where
                 body,
             )),
             Some(limit) => {
-                let prefix = read_prefix(body, limit.saturating_add(1), kind).await?;
+                let prefix = read_prefix(body, limit.saturating_add(1), kind, &uri).await?;
                 Ok(Answer::Read(http::Response::from_parts(parts, prefix)))
             }
         }
     };
-    // Whichever comes first: this exchange's timeout or the request's. A deadline the clock cannot
-    // represent (`Duration::MAX` for "no limit") is no deadline.
-    let exchange = options
-        .exchange_timeout
-        .filter(|_| !streamed)
-        .and_then(|after| {
-            let expired = Error::Timeout {
-                what: Deadline::Exchange(kind),
-                after,
-            };
-            Some((started.checked_add(after)?, expired))
-        });
-    let request = overall.map(|(deadline, after)| (deadline, overall_timeout(after)));
-    let first = match (exchange, request) {
-        (Some(e), Some(r)) => Some(if r.0 < e.0 { r } else { e }),
-        (e, r) => e.or(r),
-    };
-    let result = match first {
-        Some((deadline, expired)) => tokio::time::timeout_at(deadline, attempt)
-            .await
-            .unwrap_or(Err(expired)),
-        None => attempt.await,
-    };
+    let result: Result<Answer<RB>, Error> =
+        timing::within(options, deadline, kind, &uri, streamed, started, attempt).await;
     if let (Some(observer), Some(event)) = (&options.observer, event) {
-        let elapsed = started.elapsed();
+        let elapsed = crate::herd::now().saturating_duration_since(started);
         let event = match &result {
             Ok(Answer::Read(r)) => event.finished(r.status().as_u16(), r.body().len(), elapsed),
             Ok(Answer::Head(r, body)) => {
@@ -397,6 +358,7 @@ async fn collect<B>(
     limit: usize,
     body_kind: BodyKind,
     kind: uma_core::RequestKind,
+    uri: &http::Uri,
 ) -> Result<Bytes, Error>
 where
     B: Body,
@@ -405,10 +367,11 @@ where
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Error::BodyTooLarge {
-            kind: body_kind,
+            body: body_kind,
+            url: Some(uma_core::trace::redacted_url(uri)),
             limit,
         }),
-        Err(source) => Err(Error::Transport { kind, source }),
+        Err(source) => Err(transport(kind, uri, source)),
     }
 }
 
@@ -418,6 +381,7 @@ async fn read_prefix<B>(
     body: B,
     limit: usize,
     kind: uma_core::RequestKind,
+    uri: &http::Uri,
 ) -> Result<Vec<u8>, Error>
 where
     B: Body,
@@ -429,10 +393,7 @@ where
         let Some(frame) = body.frame().await else {
             break;
         };
-        let frame = frame.map_err(|e| Error::Transport {
-            kind,
-            source: e.into(),
-        })?;
+        let frame = frame.map_err(|e| transport(kind, uri, e.into()))?;
         if let Ok(data) = frame.into_data() {
             let mut data = data;
             while data.has_remaining() && read.len() < limit {
@@ -444,4 +405,13 @@ where
         }
     }
     Ok(read)
+}
+
+/// A transport failure of an exchange of `kind` to `uri` (shown without its query).
+pub(crate) fn transport(kind: RequestKind, uri: &http::Uri, source: BoxError) -> Error {
+    Error::Transport {
+        kind,
+        url: Some(uma_core::trace::redacted_url(uri)),
+        source,
+    }
 }

@@ -137,6 +137,7 @@ where
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx).map_err(|e| Error::Transport {
             kind: uma_core::RequestKind::Resource,
+            url: None,
             source: e.into(),
         })
     }

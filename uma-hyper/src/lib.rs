@@ -123,13 +123,15 @@ pub mod pep_layer;
 pub mod protection;
 pub mod spans;
 pub mod store;
+pub mod timing;
 
 pub use body::RequestBody;
 pub use client::{HttpsClientConnector, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use layer::{ResponseFuture, UmaLayer, UmaService};
 pub use options::{
-    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_REPLAY_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
+    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_AUTHORIZATION_SERVER_BODY, DEFAULT_MAX_REPLAY_BODY,
+    DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
 pub use pep_layer::PepLayer;
 pub use protection::Protection;

@@ -49,32 +49,13 @@ impl<B> Answer for http::Response<B> {
 
 impl ErrorKind for crate::Error {
     fn kind_name(&self) -> &'static str {
-        match self {
-            crate::Error::Uma(failure) => failure.error.kind_name(),
-            crate::Error::Transport { .. } => "transport",
-            crate::Error::Timeout { .. } => "timeout",
-            crate::Error::BodyTooLarge { .. } => "body_too_large",
-            crate::Error::Body(_) => "request_body",
-            crate::Error::BodyNotReplayable { .. } => "body_not_replayable",
-            crate::Error::InvalidRequest(_) => "invalid_request",
-            crate::Error::Tls(_) => "tls",
-            crate::Error::Store(_) => "store",
-        }
+        crate::Error::kind_name(self)
     }
 }
 
 impl ErrorKind for crate::protection::Error {
     fn kind_name(&self) -> &'static str {
-        use crate::protection::Error;
-        match self {
-            Error::Discovery(_) => "discovery",
-            Error::Protection(_) => "protection",
-            Error::PepResource(_) => "pep_resource",
-            Error::Pep(_) => "pep",
-            Error::Transport { .. } => "transport",
-            Error::Timeout { .. } => "timeout",
-            Error::BodyTooLarge { .. } => "body_too_large",
-        }
+        crate::protection::Error::kind_name(self)
     }
 }
 

@@ -14,68 +14,24 @@
 //! }
 //! ```
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::future::Future;
 
 use tokio::sync::futures::OwnedNotified;
-use uma_core::store::{
-    AsyncRptStore, SharedAsk, SharedFlight, StoreEvent, StoreOp, StoreOptions, StoreStep,
-};
+use uma_core::store::{AsyncRptStore, SharedAsk, SharedFlight, StoreEvent, StoreOp, StoreStep};
 use uma_core::{Machine, Outgoing, Step};
 
-use crate::engine::overall_timeout;
 use crate::error::Error;
 use crate::herd::{Engine, Running, now};
+use uma_core::RequestKind;
+use uma_core::driver::RequestDeadline;
 
-/// A callback told about store failures, bad entries and the breaker (secret-free).
-pub type StoreObserver = Arc<dyn Fn(&StoreEvent) + Send + Sync>;
+pub use uma_core::driver::StoreObserver;
 
-/// A shared store and how to use it; set with [`Options::with_shared_store`](crate::Options::with_shared_store).
-#[derive(Clone)]
-pub struct SharedStore {
-    pub(crate) store: Arc<dyn AsyncRptStore>,
-    pub(crate) options: StoreOptions,
-    pub(crate) observer: Option<StoreObserver>,
-}
-
-impl std::fmt::Debug for SharedStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedStore")
-            .field("options", &self.options)
-            .field("observer", &self.observer.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SharedStore {
-    /// `store` with the default [`StoreOptions`].
-    pub fn new(store: impl AsyncRptStore + 'static) -> Self {
-        Self::from_arc(Arc::new(store))
-    }
-
-    /// A store already shared (e.g. by several clients in one process).
-    pub fn from_arc(store: Arc<dyn AsyncRptStore>) -> Self {
-        Self {
-            store,
-            options: StoreOptions::default(),
-            observer: None,
-        }
-    }
-
-    /// Sets how the store is used.
-    pub fn with_options(mut self, options: StoreOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Calls `observer` on every store failure, bad entry and breaker change.
-    pub fn with_observer(mut self, observer: impl Fn(&StoreEvent) + Send + Sync + 'static) -> Self {
-        self.observer = Some(Arc::new(observer));
-        self
-    }
-}
+/// A shared store and how to use it ([`uma_core::driver::SharedStore`] over an
+/// [`AsyncRptStore`]); set with [`Options::with_shared_store`](crate::Options::with_shared_store).
+pub type SharedStore = uma_core::driver::SharedStore<dyn AsyncRptStore>;
 
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -85,15 +41,13 @@ pub(crate) fn unix_now() -> u64 {
 
 /// Hands the store events the core collected to the observer, outside the lock.
 fn report(engine: &Engine, shared: &SharedStore) {
-    let Some(observer) = &shared.observer else {
+    if !shared.is_observed() {
         engine.with_core(|c| while c.poll_store_event().is_some() {});
         return;
-    };
+    }
     let events: Vec<StoreEvent> =
         engine.with_core(|c| std::iter::from_fn(|| c.poll_store_event()).collect());
-    for event in &events {
-        observer(event);
-    }
+    shared.report(&events);
 }
 
 /// A machine's next step and, when it parks, the wake-up to await ([`Running::step`]).
@@ -111,7 +65,7 @@ pub async fn shared_exchange<M, E, F, Fut>(
     running: &mut Running<'_, M>,
     ask: SharedAsk,
     out: Outgoing,
-    overall: Option<(tokio::time::Instant, Duration)>,
+    deadline: &RequestDeadline,
     send: F,
 ) -> Result<Next<M::Output>, E>
 where
@@ -121,10 +75,10 @@ where
     Fut: Future<Output = Result<http::Response<Vec<u8>>, E>>,
 {
     let id = out.id;
-    let store = &*shared.store;
+    let store = shared.store();
     let (mut flight, mut step) = engine.with_core(|c| {
         c.use_shared_store();
-        SharedFlight::start(c, ask, &shared.options, now())
+        SharedFlight::start(c, ask, shared.options(), now())
     });
     loop {
         step = match step {
@@ -138,15 +92,14 @@ where
             }
             StoreStep::Sleep { until } => {
                 running.with_machine(|m, c| m.hold_exchange(c, until + exchange_timeout));
-                let until = tokio::time::Instant::from_std(until);
-                if let Some((deadline, after)) = overall.filter(|(d, _)| *d < until) {
+                if !deadline.allows_wait_until(until) {
+                    // Fail now rather than sleep into a timeout already known.
                     report(engine, shared);
                     finish(engine, shared, flight, None).await;
-                    tokio::time::sleep_until(deadline).await;
                     running.abort();
-                    return Err(overall_timeout(after).into());
+                    return Err(deadline.timeout(RequestKind::Token, None).into());
                 }
-                tokio::time::sleep_until(until).await;
+                tokio::time::sleep_until(until.into()).await;
                 engine.with_core(|c| flight.on_wake(c, now()))
             }
             StoreStep::Adopt(record) => {
@@ -209,14 +162,14 @@ async fn finish(
     record: Option<uma_core::record::RptRecord>,
 ) {
     let key = flight.key().clone();
-    let store = &*shared.store;
+    let store = shared.store();
     for op in flight.finish(record, unix_now()) {
         let (name, result) = match &op {
             StoreOp::Put(record, ttl) => ("put", store.put(&key, record, *ttl).await),
             StoreOp::DeleteIf(token) => ("delete", store.delete_if(&key, token).await.map(drop)),
             StoreOp::Unlock(lock) => ("unlock", store.unlock(&key, lock).await),
         };
-        engine.with_core(|c| c.store_result(name, result, &shared.options, now()));
+        engine.with_core(|c| c.store_result(name, result, shared.options(), now()));
     }
     report(engine, shared);
 }
@@ -235,11 +188,11 @@ pub async fn drain_refused(engine: &Engine, shared: &SharedStore) {
             break;
         };
         let result = shared
-            .store
+            .store()
             .delete_if(&refused.key, &refused.token)
             .await
             .map(drop);
-        engine.with_core(|c| c.store_result("delete", result, &shared.options, now()));
+        engine.with_core(|c| c.store_result("delete", result, shared.options(), now()));
     }
     report(engine, shared);
 }

@@ -70,6 +70,7 @@ async fn get(client: &Client, url: &str, bound: Duration) -> Outcome {
             .await
             .map_err(|e| Error::Transport {
                 kind: uma_core::RequestKind::Resource,
+                url: None,
                 source: e.into(),
             })?;
         Ok(http::Response::from_parts(head, body.to_bytes()))
@@ -264,8 +265,9 @@ async fn oversized_as_answers(tls: bool) {
                 matches!(
                     outcome,
                     Err(Error::BodyTooLarge {
-                        kind: BodyKind::AuthorizationServer,
+                        body: BodyKind::AuthorizationServer,
                         limit: 1_048_576,
+                        ..
                     })
                 ),
                 "{endpoint:?} {fault:?}: {outcome:?}"
@@ -289,7 +291,7 @@ async fn slow_servers(tls: bool) {
             matches!(
                 outcome,
                 Err(Error::Timeout {
-                    what: Deadline::Exchange(_),
+                    deadline: Deadline::Exchange,
                     ..
                 })
             ),
@@ -308,7 +310,7 @@ async fn slow_servers(tls: bool) {
         matches!(
             outcome,
             Err(Error::Timeout {
-                what: Deadline::Request,
+                deadline: Deadline::Request,
                 ..
             })
         ),

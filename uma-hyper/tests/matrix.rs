@@ -353,7 +353,8 @@ async fn slow_as_times_out(tls: bool) {
         matches!(
             error,
             Error::Timeout {
-                what: uma_hyper::Deadline::Exchange(uma_core::RequestKind::Token),
+                deadline: uma_hyper::Deadline::Exchange,
+                during: uma_core::RequestKind::Token,
                 ..
             }
         ),

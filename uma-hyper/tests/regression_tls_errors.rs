@@ -39,7 +39,7 @@ async fn certificate_failure_shows_its_cause_at_the_top() {
     let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
     let message = error.to_string();
     assert!(
-        message.starts_with("resource exchange failed: "),
+        message.starts_with("resource request to https://127.0.0.1:"),
         "{message}"
     );
     assert!(message.contains("certificate"), "{message}");

@@ -238,8 +238,9 @@ async fn oversized_authorization_server_answer_is_refused() {
         matches!(
             error,
             Error::BodyTooLarge {
-                kind: BodyKind::AuthorizationServer,
-                limit: 1_048_576
+                body: BodyKind::AuthorizationServer,
+                limit: 1_048_576,
+                ..
             }
         ),
         "{error}"
@@ -304,7 +305,7 @@ async fn overall_timeout_bounds_a_request() {
     assert!(matches!(
         error,
         Error::Timeout {
-            what: uma_hyper::Deadline::Request,
+            deadline: uma_hyper::Deadline::Request,
             ..
         }
     ));

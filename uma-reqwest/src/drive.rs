@@ -7,9 +7,10 @@ use uma_core::{Flow, Machine, RequestKind, Step};
 use uma_hyper::{Error, Options};
 
 use crate::NotReplayed;
-use crate::send::{self, Application, Overall, Stop, overall_timeout};
+use crate::send::{self, Application, Stop};
 use uma_hyper::herd::{Engine, Running};
 use uma_hyper::spans::Trace;
+use uma_hyper::timing;
 
 /// What one call of the middleware works with.
 pub(crate) struct Call<'a, 'n> {
@@ -43,10 +44,7 @@ async fn run(
         next,
         extensions,
     } = call;
-    // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is no deadline.
-    let overall: Overall = options
-        .request_timeout
-        .and_then(|after| Some((tokio::time::Instant::now().checked_add(after)?, after)));
+    let deadline = &timing::start(options);
     let mut running = Running::new(engine, flow);
     // The last resource answer passed on to the core unread, returned as it is if the flow ends on it.
     let mut kept: Option<reqwest::Response> = None;
@@ -69,7 +67,7 @@ async fn run(
                 }
                 let id = out.id;
                 let span = trace.exchange(&out);
-                let sent = send::resource(&next, extensions, &mut app, out, options, overall);
+                let sent = send::resource(&next, extensions, &mut app, out, options, deadline);
                 let response = span.run_with(sent, |r| r.status().as_u16()).await?;
                 match uma_core::resource_body_limit(response.status(), response.headers()) {
                     None => {
@@ -126,10 +124,10 @@ async fn run(
                             &mut running,
                             ask,
                             out,
-                            overall,
+                            deadline,
                             |out| {
                                 let span = trace.exchange(&out);
-                                span.run(send::authorization_server(http, out, options, overall))
+                                span.run(send::authorization_server(http, out, options, deadline))
                             },
                         )
                         .await?;
@@ -137,33 +135,17 @@ async fn run(
                     }
                 }
                 let span = trace.exchange(&out);
-                let sent = send::authorization_server(http, out, options, overall);
+                let sent = send::authorization_server(http, out, options, deadline);
                 let response = span.run(sent).await?;
                 running.step(|m, core, now| m.handle_response(core, id, response, now))
             }
             (Step::Wait { until }, _) => {
-                let until = tokio::time::Instant::from(until);
-                if let Some((deadline, after)) = overall.filter(|(d, _)| *d < until) {
-                    tokio::time::sleep_until(deadline).await;
-                    return Err(overall_timeout(after).into());
-                }
-                tokio::time::sleep_until(until).await;
+                timing::wait(deadline, until).await?;
                 running.step(|m, core, now| m.resume(core, now))
             }
-            (Step::Park { until, .. }, parked) => {
-                let mut until = tokio::time::Instant::from(until);
-                if let Some((deadline, _)) = overall {
-                    until = until.min(deadline);
-                }
-                if let Some(parked) = parked {
-                    // Woken when the exchange lands, or at its deadline: the core decides what next.
-                    let _ = tokio::time::timeout_at(until, parked).await;
-                }
-                if let Some((deadline, after)) = overall {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(overall_timeout(after).into());
-                    }
-                }
+            (Step::Park { key, until }, parked) => {
+                // Woken when the exchange lands, or at its deadline: the core decides what next.
+                timing::park(deadline, until, parked, key.request_kind()).await?;
                 running.step(|m, core, now| m.resume(core, now))
             }
             (Step::Done(response), _) => {

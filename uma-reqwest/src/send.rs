@@ -2,15 +2,16 @@
 //! authorization-server request on the plain inner client; each under its timeouts, read with the limit
 //! for its kind, and reported to the observer.
 
-use std::future::Future;
-use std::time::Duration;
+use std::time::Instant;
 
 use reqwest::ResponseBuilderExt;
 use reqwest_middleware::Next;
-use tokio::time::Instant;
-use uma_core::trace::ExchangeEvent;
+use uma_core::driver::RequestDeadline;
+use uma_core::trace::{ExchangeEvent, redacted_url};
 use uma_core::{Outgoing, RequestKind};
-use uma_hyper::{BodyKind, Deadline, Error, Options};
+use uma_hyper::herd::now;
+use uma_hyper::timing::within;
+use uma_hyper::{BodyKind, Error, Options};
 
 /// Why a drive stopped short of an answer: a UMA-side error (returned as
 /// `reqwest_middleware::Error::Middleware`), or an error from the rest of the chain, passed on untouched
@@ -33,16 +34,6 @@ impl uma_hyper::spans::ErrorKind for Stop {
 impl From<Error> for Stop {
     fn from(error: Error) -> Self {
         Stop::Uma(error)
-    }
-}
-
-/// The request's overall deadline, with the bound it came from (for the error).
-pub(crate) type Overall = Option<(Instant, Duration)>;
-
-pub(crate) fn overall_timeout(after: Duration) -> Error {
-    Error::Timeout {
-        what: Deadline::Request,
-        after,
     }
 }
 
@@ -71,18 +62,19 @@ pub(crate) async fn resource(
     app: &mut Application,
     out: Outgoing,
     options: &Options,
-    overall: Overall,
+    deadline: &RequestDeadline,
 ) -> Result<reqwest::Response, Stop> {
     let event = options
         .observer
         .as_ref()
         .map(|_| ExchangeEvent::for_request(&out));
-    let started = Instant::now();
+    let started = now();
     let mut request = app
         .template
         .try_clone()
         .expect("the template has no streaming body");
     let (parts, body) = out.request.into_parts();
+    let uri = parts.uri.clone();
     *request.url_mut() = reqwest::Url::parse(&parts.uri.to_string())
         .map_err(|e| Error::InvalidRequest(format!("request URI: {e}")))?;
     *request.method_mut() = parts.method;
@@ -99,7 +91,17 @@ pub(crate) async fn resource(
             .await
             .map_err(Stop::Chain)
     };
-    let result = within(options, RequestKind::Resource, started, overall, attempt).await;
+    let streamed = app.streamed;
+    let result = within(
+        options,
+        deadline,
+        RequestKind::Resource,
+        &uri,
+        streamed,
+        started,
+        attempt,
+    )
+    .await;
     report(options, event, started, &result, |r| {
         (
             r.status().as_u16(),
@@ -114,58 +116,31 @@ pub(crate) async fn authorization_server(
     http: &reqwest::Client,
     out: Outgoing,
     options: &Options,
-    overall: Overall,
+    deadline: &RequestDeadline,
 ) -> Result<http::Response<Vec<u8>>, Stop> {
     let event = options
         .observer
         .as_ref()
         .map(|_| ExchangeEvent::for_request(&out));
-    let started = Instant::now();
+    let started = now();
     let kind = out.kind;
+    let uri = out.request.uri().clone();
     let request = reqwest::Request::try_from(out.request)
         .map_err(|e| Error::InvalidRequest(format!("authorization-server request: {e}")))?;
     let attempt = async {
         let response = http.execute(request).await.map_err(|e| Error::Transport {
             kind,
+            url: Some(redacted_url(&uri)),
             source: e.into(),
         })?;
         let limit = options.max_authorization_server_body;
         Ok(read_whole(response, limit, BodyKind::AuthorizationServer, kind).await?)
     };
-    let result = within(options, kind, started, overall, attempt).await;
+    let result = within(options, deadline, kind, &uri, false, started, attempt).await;
     report(options, event, started, &result, |r| {
         (r.status().as_u16(), r.body().len())
     });
     result
-}
-
-/// Runs `attempt` under whichever comes first: this exchange's timeout or the request's. A deadline the
-/// clock cannot represent (`Duration::MAX` for "no limit") is no deadline.
-async fn within<T>(
-    options: &Options,
-    kind: RequestKind,
-    started: Instant,
-    overall: Overall,
-    attempt: impl Future<Output = Result<T, Stop>>,
-) -> Result<T, Stop> {
-    let exchange = options.exchange_timeout.and_then(|after| {
-        let expired = Error::Timeout {
-            what: Deadline::Exchange(kind),
-            after,
-        };
-        Some((started.checked_add(after)?, expired))
-    });
-    let request = overall.map(|(at, after)| (at, overall_timeout(after)));
-    let first = match (exchange, request) {
-        (Some(e), Some(r)) => Some(if r.0 < e.0 { r } else { e }),
-        (e, r) => e.or(r),
-    };
-    match first {
-        Some((at, expired)) => tokio::time::timeout_at(at, attempt)
-            .await
-            .unwrap_or(Err(Stop::Uma(expired))),
-        None => attempt.await,
-    }
 }
 
 fn report<T>(
@@ -178,7 +153,7 @@ fn report<T>(
     let (Some(observer), Some(event)) = (&options.observer, event) else {
         return;
     };
-    let elapsed = started.elapsed();
+    let elapsed = now().saturating_duration_since(started);
     let event = match result {
         Ok(r) => {
             let (status, bytes) = sizes(r);
@@ -198,20 +173,24 @@ pub(crate) async fn read_whole(
     body_kind: BodyKind,
     kind: RequestKind,
 ) -> Result<http::Response<Vec<u8>>, Error> {
-    let too_large = Error::BodyTooLarge {
-        kind: body_kind,
+    let from = response_uri(&response);
+    let url = || Some(redacted_url(&from));
+    let too_large = |url| Error::BodyTooLarge {
+        body: body_kind,
+        url,
         limit,
     };
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large);
+        return Err(too_large(url()));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
         kind,
+        url: url(),
         source: e.into(),
     })? {
         if body.len() + chunk.len() > limit {
-            return Err(too_large);
+            return Err(too_large(url()));
         }
         body.extend_from_slice(&chunk);
     }
@@ -238,6 +217,7 @@ pub(crate) async fn read_prefix(
     while body.len() < limit {
         let chunk = response.chunk().await.map_err(|e| Error::Transport {
             kind: RequestKind::Resource,
+            url: Some(redacted_url(&response_uri(&response))),
             source: e.into(),
         })?;
         let Some(chunk) = chunk else { break };
@@ -255,4 +235,9 @@ pub(crate) fn head_of(response: &reqwest::Response) -> http::Response<Vec<u8>> {
     *head.version_mut() = response.version();
     *head.headers_mut() = response.headers().clone();
     head
+}
+
+/// The URL an answer came from, as an `http::Uri` for [`redacted_url`] (an unparsable one reads `/`).
+fn response_uri(response: &reqwest::Response) -> http::Uri {
+    response.url().as_str().parse().unwrap_or_default()
 }

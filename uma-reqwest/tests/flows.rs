@@ -88,7 +88,8 @@ async fn silent_token_endpoint_times_out() {
         matches!(
             uma_reqwest::uma_error(&error),
             Some(Error::Timeout {
-                what: Deadline::Exchange(uma_core::RequestKind::Token),
+                deadline: Deadline::Exchange,
+                during: uma_core::RequestKind::Token,
                 ..
             })
         ),

@@ -405,9 +405,11 @@ impl RequestBuilder<'_> {
         let body = match body {
             Body::Bytes(bytes) => AppBody::Replay(bytes),
             Body::Reader(reader) => AppBody::read(reader, agent.options().max_replay_body)
-                .map_err(Error::RequestBody)?,
+                .map_err(|e| Error::RequestBody(Box::new(e)))?,
             Body::File(path) => {
-                let len = std::fs::metadata(&path).map_err(Error::RequestBody)?.len();
+                let len = std::fs::metadata(&path)
+                    .map_err(|e| Error::RequestBody(Box::new(e)))?
+                    .len();
                 let announced = builder
                     .headers_ref()
                     .is_some_and(|h| h.contains_key(http::header::CONTENT_LENGTH));

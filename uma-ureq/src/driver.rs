@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use uma_core::{Client, ExchangeKey, Machine, Step};
 
 use crate::body::AppBody;
-use crate::error::{Error, Kind, TimeoutKind, display_url};
+use uma_core::driver::RequestDeadline;
+
+use crate::error::{Error, display_url};
 use crate::options::Options;
 use crate::transport::{self, Answer, Budget};
 
@@ -150,9 +152,7 @@ impl Shared {
         body: &mut AppBody,
         tracer: &mut Tracer,
     ) -> Result<(M::Output, Option<ureq::Body>), Error> {
-        let request_timeout = self.options.request_timeout;
-        // A deadline past what the clock can represent (`Duration::MAX` for "no limit") is none.
-        let deadline = request_timeout.and_then(|t| Instant::now().checked_add(t));
+        let deadline = RequestDeadline::start(self.options.request_timeout, Instant::now());
         let mut guard = AbortOnDrop {
             shared: self,
             machine,
@@ -174,8 +174,10 @@ impl Shared {
                         transport::drain(unread);
                     }
                     let now = Instant::now();
-                    if deadline.is_some_and(|d| now >= d) {
-                        return Err(request_timeout_error(request_timeout, &out));
+                    if deadline.is_past(now) {
+                        return Err(
+                            deadline.timeout(out.kind, Some(display_url(out.request.uri())))
+                        );
                     }
                     if out.attach_body && body.spent() {
                         return Err(Error::BodyNotReplayable { response: None });
@@ -191,11 +193,11 @@ impl Shared {
                                 &mut *guard.machine,
                                 ask,
                                 out,
-                                deadline,
+                                deadline.at(),
                                 |out| {
                                     let budget = Budget::new(
                                         &self.options,
-                                        deadline,
+                                        &deadline,
                                         agent_global,
                                         Instant::now(),
                                     );
@@ -208,7 +210,7 @@ impl Shared {
                                                 out,
                                                 &mut *body,
                                                 budget,
-                                                request_timeout,
+                                                &deadline,
                                             )
                                         })
                                         .map(|answer| match answer {
@@ -221,7 +223,7 @@ impl Shared {
                             continue;
                         }
                     }
-                    let budget = Budget::new(&self.options, deadline, agent_global, now);
+                    let budget = Budget::new(&self.options, &deadline, agent_global, now);
                     let answer = tracer.exchange(out, |out| {
                         transport::exchange(
                             &self.agent,
@@ -229,7 +231,7 @@ impl Shared {
                             out,
                             body,
                             budget,
-                            request_timeout,
+                            &deadline,
                         )
                     })?;
                     let head = match answer {
@@ -259,27 +261,16 @@ impl Shared {
                 }
                 Step::Wait { until } => {
                     // Fail now rather than sleep into a deadline that falls before the next poll.
-                    if deadline.is_some_and(|d| until > d) {
-                        return Err(Error::Timeout {
-                            kind: TimeoutKind::Request,
-                            after: request_timeout.unwrap_or_default(),
-                            during: Kind(uma_core::RequestKind::Token),
-                            url: None,
-                        });
+                    if !deadline.allows_wait_until(until) {
+                        return Err(deadline.timeout(uma_core::RequestKind::Token, None));
                     }
                     std::thread::sleep(until.saturating_duration_since(Instant::now()));
                     self.with_client(|c| guard.machine.resume(c, Instant::now()))
                 }
                 Step::Park { key, until } => {
-                    let stop = deadline.map_or(until, |d| d.min(until));
-                    self.park(&key, epoch, stop);
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(Error::Timeout {
-                            kind: TimeoutKind::Request,
-                            after: request_timeout.unwrap_or_default(),
-                            during: Kind(park_kind(&key)),
-                            url: None,
-                        });
+                    self.park(&key, epoch, deadline.park_until(until));
+                    if deadline.is_past(Instant::now()) {
+                        return Err(deadline.timeout(key.request_kind(), None));
                     }
                     self.with_client(|c| guard.machine.resume(c, Instant::now()))
                 }
@@ -430,22 +421,6 @@ impl KindName for Error {
     }
 }
 
-fn park_kind(key: &ExchangeKey) -> uma_core::RequestKind {
-    match key {
-        ExchangeKey::Discovery(_) => uma_core::RequestKind::Discovery,
-        _ => uma_core::RequestKind::Token,
-    }
-}
-
-fn request_timeout_error(after: Option<Duration>, out: &uma_core::Outgoing) -> Error {
-    Error::Timeout {
-        kind: TimeoutKind::Request,
-        after: after.unwrap_or_default(),
-        during: Kind(out.kind),
-        url: Some(display_url(out.request.uri())),
-    }
-}
-
 /// Calls [`Machine::abort`] unless disarmed: the early-exit path of the run loop contract.
 struct AbortOnDrop<'a, M: Machine> {
     shared: &'a Shared,
@@ -465,6 +440,7 @@ impl<M: Machine> Drop for AbortOnDrop<'_, M> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::time::Duration;
 
     use super::*;
     use uma_core::{Config, Party};

@@ -193,9 +193,10 @@ pub mod store;
 mod transport;
 
 pub use agent::{RequestBuilder, UmaAgent};
-pub use error::{Error, Kind, TimeoutKind};
+pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use options::{
-    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_REPLAY_BODY, DEFAULT_REQUEST_TIMEOUT, Observer, Options,
+    DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_AUTHORIZATION_SERVER_BODY, DEFAULT_MAX_REPLAY_BODY,
+    DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
 pub use protection::Protection;
 pub use store::SharedStore;

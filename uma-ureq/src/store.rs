@@ -13,65 +13,20 @@
 //! }
 //! ```
 
-use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use uma_core::record::RptRecord;
-use uma_core::store::{
-    RptStore, SharedAsk, SharedFlight, StoreEvent, StoreOp, StoreOptions, StoreStep,
-};
+use uma_core::store::{RptStore, SharedAsk, SharedFlight, StoreOp, StoreStep};
 use uma_core::{Machine, Outgoing, Step};
 
 use crate::driver::Shared;
 use crate::error::Error;
 
-/// A callback told about store failures, bad entries and the breaker (secret-free).
-pub type StoreObserver = Arc<dyn Fn(&StoreEvent) + Send + Sync>;
+pub use uma_core::driver::StoreObserver;
 
-/// A shared store and how to use it; set with [`Options::with_shared_store`](crate::Options::with_shared_store).
-#[derive(Clone)]
-pub struct SharedStore {
-    pub(crate) store: Arc<dyn RptStore>,
-    pub(crate) options: StoreOptions,
-    pub(crate) observer: Option<StoreObserver>,
-}
-
-impl std::fmt::Debug for SharedStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedStore")
-            .field("options", &self.options)
-            .field("observer", &self.observer.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SharedStore {
-    /// `store` with the default [`StoreOptions`].
-    pub fn new(store: impl RptStore + 'static) -> Self {
-        Self::from_arc(Arc::new(store))
-    }
-
-    /// A store already shared (e.g. by several agents in one process).
-    pub fn from_arc(store: Arc<dyn RptStore>) -> Self {
-        Self {
-            store,
-            options: StoreOptions::default(),
-            observer: None,
-        }
-    }
-
-    /// Sets how the store is used.
-    pub fn with_options(mut self, options: StoreOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Calls `observer` on every store failure, bad entry and breaker change.
-    pub fn with_observer(mut self, observer: impl Fn(&StoreEvent) + Send + Sync + 'static) -> Self {
-        self.observer = Some(Arc::new(observer));
-        self
-    }
-}
+/// A shared store and how to use it ([`uma_core::driver::SharedStore`] over a blocking
+/// [`RptStore`]); set with [`Options::with_shared_store`](crate::Options::with_shared_store).
+pub type SharedStore = uma_core::driver::SharedStore<dyn RptStore>;
 
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -82,11 +37,7 @@ pub(crate) fn unix_now() -> u64 {
 fn report(shared: &Shared, store: &SharedStore) {
     let (events, _) =
         shared.with_client(|c| std::iter::from_fn(|| c.poll_store_event()).collect::<Vec<_>>());
-    if let Some(observer) = &store.observer {
-        for event in &events {
-            observer(event);
-        }
-    }
+    store.report(&events);
 }
 
 /// Runs the cold exchange `out` through the shared store (see `uma_core::store`). `send` performs
@@ -101,10 +52,10 @@ pub(crate) fn shared_exchange<M: Machine>(
     send: impl FnOnce(Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
 ) -> Result<(Step<M::Output>, u64), Error> {
     let id = out.id;
-    let backend = &*store.store;
+    let backend = store.store();
     let ((mut flight, mut step), _) = shared.with_client(|c| {
         c.use_shared_store();
-        SharedFlight::start(c, ask, &store.options, Instant::now())
+        SharedFlight::start(c, ask, store.options(), Instant::now())
     });
     let exchange_timeout = shared
         .options
@@ -191,14 +142,14 @@ fn deliver<M: Machine>(
 
 fn finish(shared: &Shared, store: &SharedStore, flight: SharedFlight, record: Option<RptRecord>) {
     let key = flight.key().clone();
-    let backend = &*store.store;
+    let backend = store.store();
     for op in flight.finish(record, unix_now()) {
         let (name, result) = match &op {
             StoreOp::Put(record, ttl) => ("put", backend.put(&key, record, *ttl)),
             StoreOp::DeleteIf(token) => ("delete", backend.delete_if(&key, token).map(drop)),
             StoreOp::Unlock(lock) => ("unlock", backend.unlock(&key, lock)),
         };
-        shared.with_client(|c| c.store_result(name, result, &store.options, Instant::now()));
+        shared.with_client(|c| c.store_result(name, result, store.options(), Instant::now()));
     }
     report(shared, store);
 }
@@ -215,10 +166,10 @@ pub(crate) fn drain_refused(shared: &Shared, store: &SharedStore) {
         });
         let Some(refused) = refused else { break };
         let result = store
-            .store
+            .store()
             .delete_if(&refused.key, &refused.token)
             .map(drop);
-        shared.with_client(|c| c.store_result("delete", result, &store.options, Instant::now()));
+        shared.with_client(|c| c.store_result("delete", result, store.options(), Instant::now()));
     }
     report(shared, store);
 }

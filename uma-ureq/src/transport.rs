@@ -5,19 +5,22 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use uma_core::Outgoing;
 use uma_core::trace::ExchangeEvent;
+use uma_core::{Outgoing, RequestKind};
 use ureq::RequestExt;
 
 use crate::body::{AppBody, Counted};
-use crate::error::{Error, Kind, TimeoutKind, display_url};
+use uma_core::driver::{BodyKind, Deadline, RequestDeadline};
+
+use crate::error::{Error, display_url};
 use crate::options::Options;
 
-/// The time budget of one exchange: the per-exchange timeout, clipped to what is left of the request's.
+/// The time budget of one exchange: the per-exchange timeout, clipped to what is left of the request's
+/// ([`RequestDeadline::exchange_budget`]), and the agent's own global timeout.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Budget {
     pub after: Duration,
-    pub kind: TimeoutKind,
+    pub kind: Deadline,
 }
 
 impl Budget {
@@ -25,19 +28,21 @@ impl Budget {
     /// per-request setting would otherwise replace: the shortest budget wins.
     pub fn new(
         options: &Options,
-        deadline: Option<Instant>,
+        deadline: &RequestDeadline,
         agent_global: Option<Duration>,
         now: Instant,
     ) -> Option<Budget> {
-        let ours = Self::ours(options, deadline, now).map(Budget::capped);
+        let ours = deadline
+            .exchange_budget(options.exchange_timeout, now)
+            .map(|(after, kind)| Budget { after, kind }.capped());
         match (ours, agent_global) {
             (Some(b), Some(global)) if global < b.after => Some(Budget {
                 after: global,
-                kind: TimeoutKind::Exchange,
+                kind: Deadline::Exchange,
             }),
             (None, Some(global)) => Some(Budget {
                 after: global,
-                kind: TimeoutKind::Exchange,
+                kind: Deadline::Exchange,
             }),
             (ours, _) => ours,
         }
@@ -49,25 +54,6 @@ impl Budget {
         Budget {
             after: self.after.min(A_YEAR),
             ..self
-        }
-    }
-
-    fn ours(options: &Options, deadline: Option<Instant>, now: Instant) -> Option<Budget> {
-        let left = deadline.map(|d| d.saturating_duration_since(now));
-        match (options.exchange_timeout, left) {
-            (Some(exchange), Some(left)) if left < exchange => Some(Budget {
-                after: left,
-                kind: TimeoutKind::Request,
-            }),
-            (Some(exchange), _) => Some(Budget {
-                after: exchange,
-                kind: TimeoutKind::Exchange,
-            }),
-            (None, Some(left)) => Some(Budget {
-                after: left,
-                kind: TimeoutKind::Request,
-            }),
-            (None, None) => None,
         }
     }
 }
@@ -96,34 +82,35 @@ pub(crate) fn exchange(
     out: Outgoing,
     body: &mut AppBody,
     budget: Option<Budget>,
-    request_timeout: Option<Duration>,
+    deadline: &RequestDeadline,
 ) -> Result<Answer, Error> {
     let event = options
         .observer
         .as_ref()
         .map(|_| ExchangeEvent::for_request(&out));
     let started = Instant::now();
-    let kind = Kind(out.kind);
+    let kind = out.kind;
     let url = display_url(out.request.uri());
-    let limit = u64::try_from(options.max_authorization_server_body).unwrap_or(u64::MAX);
-    let result = send(agent, out, body, budget, limit).map_err(|failure| match failure {
-        Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, request_timeout, kind, &url),
+    let limit = options.max_authorization_server_body;
+    let read_limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    let result = send(agent, out, body, budget, read_limit).map_err(|failure| match failure {
+        Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, deadline, kind, &url),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            timeout(budget, request_timeout, kind, &url)
+            timeout(budget, deadline, kind, &url)
         }
         Failed::Transport(ureq::Error::BodyExceedsLimit(_)) | Failed::TooLarge => {
             Error::BodyTooLarge {
-                kind,
-                url: url.clone(),
+                body: BodyKind::AuthorizationServer,
+                url: Some(url.clone()),
                 limit,
             }
         }
         Failed::Transport(source) => Error::Transport {
             kind,
-            url: url.clone(),
-            source,
+            url: Some(url.clone()),
+            source: Box::new(source),
         },
-        Failed::Open(source) => Error::RequestBody(source),
+        Failed::Open(source) => Error::RequestBody(Box::new(source)),
         Failed::Spent => Error::BodyNotReplayable { response: None },
     });
     if let (Some(observer), Some(event)) = (&options.observer, event) {
@@ -147,7 +134,9 @@ pub(crate) fn exchange(
 /// A short, secret-free reason for traces.
 fn short(error: &Error) -> String {
     match error {
-        Error::Timeout { kind, after, .. } => format!("{kind} timeout after {after:?}"),
+        Error::Timeout {
+            deadline, after, ..
+        } => format!("{deadline} timeout after {after:?}"),
         Error::BodyTooLarge { limit, .. } => format!("body over {limit} bytes"),
         Error::Transport { source, .. } => source.to_string(),
         other => other.to_string(),
@@ -156,21 +145,21 @@ fn short(error: &Error) -> String {
 
 fn timeout(
     budget: Option<Budget>,
-    request_timeout: Option<Duration>,
-    during: Kind,
+    deadline: &RequestDeadline,
+    during: RequestKind,
     url: &str,
 ) -> Error {
     // A timeout without a budget of ours comes from the user's agent configuration.
     let (kind, after) = match budget {
         Some(Budget {
-            kind: TimeoutKind::Request,
+            kind: Deadline::Request,
             ..
-        }) => (TimeoutKind::Request, request_timeout.unwrap_or_default()),
+        }) => (Deadline::Request, deadline.after().unwrap_or_default()),
         Some(b) => (b.kind, b.after),
-        None => (TimeoutKind::Exchange, Duration::ZERO),
+        None => (Deadline::Exchange, Duration::ZERO),
     };
     Error::Timeout {
-        kind,
+        deadline: kind,
         after,
         during,
         url: Some(url.to_owned()),
@@ -410,47 +399,70 @@ mod tests {
     fn budget_is_the_shortest_of_exchange_request_and_agent() {
         let now = Instant::now();
         let o = options(Some(10), None);
-        let b = Budget::new(&o, Some(now + S(100)), None, now).unwrap();
-        assert_eq!((b.after, b.kind), (S(10), TimeoutKind::Exchange));
-        let b = Budget::new(&o, Some(now + S(3)), None, now).unwrap();
-        assert_eq!((b.after, b.kind), (S(3), TimeoutKind::Request));
-        let b = Budget::new(&o, Some(now + S(3)), Some(S(1)), now).unwrap();
-        assert_eq!((b.after, b.kind), (S(1), TimeoutKind::Exchange));
-        let b = Budget::new(&o, None, Some(S(20)), now).unwrap();
-        assert_eq!((b.after, b.kind), (S(10), TimeoutKind::Exchange));
+        let b = Budget::new(&o, &RequestDeadline::start(Some(S(100)), now), None, now).unwrap();
+        assert_eq!((b.after, b.kind), (S(10), Deadline::Exchange));
+        let b = Budget::new(&o, &RequestDeadline::start(Some(S(3)), now), None, now).unwrap();
+        assert_eq!((b.after, b.kind), (S(3), Deadline::Request));
+        let b = Budget::new(
+            &o,
+            &RequestDeadline::start(Some(S(3)), now),
+            Some(S(1)),
+            now,
+        )
+        .unwrap();
+        assert_eq!((b.after, b.kind), (S(1), Deadline::Exchange));
+        let b = Budget::new(&o, &RequestDeadline::none(), Some(S(20)), now).unwrap();
+        assert_eq!((b.after, b.kind), (S(10), Deadline::Exchange));
         // A deadline already passed leaves a zero budget, not a panic.
-        let b = Budget::new(&o, Some(now), None, now + S(1)).unwrap();
-        assert_eq!((b.after, b.kind), (Duration::ZERO, TimeoutKind::Request));
+        let b = Budget::new(
+            &o,
+            &RequestDeadline::start(Some(S(0)), now),
+            None,
+            now + S(1),
+        )
+        .unwrap();
+        assert_eq!((b.after, b.kind), (Duration::ZERO, Deadline::Request));
     }
 
     #[test]
     fn no_budget_keeps_the_agent_timeout() {
         let now = Instant::now();
         let o = options(None, None);
-        assert!(Budget::new(&o, None, None, now).is_none());
-        let b = Budget::new(&o, None, Some(S(7)), now).unwrap();
-        assert_eq!((b.after, b.kind), (S(7), TimeoutKind::Exchange));
-        let b = Budget::new(&options(None, Some(5)), Some(now + S(5)), None, now).unwrap();
-        assert_eq!((b.after, b.kind), (S(5), TimeoutKind::Request));
+        assert!(Budget::new(&o, &RequestDeadline::none(), None, now).is_none());
+        let b = Budget::new(&o, &RequestDeadline::none(), Some(S(7)), now).unwrap();
+        assert_eq!((b.after, b.kind), (S(7), Deadline::Exchange));
+        let b = Budget::new(
+            &options(None, Some(5)),
+            &RequestDeadline::start(Some(S(5)), now),
+            None,
+            now,
+        )
+        .unwrap();
+        assert_eq!((b.after, b.kind), (S(5), Deadline::Request));
     }
 
     #[test]
     fn timeout_errors_name_the_budget() {
         let budget = Some(Budget {
             after: S(2),
-            kind: TimeoutKind::Request,
+            kind: Deadline::Request,
         });
-        let kind = Kind(uma_core::RequestKind::Token);
-        let e = timeout(budget, Some(S(9)), kind, "https://as/token");
+        let kind = uma_core::RequestKind::Token;
+        let e = timeout(
+            budget,
+            &RequestDeadline::start(Some(S(9)), Instant::now()),
+            kind,
+            "https://as/token",
+        );
         assert!(matches!(
             e,
-            Error::Timeout { kind: TimeoutKind::Request, after, .. } if after == S(9)
+            Error::Timeout { deadline: Deadline::Request, after, .. } if after == S(9)
         ));
-        let e = timeout(None, None, kind, "https://as/token");
+        let e = timeout(None, &RequestDeadline::none(), kind, "https://as/token");
         assert!(matches!(
             e,
             Error::Timeout {
-                kind: TimeoutKind::Exchange,
+                deadline: Deadline::Exchange,
                 ..
             }
         ));
@@ -480,9 +492,16 @@ mod tests {
         };
         let agent = ureq::Agent::new_with_defaults();
         let mut body = AppBody::Replay(Vec::new());
-        let error = exchange(&agent, &options, out, &mut body, None, None)
-            .err()
-            .expect("nothing listens");
+        let error = exchange(
+            &agent,
+            &options,
+            out,
+            &mut body,
+            None,
+            &RequestDeadline::none(),
+        )
+        .err()
+        .expect("nothing listens");
         assert!(matches!(error, Error::Transport { .. }), "{error:?}");
         assert!(!format!("{error} {error:?}").contains("secret"));
         let seen = seen.lock().unwrap();

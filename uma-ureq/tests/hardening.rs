@@ -10,7 +10,7 @@ use std::io::Read;
 use common::*;
 use sha2::{Digest, Sha256};
 use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Server};
-use uma_ureq::{Error, TimeoutKind, UmaAgent};
+use uma_ureq::{Deadline, Error, UmaAgent};
 
 /// 16 threads cold on one resource: exactly one discovery and one token request.
 fn herd_shares_one_exchange(tls: bool) {
@@ -96,7 +96,7 @@ fn slow_as_times_out(tls: bool) {
         matches!(
             error,
             Error::Timeout {
-                kind: TimeoutKind::Exchange,
+                deadline: Deadline::Exchange,
                 ..
             }
         ),
@@ -124,7 +124,7 @@ fn request_timeout_covers_as_calls(tls: bool) {
         matches!(
             error,
             Error::Timeout {
-                kind: TimeoutKind::Request,
+                deadline: Deadline::Request,
                 ..
             }
         ),

@@ -16,7 +16,7 @@ use uma_core::challenge::ChallengeError;
 use uma_core::discovery::{DiscoveryError, Issuer};
 use uma_core::{AuthorizationServer, Config};
 use uma_testkit::{Dialect, Endpoint, Fault, Kit, Server};
-use uma_ureq::{Error, Options, TimeoutKind, UmaAgent};
+use uma_ureq::{Deadline, Error, Options, UmaAgent};
 
 type Outcome = Result<http::Response<Vec<u8>>, Error>;
 
@@ -255,7 +255,7 @@ fn slow_servers(tls: bool) {
             matches!(
                 outcome,
                 Err(Error::Timeout {
-                    kind: TimeoutKind::Exchange,
+                    deadline: Deadline::Exchange,
                     ..
                 })
             ),
@@ -274,7 +274,7 @@ fn slow_servers(tls: bool) {
         matches!(
             outcome,
             Err(Error::Timeout {
-                kind: TimeoutKind::Request,
+                deadline: Deadline::Request,
                 ..
             })
         ),

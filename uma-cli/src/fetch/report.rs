@@ -34,7 +34,7 @@ pub fn describe(context: &str, e: &uma_ureq::Error) -> CliError {
         E::Timeout { .. } => CliError::Transport(format!("{context}: timeout: {e}")),
         E::Transport { .. } => CliError::Transport(format!("{context}: no response: {e}")),
         E::BodyTooLarge { .. } => CliError::Transport(format!("{context}: {e}")),
-        E::Request(_) | E::RequestBody(_) => CliError::Usage(format!("{context}: {e}")),
+        E::InvalidRequest(_) | E::RequestBody(_) => CliError::Usage(format!("{context}: {e}")),
         E::BodyNotReplayable { .. } => CliError::Transport(format!(
             "{context}: {e} (standard input is read once: send a file with --data-binary @FILE)"
         )),
