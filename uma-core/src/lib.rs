@@ -92,6 +92,7 @@ mod error;
 pub mod flow;
 pub mod grant;
 mod login;
+mod machine;
 mod oneshot;
 pub mod protection;
 pub mod record;
@@ -105,8 +106,7 @@ pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
 pub use error::{Error, Failure};
-pub use flow::{
-    Flow, Machine, Outgoing, RequestId, RequestKind, Step, resource_body_limit, response_head,
-};
+pub use flow::{Flow, resource_body_limit, response_head};
 pub use login::{Login, LoginGrant};
+pub use machine::{Machine, Outgoing, RequestId, RequestKind, Step};
 pub use ticketless::{KeycloakPermissions, PermissionsAnswer};
