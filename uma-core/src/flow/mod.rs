@@ -18,9 +18,11 @@
 //!                  challenge · denial → Failed(Denied) · every loop bounded
 //! ```
 
-mod exchange;
+mod discovery;
+mod grant;
 mod herd;
 mod redirect;
+mod refresh;
 mod resource;
 mod shared;
 mod trust;

@@ -1,14 +1,12 @@
-//! The authorization-server side of a flow: discovery, the ticket grant and its answers, refreshes.
+//! The token state of a ticket exchange: sending the uma-ticket grant, reading its answer
+//! (`need_info`, `request_submitted` polling, denials, retries) and storing the RPT it yields.
 
 use std::time::{Duration, Instant};
 
-use super::{
-    AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind, State,
-    Step,
-};
-use crate::cache::{ExchangeKey, RptEntry, expiry};
+use super::{AfterDiscovery, Flow, Grant, Outgoing, RequestId, RequestKind, State, Step};
+use crate::cache::{RptEntry, expiry};
 use crate::client::Client;
-use crate::discovery::{self, Issuer};
+use crate::discovery::Issuer;
 use crate::error::Error;
 use crate::grant::{self, Outcome, TokenError, TokenResponse, UmaError, UmaGrant};
 use crate::secret::AccessToken;
@@ -16,89 +14,6 @@ use crate::secret::AccessToken;
 type Out = Step<http::Response<Vec<u8>>>;
 
 impl Flow {
-    /// Runs `then` once `issuer`'s metadata is known, discovering it first (one discovery per herd).
-    /// With `claim_first`, the exchange key of `then` is claimed (or waited on) before anything else.
-    pub(crate) fn ensure_metadata_then(
-        &mut self,
-        client: &mut Client,
-        issuer: Issuer,
-        then: AfterDiscovery,
-        now: Instant,
-        claim_first: bool,
-    ) -> Out {
-        if claim_first {
-            let key = match &then {
-                AfterDiscovery::Grant(g) => g.key.clone(),
-                AfterDiscovery::Refresh { key, .. } => key.clone(),
-            };
-            if let Some(step) = self.claim_or_park(client, &key, AfterPark::Resend, now) {
-                return step;
-            }
-        }
-        if client.fresh_metadata(&issuer, now).is_some() {
-            return self.proceed(client, then, now);
-        }
-        let key = ExchangeKey::Discovery(issuer.clone());
-        if let Some(step) = self.claim_or_park(client, &key, AfterPark::Continue(then.clone()), now)
-        {
-            return step;
-        }
-        let request = match client.config.discovery_for(&issuer) {
-            Ok((request, _)) => request,
-            Err(error) => {
-                let issuer = issuer.as_str().to_owned();
-                return self.fail(client, Error::Discovery { issuer, error });
-            }
-        };
-        let id = self.next_id();
-        self.state = State::Discovery { id, issuer, then };
-        client.stats.discovery_requests += 1;
-        Step::Send(Outgoing {
-            id: RequestId(id),
-            kind: RequestKind::Discovery,
-            attach_body: false,
-            request,
-        })
-    }
-
-    fn proceed(&mut self, client: &mut Client, then: AfterDiscovery, now: Instant) -> Out {
-        match then {
-            AfterDiscovery::Grant(grant) => self.send_grant(client, grant, now),
-            AfterDiscovery::Refresh { key, target } => self.send_refresh(client, key, target, now),
-        }
-    }
-
-    pub(crate) fn on_discovery(
-        &mut self,
-        client: &mut Client,
-        issuer: Issuer,
-        then: AfterDiscovery,
-        response: http::Response<Vec<u8>>,
-        now: Instant,
-    ) -> Out {
-        let expected = match client.config.discovery_for(&issuer) {
-            Ok((_, expected)) => expected,
-            Err(error) => {
-                let issuer = issuer.as_str().to_owned();
-                return self.fail(client, Error::Discovery { issuer, error });
-            }
-        };
-        match discovery::parse_metadata(&expected, &response, &client.config.endpoint_policy) {
-            Ok(metadata) => {
-                client.store_metadata(&issuer, metadata, now);
-                self.release(client, &ExchangeKey::Discovery(issuer));
-                self.proceed(client, then, now)
-            }
-            Err(error) => self.fail(
-                client,
-                Error::Discovery {
-                    issuer: issuer.as_str().to_owned(),
-                    error,
-                },
-            ),
-        }
-    }
-
     /// The requesting party's token for `issuer`: never hand one authorization server's token to another.
     fn bearer_for(&self, client: &Client, issuer: &Issuer) -> Option<AccessToken> {
         client
@@ -454,141 +369,5 @@ impl Flow {
         }
         self.release_grant(client, &grant);
         self.send_resource(client, now, Some(id))
-    }
-
-    /// Refreshes the requesting party's own token when it is about to expire, once per request.
-    pub(crate) fn maybe_refresh_identity(
-        &mut self,
-        client: &mut Client,
-        now: Instant,
-    ) -> Option<Out> {
-        self.refresh_identity(client, now, false)
-    }
-
-    /// Refreshes the requesting party's own token, once per request: when due, or at once with `force`
-    /// (the authorization server refused it). `None` when it cannot be refreshed.
-    pub(crate) fn refresh_identity(
-        &mut self,
-        client: &mut Client,
-        now: Instant,
-        force: bool,
-    ) -> Option<Out> {
-        if self.counters.refreshed_identity {
-            return None;
-        }
-        let identity = client.identities.get(&self.party)?;
-        if identity.refresh_token.is_none() || !(force || identity.due_for_refresh(now)) {
-            return None;
-        }
-        let issuer = identity.issuer.clone()?;
-        client.config.server(&issuer)?;
-        self.counters.refreshed_identity = true;
-        let key = ExchangeKey::Identity(self.party.clone());
-        let then = AfterDiscovery::Refresh {
-            key,
-            target: RefreshTarget::Identity {
-                issuer: issuer.clone(),
-            },
-        };
-        Some(self.ensure_metadata_then(client, issuer, then, now, true))
-    }
-
-    fn send_refresh(
-        &mut self,
-        client: &mut Client,
-        key: ExchangeKey,
-        target: RefreshTarget,
-        now: Instant,
-    ) -> Out {
-        let (issuer, refresh_token) = match &target {
-            RefreshTarget::Rpt { entry, issuer } => (
-                issuer.clone(),
-                client
-                    .rpt_set(&self.origin, &self.party)
-                    .and_then(|s| s.get(*entry))
-                    .and_then(|e| e.refresh_token.clone()),
-            ),
-            RefreshTarget::Identity { issuer } => (
-                issuer.clone(),
-                client
-                    .identities
-                    .get(&self.party)
-                    .and_then(|i| i.refresh_token.clone()),
-            ),
-        };
-        let server = client.config.server(&issuer).cloned();
-        let endpoint = client.metadata(&issuer).map(|m| m.token_endpoint.clone());
-        let (Some(refresh_token), Some(server), Some(endpoint)) = (refresh_token, server, endpoint)
-        else {
-            self.release(client, &key);
-            return self.send_resource(client, now, None);
-        };
-        let request =
-            match grant::refresh_request(&endpoint, &server.credentials, &refresh_token, None) {
-                Ok(request) => request,
-                Err(e) => return self.fail(client, Error::Build(e)),
-            };
-        let id = self.next_id();
-        self.state = State::Refresh { id, key, target };
-        client.stats.token_requests += 1;
-        Step::Send(Outgoing {
-            id: RequestId(id),
-            kind: RequestKind::Token,
-            attach_body: false,
-            request,
-        })
-    }
-
-    /// A refresh that fails is not fatal: the RPT is dropped and the resource server's next challenge
-    /// starts a new ticket flow (docs/protocol.md §7.1).
-    pub(crate) fn on_refresh(
-        &mut self,
-        client: &mut Client,
-        key: ExchangeKey,
-        target: RefreshTarget,
-        response: http::Response<Vec<u8>>,
-        now: Instant,
-    ) -> Out {
-        let parsed = grant::parse_token_response(&response).ok();
-        let mut prefer = None;
-        match target {
-            RefreshTarget::Rpt { entry, .. } => {
-                let origin = self.origin.clone();
-                if let Some(set) = client.rpt_set_mut(&origin, &self.party) {
-                    match parsed {
-                        Some(token) => {
-                            if let Some(e) = set.get_mut(entry) {
-                                e.token = token.access_token;
-                                e.refresh_token = token.refresh_token.or(e.refresh_token.take());
-                                e.obtained_at = now;
-                                e.expires_at = expiry(now, token.expires_in);
-                                e.refreshed = true;
-                                prefer = Some(entry);
-                            }
-                        }
-                        None => set.remove(entry),
-                    }
-                }
-            }
-            RefreshTarget::Identity { .. } => {
-                if let Some(identity) = client.identities.get_mut(&self.party) {
-                    match parsed {
-                        Some(token) => {
-                            identity.access_token = token.access_token;
-                            identity.refresh_token =
-                                token.refresh_token.or(identity.refresh_token.take());
-                            identity.obtained_at = now;
-                            identity.expires_at = expiry(now, token.expires_in);
-                            if token.id_token.is_some() {
-                                identity.id_token = token.id_token;
-                            }
-                        }
-                        None => identity.refresh_token = None,
-                    }
-                }
-            }
-        }
-        self.release(client, &key);
-        self.send_resource(client, now, prefer)
     }
 }
