@@ -3,9 +3,13 @@
 
 use std::time::Instant;
 
-use super::{AfterDiscovery, Flow, Outgoing, RefreshTarget, RequestId, RequestKind, State, Step};
+use super::resource::pick_rpt;
+use super::{
+    AfterDiscovery, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind, State, Step,
+};
 use crate::cache::{ExchangeKey, expiry};
 use crate::client::Client;
+use crate::discovery::Issuer;
 use crate::error::Error;
 use crate::grant;
 
@@ -146,5 +150,128 @@ impl Flow {
         }
         self.release(client, &key);
         self.send_resource(client, now, prefer)
+    }
+
+    /// The RPT `chosen` for the next send, if it is due for a refresh: refresh it first (once per request,
+    /// and not while a fresh challenge is being fetched), or, when it expired and cannot be refreshed, drop
+    /// it (and every other expired entry) and choose again. `Some` is the step to take instead of sending.
+    pub(crate) fn refresh_due_rpt(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        chosen: &mut Option<u64>,
+        refetch: &Option<Grant>,
+    ) -> Option<Out> {
+        let crossed = self.counters.crossed_origin;
+        let due = chosen
+            .and_then(|id| client.rpt_set(&self.origin, &self.party)?.get(id))
+            .filter(|e| e.due_for_refresh(now));
+        if let Some(entry) = due {
+            let (id, issuer, can_refresh, expired) = (
+                entry.id,
+                entry.issuer.clone(),
+                entry.refresh_token.is_some() && client.refreshes_rpts(&entry.issuer),
+                entry.expired(now),
+            );
+            if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
+                self.counters.refreshed_before_send = true;
+                let key = self.rpt_key(&issuer);
+                return Some(self.ensure_metadata_then(
+                    client,
+                    issuer.clone(),
+                    AfterDiscovery::Refresh {
+                        key,
+                        target: RefreshTarget::Rpt { entry: id, issuer },
+                    },
+                    now,
+                    true,
+                ));
+            }
+            if expired {
+                // Expired and not refreshable: the resource server would only refuse it. So would any
+                // other expired entry the next pick falls back on.
+                if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                    set.remove(id);
+                    set.entries.retain(|e| !e.expired(now));
+                }
+                *chosen = pick_rpt(
+                    client,
+                    &self.origin,
+                    &self.party,
+                    self.request.uri.path(),
+                    crossed,
+                    None,
+                )
+                .map(|e| e.id);
+            }
+        }
+        None
+    }
+
+    /// The RPT sent (from `issuer`) was refused: if it was a refreshed one whose predecessor had been
+    /// accepted for this path, stop refreshing this server's RPTs.
+    pub(crate) fn abandon_refused_refresh(
+        &self,
+        client: &mut Client,
+        issuer: &Issuer,
+        now: Instant,
+    ) {
+        // A refreshed RPT refused where its predecessor was accepted: this server's refreshes produce
+        // tokens resource servers do not take (Keycloak's lose their `aud`). Stop refreshing them.
+        if let Some(sent) = &self.sent_rpt {
+            let path = self.request.uri.path();
+            let refused_refresh = &sent.issuer == issuer
+                && client
+                    .rpt_set(&self.origin, &self.party)
+                    .is_some_and(|set| {
+                        set.served(path, sent.entry)
+                            && set
+                                .get(sent.entry)
+                                .is_some_and(|e| e.refreshed && !e.expired(now))
+                    });
+            if refused_refresh {
+                client.abandon_rpt_refresh(issuer);
+            }
+        }
+    }
+
+    /// The RPT sent (from `issuer`) was refused with a challenge: if it may simply have expired and can be
+    /// refreshed, refresh it before running a new exchange (once per request). `Some` is that step.
+    pub(crate) fn refresh_rejected_rpt(
+        &mut self,
+        client: &mut Client,
+        issuer: &Issuer,
+        now: Instant,
+    ) -> Option<Out> {
+        // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
+        if let Some(sent) = self.sent_rpt.clone() {
+            // An RPT obtained by this very request is fresh: refreshing it adds no permission (UMAG §3.6).
+            if !self.counters.refreshed_after_rejection
+                && self.counters.flows == 0
+                && &sent.issuer == issuer
+            {
+                let refreshable = client
+                    .rpt_set(&self.origin, &self.party)
+                    .and_then(|s| s.get(sent.entry))
+                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now))
+                    && client.refreshes_rpts(issuer);
+                if refreshable {
+                    self.counters.refreshed_after_rejection = true;
+                    let key = self.rpt_key(issuer);
+                    let target = RefreshTarget::Rpt {
+                        entry: sent.entry,
+                        issuer: issuer.clone(),
+                    };
+                    return Some(self.ensure_metadata_then(
+                        client,
+                        issuer.clone(),
+                        AfterDiscovery::Refresh { key, target },
+                        now,
+                        true,
+                    ));
+                }
+            }
+        }
+        None
     }
 }

@@ -1,15 +1,12 @@
 //! The resource-server side of a flow: sending (and replaying) the application's request and reading its
 //! answer. Choosing the authorization server is in `trust.rs`, waiting on other flows in `herd.rs`,
-//! redirects in `redirect.rs`.
+//! redirects in `redirect.rs`, refreshing an RPT before sending or after a refusal in `refresh.rs`.
 
 use std::time::Instant;
 
 use http::{StatusCode, header};
 
-use super::{
-    AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind,
-    SentRpt, State, Step,
-};
+use super::{AfterPark, Flow, Grant, Outgoing, RequestId, RequestKind, SentRpt, State, Step};
 use crate::auth::bearer_authorization;
 use crate::cache::ExchangeKey;
 use crate::challenge;
@@ -60,7 +57,7 @@ pub fn resource_body_limit(status: StatusCode, headers: &http::HeaderMap) -> Opt
 
 /// The RPT to present: `prefer` if it exists, else the one that last worked for `path` (never a cached
 /// one after a cross-origin redirect).
-fn pick_rpt<'c>(
+pub(super) fn pick_rpt<'c>(
     client: &'c Client,
     origin: &str,
     party: &crate::cache::Party,
@@ -216,8 +213,8 @@ impl Flow {
     }
 
     /// The RPT picked is due for a refresh or being upgraded by another request: refresh it first, drop
-    /// it (and every other expired entry) when it expired and cannot be refreshed, or wait for the
-    /// upgrade. `chosen` is updated to the entry to send; `Some` is the step to take instead of sending.
+    /// it (and every other expired entry) when it expired and cannot be refreshed (`refresh.rs`), or wait
+    /// for the upgrade. `chosen` is updated to the entry to send; `Some` is the step to take instead of sending.
     fn before_send_slow(
         &mut self,
         client: &mut Client,
@@ -225,48 +222,8 @@ impl Flow {
         chosen: &mut Option<u64>,
         refetch: &Option<Grant>,
     ) -> Option<Out> {
-        let crossed = self.counters.crossed_origin;
-        let due = chosen
-            .and_then(|id| client.rpt_set(&self.origin, &self.party)?.get(id))
-            .filter(|e| e.due_for_refresh(now));
-        if let Some(entry) = due {
-            let (id, issuer, can_refresh, expired) = (
-                entry.id,
-                entry.issuer.clone(),
-                entry.refresh_token.is_some() && client.refreshes_rpts(&entry.issuer),
-                entry.expired(now),
-            );
-            if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
-                self.counters.refreshed_before_send = true;
-                let key = self.rpt_key(&issuer);
-                return Some(self.ensure_metadata_then(
-                    client,
-                    issuer.clone(),
-                    AfterDiscovery::Refresh {
-                        key,
-                        target: RefreshTarget::Rpt { entry: id, issuer },
-                    },
-                    now,
-                    true,
-                ));
-            }
-            if expired {
-                // Expired and not refreshable: the resource server would only refuse it. So would any
-                // other expired entry the next pick falls back on.
-                if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
-                    set.remove(id);
-                    set.entries.retain(|e| !e.expired(now));
-                }
-                *chosen = pick_rpt(
-                    client,
-                    &self.origin,
-                    &self.party,
-                    self.request.uri.path(),
-                    crossed,
-                    None,
-                )
-                .map(|e| e.id);
-            }
+        if let Some(step) = self.refresh_due_rpt(client, now, chosen, refetch) {
+            return Some(step);
         }
         if let Some(id) = chosen.filter(|id| client.is_upgrading(*id)) {
             // Another request's exchange is upgrading this very RPT, and the authorization server may
@@ -340,52 +297,9 @@ impl Flow {
             self.release_grant(client, &grant);
         }
 
-        // A refreshed RPT refused where its predecessor was accepted: this server's refreshes produce
-        // tokens resource servers do not take (Keycloak's lose their `aud`). Stop refreshing them.
-        if let Some(sent) = &self.sent_rpt {
-            let path = self.request.uri.path();
-            let refused_refresh = sent.issuer == issuer
-                && client
-                    .rpt_set(&self.origin, &self.party)
-                    .is_some_and(|set| {
-                        set.served(path, sent.entry)
-                            && set
-                                .get(sent.entry)
-                                .is_some_and(|e| e.refreshed && !e.expired(now))
-                    });
-            if refused_refresh {
-                client.abandon_rpt_refresh(&issuer);
-            }
-        }
-
-        // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
-        if let Some(sent) = self.sent_rpt.clone() {
-            // An RPT obtained by this very request is fresh: refreshing it adds no permission (UMAG §3.6).
-            if !self.counters.refreshed_after_rejection
-                && self.counters.flows == 0
-                && sent.issuer == issuer
-            {
-                let refreshable = client
-                    .rpt_set(&self.origin, &self.party)
-                    .and_then(|s| s.get(sent.entry))
-                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now))
-                    && client.refreshes_rpts(&issuer);
-                if refreshable {
-                    self.counters.refreshed_after_rejection = true;
-                    let key = self.rpt_key(&issuer);
-                    let target = RefreshTarget::Rpt {
-                        entry: sent.entry,
-                        issuer: issuer.clone(),
-                    };
-                    return self.ensure_metadata_then(
-                        client,
-                        issuer,
-                        AfterDiscovery::Refresh { key, target },
-                        now,
-                        true,
-                    );
-                }
-            }
+        self.abandon_refused_refresh(client, &issuer, now);
+        if let Some(step) = self.refresh_rejected_rpt(client, &issuer, now) {
+            return step;
         }
 
         // An RPT obtained for this path landed after our request left (a concurrent request's exchange for
