@@ -100,27 +100,162 @@ impl Flow {
     pub(crate) fn on_token(
         &mut self,
         client: &mut Client,
-        mut grant: Grant,
+        grant: Grant,
         response: http::Response<Vec<u8>>,
         now: Instant,
     ) -> Out {
         // Answered: whatever the authorization server revokes is revoked now.
         client.mark_upgrade(&grant.key, self.id, None);
-        let issuer_name = grant.issuer.as_str().to_owned();
-        let error = match grant::parse_token_response(&response) {
-            Ok(token) => return self.store_rpt(client, grant, token, now),
+        match grant::parse_token_response(&response) {
+            Ok(token) => self.store_rpt(client, grant, token, now),
             Err(TokenError::Malformed { status, reason }) => {
-                return self.fail(
-                    client,
-                    Error::MalformedTokenResponse {
-                        issuer: issuer_name,
-                        status,
-                        reason,
-                    },
-                );
+                let issuer = grant.issuer.as_str().to_owned();
+                let error = Error::MalformedTokenResponse {
+                    issuer,
+                    status,
+                    reason,
+                };
+                self.fail(client, error)
             }
-            Err(TokenError::Rejected(error)) => Box::new(error),
+            Err(TokenError::Rejected(error)) => {
+                self.on_grant_error(client, grant, Box::new(error), now)
+            }
+        }
+    }
+
+    /// A ticket grant refused with an error: go on where the outcome allows it (each retry at most once
+    /// per request), else fail with the error it means.
+    fn on_grant_error(
+        &mut self,
+        client: &mut Client,
+        grant: Grant,
+        error: Box<UmaError>,
+        now: Instant,
+    ) -> Out {
+        let issuer = grant.issuer.as_str().to_owned();
+        match error.outcome {
+            Outcome::NeedInfo => self.on_need_info(client, grant, error, now),
+            Outcome::RequestSubmitted => self.on_request_submitted(client, grant, error, now),
+            Outcome::Denied => self.fail(client, Error::Denied { issuer, error }),
+            Outcome::DeadTicket if !self.counters.fresh_challenge_used => {
+                // One fresh challenge within the same flow; the exchange stays ours (docs/protocol.md §4.1).
+                self.counters.fresh_challenge_used = true;
+                self.send_resource_with(client, now, None, Some(grant))
+            }
+            Outcome::DeadTicket => self.fail(client, Error::DeadTicket { issuer, error }),
+            Outcome::InvalidRpt if grant.rpt.is_some() && !self.counters.retried_without_rpt => {
+                self.retry_without_rpt(client, grant, now)
+            }
+            Outcome::InvalidPct if self.may_retry_without_pct(client, &grant) => {
+                self.retry_without_pct(client, grant, now)
+            }
+            Outcome::InvalidScope if self.may_retry_without_scope(client, &grant) => {
+                self.retry_without_scope(client, grant, now)
+            }
+            Outcome::ClientAuthFailed => self.on_client_auth_failed(client, grant, error, now),
+            _ => self.fail(client, Error::TokenEndpoint { issuer, error }),
+        }
+    }
+
+    /// `need_info`: push the configured claim once, with the rotated ticket, if the server has one to push.
+    fn on_need_info(
+        &mut self,
+        client: &mut Client,
+        mut grant: Grant,
+        error: Box<UmaError>,
+        now: Instant,
+    ) -> Out {
+        let issuer = grant.issuer.as_str().to_owned();
+        if error.ticket.is_none() {
+            // Gluu's invalid_claim_token*, or a need_info without the ticket it must carry: the
+            // pushed claim is the problem, and there is nothing to continue with.
+            return self.fail(client, Error::NeedInfo { issuer, error });
+        }
+        let Some(ticket) = self.rotated_ticket(&grant, &error) else {
+            return self.fail(client, Error::TicketNotRotated { issuer });
         };
+        let can_push = !grant.push_claim
+            && self.counters.need_info_rounds < client.config.max_need_info_rounds
+            && client
+                .config
+                .server(&grant.issuer)
+                .is_some_and(|s| s.claim.is_some());
+        if !can_push {
+            return self.fail(client, Error::NeedInfo { issuer, error });
+        }
+        self.counters.need_info_rounds += 1;
+        grant.ticket = ticket;
+        grant.push_claim = true;
+        self.send_grant(client, grant, now)
+    }
+
+    /// `invalid_rpt` for the RPT the grant tried to upgrade: forget it and ask again without one.
+    fn retry_without_rpt(&mut self, client: &mut Client, mut grant: Grant, now: Instant) -> Out {
+        self.counters.retried_without_rpt = true;
+        // The RPT refused is the one the grant tried to upgrade, not necessarily the one sent.
+        if let Some(refused) = grant.rpt.take() {
+            if self
+                .sent_rpt
+                .as_ref()
+                .is_some_and(|s| s.entry == refused.entry)
+            {
+                self.sent_rpt = None;
+            }
+            if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
+                set.remove(refused.entry);
+            }
+        }
+        self.send_grant(client, grant, now)
+    }
+
+    /// Whether an `invalid_pct` can be answered by asking again without the PCT: the grant sent one, and
+    /// this request has not retried without it yet.
+    fn may_retry_without_pct(&self, client: &Client, grant: &Grant) -> bool {
+        grant.use_pct
+            && !self.counters.retried_without_pct
+            && client
+                .pcts
+                .contains_key(&(grant.issuer.clone(), self.party.clone()))
+    }
+
+    /// `invalid_pct`: forget the PCT and ask again without it.
+    fn retry_without_pct(&mut self, client: &mut Client, mut grant: Grant, now: Instant) -> Out {
+        self.counters.retried_without_pct = true;
+        client
+            .pcts
+            .remove(&(grant.issuer.clone(), self.party.clone()));
+        grant.use_pct = false;
+        self.send_grant(client, grant, now)
+    }
+
+    /// Whether an `invalid_scope` can be answered by asking again without the configured scope: the grant
+    /// sent one, and this request has not retried without it yet.
+    fn may_retry_without_scope(&self, client: &Client, grant: &Grant) -> bool {
+        grant.use_scope
+            && !self.counters.retried_without_scope
+            && client
+                .config
+                .server(&grant.issuer)
+                .is_some_and(|s| s.scope.is_some())
+    }
+
+    /// `invalid_scope`: ask again without the configured scope.
+    fn retry_without_scope(&mut self, client: &mut Client, mut grant: Grant, now: Instant) -> Out {
+        self.counters.retried_without_scope = true;
+        grant.use_scope = false;
+        self.send_grant(client, grant, now)
+    }
+
+    /// `invalid_client` (or its like): the client's credentials were refused, or, when the grant
+    /// authenticated with the requesting party's token, that token was.
+    fn on_client_auth_failed(
+        &mut self,
+        client: &mut Client,
+        grant: Grant,
+        error: Box<UmaError>,
+        now: Instant,
+    ) -> Out {
+        let issuer_name = grant.issuer.as_str().to_owned();
         // A ticket grant that authenticated with the requesting party's token was answered 401, or with
         // Keycloak's "Invalid bearer token" (401 up to 26.5, 400 since 26.6): that token was refused, not
         // the client's credentials.
@@ -128,152 +263,36 @@ impl Flow {
             && client.config.server(&grant.issuer).is_some_and(|s| {
                 s.credentials.method == crate::auth::ClientAuthMethod::RequestingPartyBearer
             });
-        match error.outcome {
-            Outcome::NeedInfo => {
-                if error.ticket.is_none() {
-                    // Gluu's invalid_claim_token*, or a need_info without the ticket it must carry: the
-                    // pushed claim is the problem, and there is nothing to continue with.
-                    return self.fail(
-                        client,
-                        Error::NeedInfo {
-                            issuer: issuer_name,
-                            error,
-                        },
-                    );
-                }
-                let Some(ticket) = self.rotated_ticket(&grant, &error) else {
-                    return self.fail(
-                        client,
-                        Error::TicketNotRotated {
-                            issuer: issuer_name,
-                        },
-                    );
-                };
-                let can_push = !grant.push_claim
-                    && self.counters.need_info_rounds < client.config.max_need_info_rounds
-                    && client
-                        .config
-                        .server(&grant.issuer)
-                        .is_some_and(|s| s.claim.is_some());
-                if !can_push {
-                    return self.fail(
-                        client,
-                        Error::NeedInfo {
-                            issuer: issuer_name,
-                            error,
-                        },
-                    );
-                }
-                self.counters.need_info_rounds += 1;
-                grant.ticket = ticket;
-                grant.push_claim = true;
-                self.send_grant(client, grant, now)
+        if !user_token_refused {
+            let error = Error::ClientAuthentication {
+                issuer: issuer_name,
+                error,
+            };
+            return self.fail(client, error);
+        }
+        if self.counters.refreshed_identity {
+            let error = Error::AccessTokenRejected {
+                issuer: issuer_name,
+                error,
+            };
+            return self.fail(client, error);
+        }
+        // The user's token expired under us. Refresh it once (if it can be) and fetch a fresh
+        // challenge within the same flow.
+        let issuer = grant.issuer.clone();
+        self.pending_refetch = Some(Box::new(grant));
+        match self.refresh_identity(client, now, true) {
+            Some(step) => step,
+            None => {
+                self.pending_refetch = None;
+                self.fail(
+                    client,
+                    Error::AccessTokenRejected {
+                        issuer: issuer.as_str().to_owned(),
+                        error,
+                    },
+                )
             }
-            Outcome::RequestSubmitted => self.on_request_submitted(client, grant, error, now),
-            Outcome::Denied => self.fail(
-                client,
-                Error::Denied {
-                    issuer: issuer_name,
-                    error,
-                },
-            ),
-            Outcome::DeadTicket if !self.counters.fresh_challenge_used => {
-                // One fresh challenge within the same flow; the exchange stays ours (docs/protocol.md §4.1).
-                self.counters.fresh_challenge_used = true;
-                self.send_resource_with(client, now, None, Some(grant))
-            }
-            Outcome::DeadTicket => self.fail(
-                client,
-                Error::DeadTicket {
-                    issuer: issuer_name,
-                    error,
-                },
-            ),
-            Outcome::InvalidRpt if grant.rpt.is_some() && !self.counters.retried_without_rpt => {
-                self.counters.retried_without_rpt = true;
-                // The RPT refused is the one the grant tried to upgrade, not necessarily the one sent.
-                if let Some(refused) = grant.rpt.take() {
-                    if self
-                        .sent_rpt
-                        .as_ref()
-                        .is_some_and(|s| s.entry == refused.entry)
-                    {
-                        self.sent_rpt = None;
-                    }
-                    if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
-                        set.remove(refused.entry);
-                    }
-                }
-                self.send_grant(client, grant, now)
-            }
-            Outcome::InvalidPct
-                if grant.use_pct
-                    && !self.counters.retried_without_pct
-                    && client
-                        .pcts
-                        .contains_key(&(grant.issuer.clone(), self.party.clone())) =>
-            {
-                self.counters.retried_without_pct = true;
-                client
-                    .pcts
-                    .remove(&(grant.issuer.clone(), self.party.clone()));
-                grant.use_pct = false;
-                self.send_grant(client, grant, now)
-            }
-            Outcome::InvalidScope
-                if grant.use_scope
-                    && !self.counters.retried_without_scope
-                    && client
-                        .config
-                        .server(&grant.issuer)
-                        .is_some_and(|s| s.scope.is_some()) =>
-            {
-                self.counters.retried_without_scope = true;
-                grant.use_scope = false;
-                self.send_grant(client, grant, now)
-            }
-            Outcome::ClientAuthFailed
-                if user_token_refused && !self.counters.refreshed_identity =>
-            {
-                // The user's token expired under us. Refresh it once (if it can be) and fetch a fresh
-                // challenge within the same flow.
-                let issuer = grant.issuer.clone();
-                self.pending_refetch = Some(Box::new(grant));
-                match self.refresh_identity(client, now, true) {
-                    Some(step) => step,
-                    None => {
-                        self.pending_refetch = None;
-                        self.fail(
-                            client,
-                            Error::AccessTokenRejected {
-                                issuer: issuer.as_str().to_owned(),
-                                error,
-                            },
-                        )
-                    }
-                }
-            }
-            Outcome::ClientAuthFailed if user_token_refused => self.fail(
-                client,
-                Error::AccessTokenRejected {
-                    issuer: issuer_name,
-                    error,
-                },
-            ),
-            Outcome::ClientAuthFailed => self.fail(
-                client,
-                Error::ClientAuthentication {
-                    issuer: issuer_name,
-                    error,
-                },
-            ),
-            _ => self.fail(
-                client,
-                Error::TokenEndpoint {
-                    issuer: issuer_name,
-                    error,
-                },
-            ),
         }
     }
 
