@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::config::ClaimPushing;
 use crate::discovery::Issuer;
 use crate::error::Error;
+use crate::secret::Ticket;
 
 type Out = Step<http::Response<Vec<u8>>>;
 
@@ -121,7 +122,23 @@ impl Flow {
             self.pending_refetch = refetch.map(Box::new);
             return step;
         }
+        if let Some(step) = self.choose_rpt(client, now, prefer, &refetch) {
+            self.pending_refetch = refetch.map(Box::new);
+            return step;
+        }
+        let headers = self.resource_headers(client);
+        self.resource_request(client, headers, refetch)
+    }
 
+    /// Sets `sent_rpt` to the RPT to present (`prefer` if it exists). `Some` is the step to take instead
+    /// of sending (a refresh of that RPT, or a park behind its upgrade), with `sent_rpt` left as it was.
+    fn choose_rpt(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        prefer: Option<u64>,
+        refetch: &Option<Grant>,
+    ) -> Option<Out> {
         // After a cross-origin redirect only an RPT obtained within this request may be sent.
         let crossed = self.counters.crossed_origin;
         // The warm path looks the RPT set up once and sends the entry picked, unless it is due for a
@@ -147,9 +164,8 @@ impl Flow {
             Some((sent, _)) => {
                 let mut chosen = Some(sent.entry);
                 drop(sent);
-                if let Some(step) = self.before_send_slow(client, now, &mut chosen, &refetch) {
-                    self.pending_refetch = refetch.map(Box::new);
-                    return step;
+                if let Some(step) = self.before_send_slow(client, now, &mut chosen, refetch) {
+                    return Some(step);
                 }
                 chosen.and_then(|id| {
                     let e = client.rpt_set(&self.origin, &self.party)?.get(id)?;
@@ -162,7 +178,15 @@ impl Flow {
             }
             None => None,
         };
+        None
+    }
 
+    /// The application's headers, the configured default headers, and `Authorization`: the RPT chosen,
+    /// else the requesting party's own token where it may go. An RPT that cannot be a header value is
+    /// dropped from the cache here.
+    fn resource_headers(&mut self, client: &mut Client) -> http::HeaderMap {
+        // After a cross-origin redirect no configured credential and no cached token follows.
+        let crossed = self.counters.crossed_origin;
         let mut headers = self.request.headers.clone();
         for (name, value) in &client.config.default_headers {
             if crossed && super::redirect::CREDENTIAL_HEADERS.contains(name) {
@@ -196,6 +220,16 @@ impl Flow {
                 }
             }
         }
+        headers
+    }
+
+    /// Emits the resource request with `headers`, and awaits its answer.
+    fn resource_request(
+        &mut self,
+        client: &mut Client,
+        headers: http::HeaderMap,
+        refetch: Option<Grant>,
+    ) -> Out {
         let mut request = http::Request::new(self.request.body.clone());
         *request.method_mut() = self.request.method.clone();
         *request.uri_mut() = self.request.uri.clone();
@@ -314,7 +348,18 @@ impl Flow {
             self.counters.superseded_resends += 1;
             return self.send_resource(client, now, None);
         }
+        self.exchange_for_challenge(client, issuer, ticket, now)
+    }
 
+    /// The challenge needs a ticket exchange: wait for one running that would answer it, give up once
+    /// this request ran `max_flows` of its own, else lead the exchange for its resource.
+    fn exchange_for_challenge(
+        &mut self,
+        client: &mut Client,
+        issuer: Issuer,
+        ticket: Ticket,
+        now: Instant,
+    ) -> Out {
         let key = self.rpt_key(&issuer);
         let (had_it, served) = self.sent_rpt_standing(client, &issuer);
         // The RPT we sent was obtained for this path (or served it): refused, it was revoked — an upgrade
