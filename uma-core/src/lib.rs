@@ -31,9 +31,8 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use uma_core::auth::ClientCredentials;
-//! use uma_core::discovery::Issuer;
-//! use uma_core::{AuthorizationServer, Client, Config, Flow, Machine, Step};
+//! use uma_core::{AuthorizationServer, Client, ClientCredentials, Config, Issuer};
+//! use uma_core::{Flow, Machine, Step};
 //!
 //! let issuer = Issuer::parse("https://as.example.org").unwrap();
 //! let config = Config::new()
@@ -100,9 +99,11 @@ pub mod secret;
 pub mod store;
 pub mod trace;
 
+pub use auth::ClientCredentials;
 pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
+pub use discovery::Issuer;
 pub use error::{Error, Failure};
 pub use flow::{Flow, resource_body_limit, response_head};
 pub use machine::{Machine, Outgoing, RequestId, RequestKind, Step};
