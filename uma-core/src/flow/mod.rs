@@ -18,6 +18,9 @@
 //!                  challenge · denial → Failed(Denied) · every loop bounded
 //! ```
 
+// One file per `State`: Resource in resource.rs (with redirect.rs, trust.rs), Discovery in discovery.rs,
+// Token and Sleeping in grant.rs, Refresh in refresh.rs, Parked in herd.rs; shared.rs answers a grant
+// from a shared store.
 mod discovery;
 mod grant;
 mod herd;
