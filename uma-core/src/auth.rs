@@ -101,7 +101,7 @@ impl ClientCredentials {
     ///
     /// `bearer` is the requesting party's access token, used only by
     /// [`ClientAuthMethod::RequestingPartyBearer`].
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         bearer: Option<&AccessToken>,
         request: &mut FormRequest,
@@ -151,7 +151,7 @@ pub enum AuthError {
 
 /// A form-encoded POST under construction: ordered parameters plus an optional `Authorization` value.
 #[derive(Default)]
-pub struct FormRequest {
+pub(crate) struct FormRequest {
     params: Vec<(String, String)>,
     /// The `Authorization` header value, marked sensitive.
     pub authorization: Option<HeaderValue>,
@@ -180,16 +180,6 @@ impl FormRequest {
     /// Appends one parameter (repeatable names are kept in order).
     pub fn push(&mut self, name: &str, value: &str) {
         self.params.push((name.to_owned(), value.to_owned()));
-    }
-
-    /// Whether a parameter of that name is present.
-    pub fn contains(&self, name: &str) -> bool {
-        self.params.iter().any(|(k, _)| k == name)
-    }
-
-    /// The parameters in order.
-    pub fn params(&self) -> &[(String, String)] {
-        &self.params
     }
 
     /// The `application/x-www-form-urlencoded` body.
@@ -225,17 +215,17 @@ impl FormRequest {
 
 /// `application/x-www-form-urlencoded` encoding of ordered pairs (`serde_urlencoded`: unreserved bytes
 /// `A-Z a-z 0-9 - . _ *` as is, space as `+`, the rest percent-encoded).
-pub fn form_encode(pairs: &[(String, String)]) -> String {
+pub(crate) fn form_encode(pairs: &[(String, String)]) -> String {
     serde_urlencoded::to_string(pairs).expect("a sequence of string pairs always serializes")
 }
 
 /// Form-escapes one value, as [`form_encode`] does (`url::form_urlencoded`, which `serde_urlencoded` uses).
-pub fn form_escape(value: &str) -> String {
+pub(crate) fn form_escape(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// `Basic base64(form(id) ":" form(secret))`, marked sensitive.
-pub fn basic_authorization(client_id: &str, secret: &str) -> HeaderValue {
+pub(crate) fn basic_authorization(client_id: &str, secret: &str) -> HeaderValue {
     let raw = format!("{}:{}", form_escape(client_id), form_escape(secret));
     let mut value = HeaderValue::from_str(&format!("Basic {}", base64_encode(raw.as_bytes())))
         .expect("base64 is a valid header value");
@@ -244,7 +234,7 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> HeaderValue {
 }
 
 /// `Bearer <token>`, marked sensitive.
-pub fn bearer_authorization(token: &str) -> Result<HeaderValue, AuthError> {
+pub(crate) fn bearer_authorization(token: &str) -> Result<HeaderValue, AuthError> {
     // Visible ASCII only: RFC 6750's b64token is stricter, but the UMA spec's own sample RPT has a `(`
     // (docs/protocol.md §2.7). No space, tab, control or non-ASCII byte ever reaches a header.
     if !is_visible_ascii(token) {
@@ -257,7 +247,7 @@ pub fn bearer_authorization(token: &str) -> Result<HeaderValue, AuthError> {
 }
 
 /// Non-empty and only `0x21..=0x7E`: what an opaque token may contain to be sent as `Bearer <token>`.
-pub fn is_visible_ascii(token: &str) -> bool {
+pub(crate) fn is_visible_ascii(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 

@@ -31,9 +31,8 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use uma_core::auth::ClientCredentials;
-//! use uma_core::discovery::Issuer;
-//! use uma_core::{AuthorizationServer, Client, Config, Flow, Machine, Step};
+//! use uma_core::{AuthorizationServer, Client, ClientCredentials, Config, Issuer};
+//! use uma_core::{Flow, Machine, Step};
 //!
 //! let issuer = Issuer::parse("https://as.example.org").unwrap();
 //! let config = Config::new()
@@ -92,22 +91,21 @@ pub mod driver;
 mod error;
 pub mod flow;
 pub mod grant;
-mod login;
-mod oneshot;
+mod machine;
+mod machines;
 pub mod protection;
 pub mod record;
 mod scan;
 pub mod secret;
 pub mod store;
-mod ticketless;
 pub mod trace;
 
+pub use auth::ClientCredentials;
 pub use cache::{CacheUsage, ExchangeKey, Identity, Party, Stats};
 pub use client::Client;
 pub use config::{AuthorizationServer, Config, DiscoveryOverride};
+pub use discovery::Issuer;
 pub use error::{Error, Failure};
-pub use flow::{
-    Flow, Machine, Outgoing, RequestId, RequestKind, Step, resource_body_limit, response_head,
-};
-pub use login::{Login, LoginGrant};
-pub use ticketless::{KeycloakPermissions, PermissionsAnswer};
+pub use flow::{Flow, resource_body_limit, response_head};
+pub use machine::{Machine, Outgoing, RequestId, RequestKind, Step};
+pub use machines::{KeycloakPermissions, Login, LoginGrant, PermissionsAnswer};

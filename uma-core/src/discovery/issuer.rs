@@ -14,7 +14,7 @@ use super::DiscoveryError;
 /// folding, no percent-decoding. `Debug` and `Display` print the URL (an issuer is not a secret).
 ///
 /// ```
-/// use uma_core::discovery::Issuer;
+/// use uma_core::Issuer;
 /// let a = Issuer::parse("https://kc.example.org/realms/demo/").unwrap();
 /// let b = Issuer::parse("https://kc.example.org/realms/demo").unwrap();
 /// assert_eq!(a, b);

@@ -1,15 +1,12 @@
 //! The resource-server side of a flow: sending (and replaying) the application's request and reading its
 //! answer. Choosing the authorization server is in `trust.rs`, waiting on other flows in `herd.rs`,
-//! redirects in `redirect.rs`.
+//! redirects in `redirect.rs`, refreshing an RPT before sending or after a refusal in `refresh.rs`.
 
 use std::time::Instant;
 
 use http::{StatusCode, header};
 
-use super::{
-    AfterDiscovery, AfterPark, Flow, Grant, Outgoing, RefreshTarget, RequestId, RequestKind,
-    SentRpt, State, Step,
-};
+use super::{AfterPark, Flow, Grant, Outgoing, RequestId, RequestKind, SentRpt, State, Step};
 use crate::auth::bearer_authorization;
 use crate::cache::ExchangeKey;
 use crate::challenge;
@@ -17,6 +14,7 @@ use crate::client::Client;
 use crate::config::ClaimPushing;
 use crate::discovery::Issuer;
 use crate::error::Error;
+use crate::secret::Ticket;
 
 type Out = Step<http::Response<Vec<u8>>>;
 
@@ -60,7 +58,7 @@ pub fn resource_body_limit(status: StatusCode, headers: &http::HeaderMap) -> Opt
 
 /// The RPT to present: `prefer` if it exists, else the one that last worked for `path` (never a cached
 /// one after a cross-origin redirect).
-fn pick_rpt<'c>(
+pub(super) fn pick_rpt<'c>(
     client: &'c Client,
     origin: &str,
     party: &crate::cache::Party,
@@ -124,7 +122,23 @@ impl Flow {
             self.pending_refetch = refetch.map(Box::new);
             return step;
         }
+        if let Some(step) = self.choose_rpt(client, now, prefer, &refetch) {
+            self.pending_refetch = refetch.map(Box::new);
+            return step;
+        }
+        let headers = self.resource_headers(client);
+        self.resource_request(client, headers, refetch)
+    }
 
+    /// Sets `sent_rpt` to the RPT to present (`prefer` if it exists). `Some` is the step to take instead
+    /// of sending (a refresh of that RPT, or a park behind its upgrade), with `sent_rpt` left as it was.
+    fn choose_rpt(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        prefer: Option<u64>,
+        refetch: &Option<Grant>,
+    ) -> Option<Out> {
         // After a cross-origin redirect only an RPT obtained within this request may be sent.
         let crossed = self.counters.crossed_origin;
         // The warm path looks the RPT set up once and sends the entry picked, unless it is due for a
@@ -150,9 +164,8 @@ impl Flow {
             Some((sent, _)) => {
                 let mut chosen = Some(sent.entry);
                 drop(sent);
-                if let Some(step) = self.before_send_slow(client, now, &mut chosen, &refetch) {
-                    self.pending_refetch = refetch.map(Box::new);
-                    return step;
+                if let Some(step) = self.before_send_slow(client, now, &mut chosen, refetch) {
+                    return Some(step);
                 }
                 chosen.and_then(|id| {
                     let e = client.rpt_set(&self.origin, &self.party)?.get(id)?;
@@ -165,7 +178,15 @@ impl Flow {
             }
             None => None,
         };
+        None
+    }
 
+    /// The application's headers, the configured default headers, and `Authorization`: the RPT chosen,
+    /// else the requesting party's own token where it may go. An RPT that cannot be a header value is
+    /// dropped from the cache here.
+    fn resource_headers(&mut self, client: &mut Client) -> http::HeaderMap {
+        // After a cross-origin redirect no configured credential and no cached token follows.
+        let crossed = self.counters.crossed_origin;
         let mut headers = self.request.headers.clone();
         for (name, value) in &client.config.default_headers {
             if crossed && super::redirect::CREDENTIAL_HEADERS.contains(name) {
@@ -199,6 +220,16 @@ impl Flow {
                 }
             }
         }
+        headers
+    }
+
+    /// Emits the resource request with `headers`, and awaits its answer.
+    fn resource_request(
+        &mut self,
+        client: &mut Client,
+        headers: http::HeaderMap,
+        refetch: Option<Grant>,
+    ) -> Out {
         let mut request = http::Request::new(self.request.body.clone());
         *request.method_mut() = self.request.method.clone();
         *request.uri_mut() = self.request.uri.clone();
@@ -216,8 +247,8 @@ impl Flow {
     }
 
     /// The RPT picked is due for a refresh or being upgraded by another request: refresh it first, drop
-    /// it (and every other expired entry) when it expired and cannot be refreshed, or wait for the
-    /// upgrade. `chosen` is updated to the entry to send; `Some` is the step to take instead of sending.
+    /// it (and every other expired entry) when it expired and cannot be refreshed (`refresh.rs`), or wait
+    /// for the upgrade. `chosen` is updated to the entry to send; `Some` is the step to take instead of sending.
     fn before_send_slow(
         &mut self,
         client: &mut Client,
@@ -225,48 +256,8 @@ impl Flow {
         chosen: &mut Option<u64>,
         refetch: &Option<Grant>,
     ) -> Option<Out> {
-        let crossed = self.counters.crossed_origin;
-        let due = chosen
-            .and_then(|id| client.rpt_set(&self.origin, &self.party)?.get(id))
-            .filter(|e| e.due_for_refresh(now));
-        if let Some(entry) = due {
-            let (id, issuer, can_refresh, expired) = (
-                entry.id,
-                entry.issuer.clone(),
-                entry.refresh_token.is_some() && client.refreshes_rpts(&entry.issuer),
-                entry.expired(now),
-            );
-            if can_refresh && refetch.is_none() && !self.counters.refreshed_before_send {
-                self.counters.refreshed_before_send = true;
-                let key = self.rpt_key(&issuer);
-                return Some(self.ensure_metadata_then(
-                    client,
-                    issuer.clone(),
-                    AfterDiscovery::Refresh {
-                        key,
-                        target: RefreshTarget::Rpt { entry: id, issuer },
-                    },
-                    now,
-                    true,
-                ));
-            }
-            if expired {
-                // Expired and not refreshable: the resource server would only refuse it. So would any
-                // other expired entry the next pick falls back on.
-                if let Some(set) = client.rpt_set_mut(&self.origin, &self.party) {
-                    set.remove(id);
-                    set.entries.retain(|e| !e.expired(now));
-                }
-                *chosen = pick_rpt(
-                    client,
-                    &self.origin,
-                    &self.party,
-                    self.request.uri.path(),
-                    crossed,
-                    None,
-                )
-                .map(|e| e.id);
-            }
+        if let Some(step) = self.refresh_due_rpt(client, now, chosen, refetch) {
+            return Some(step);
         }
         if let Some(id) = chosen.filter(|id| client.is_upgrading(*id)) {
             // Another request's exchange is upgrading this very RPT, and the authorization server may
@@ -340,52 +331,9 @@ impl Flow {
             self.release_grant(client, &grant);
         }
 
-        // A refreshed RPT refused where its predecessor was accepted: this server's refreshes produce
-        // tokens resource servers do not take (Keycloak's lose their `aud`). Stop refreshing them.
-        if let Some(sent) = &self.sent_rpt {
-            let path = self.request.uri.path();
-            let refused_refresh = sent.issuer == issuer
-                && client
-                    .rpt_set(&self.origin, &self.party)
-                    .is_some_and(|set| {
-                        set.served(path, sent.entry)
-                            && set
-                                .get(sent.entry)
-                                .is_some_and(|e| e.refreshed && !e.expired(now))
-                    });
-            if refused_refresh {
-                client.abandon_rpt_refresh(&issuer);
-            }
-        }
-
-        // A rejected RPT that may simply have expired, and can be refreshed: refresh before a new flow.
-        if let Some(sent) = self.sent_rpt.clone() {
-            // An RPT obtained by this very request is fresh: refreshing it adds no permission (UMAG §3.6).
-            if !self.counters.refreshed_after_rejection
-                && self.counters.flows == 0
-                && sent.issuer == issuer
-            {
-                let refreshable = client
-                    .rpt_set(&self.origin, &self.party)
-                    .and_then(|s| s.get(sent.entry))
-                    .is_some_and(|e| e.refresh_token.is_some() && e.past_half_life(now))
-                    && client.refreshes_rpts(&issuer);
-                if refreshable {
-                    self.counters.refreshed_after_rejection = true;
-                    let key = self.rpt_key(&issuer);
-                    let target = RefreshTarget::Rpt {
-                        entry: sent.entry,
-                        issuer: issuer.clone(),
-                    };
-                    return self.ensure_metadata_then(
-                        client,
-                        issuer,
-                        AfterDiscovery::Refresh { key, target },
-                        now,
-                        true,
-                    );
-                }
-            }
+        self.abandon_refused_refresh(client, &issuer, now);
+        if let Some(step) = self.refresh_rejected_rpt(client, &issuer, now) {
+            return step;
         }
 
         // An RPT obtained for this path landed after our request left (a concurrent request's exchange for
@@ -400,7 +348,18 @@ impl Flow {
             self.counters.superseded_resends += 1;
             return self.send_resource(client, now, None);
         }
+        self.exchange_for_challenge(client, issuer, ticket, now)
+    }
 
+    /// The challenge needs a ticket exchange: wait for one running that would answer it, give up once
+    /// this request ran `max_flows` of its own, else lead the exchange for its resource.
+    fn exchange_for_challenge(
+        &mut self,
+        client: &mut Client,
+        issuer: Issuer,
+        ticket: Ticket,
+        now: Instant,
+    ) -> Out {
         let key = self.rpt_key(&issuer);
         let (had_it, served) = self.sent_rpt_standing(client, &issuer);
         // The RPT we sent was obtained for this path (or served it): refused, it was revoked — an upgrade

@@ -132,7 +132,7 @@ pub enum ResponseMode {
 /// [`ClientAuthMethod::RequestingPartyBearer`] (Keycloak, §2.5 d).
 ///
 /// ```
-/// use uma_core::auth::ClientCredentials;
+/// use uma_core::ClientCredentials;
 /// use uma_core::grant::{uma_grant_request, UmaGrant};
 /// use uma_core::secret::Ticket;
 ///
@@ -176,7 +176,7 @@ pub fn uma_grant_request(
 /// claim, then client authentication and `extra`.
 ///
 /// ```
-/// use uma_core::auth::ClientCredentials;
+/// use uma_core::ClientCredentials;
 /// use uma_core::grant::{ticketless_request, KeycloakPermission, ResponseMode};
 /// use uma_core::secret::AccessToken;
 ///
@@ -221,7 +221,7 @@ pub fn ticketless_request(
 /// credential and the user's access token may be the very thing that expired.
 ///
 /// ```
-/// use uma_core::auth::ClientCredentials;
+/// use uma_core::ClientCredentials;
 /// use uma_core::grant::refresh_request;
 /// use uma_core::secret::RefreshToken;
 ///

@@ -106,9 +106,8 @@ enum Phase {
 ///
 /// ```
 /// use std::time::Instant;
-/// use uma_core::{Machine, Step};
-/// use uma_core::auth::ClientCredentials;
-/// use uma_core::discovery::{EndpointPolicy, Issuer};
+/// use uma_core::discovery::EndpointPolicy;
+/// use uma_core::{ClientCredentials, Issuer, Machine, Step};
 /// use uma_core::protection::{Dialect, ProtectionCall, ProtectionClient};
 ///
 /// let t0 = Instant::now();

@@ -34,8 +34,8 @@ pub struct ProtectionStats {
 ///
 /// ```
 /// use std::time::Instant;
-/// use uma_core::auth::ClientCredentials;
-/// use uma_core::discovery::{EndpointPolicy, Issuer};
+/// use uma_core::discovery::EndpointPolicy;
+/// use uma_core::{ClientCredentials, Issuer};
 /// use uma_core::protection::{Dialect, ProtectionClient};
 ///
 /// let issuer = Issuer::parse("https://as.example")?;

@@ -48,7 +48,7 @@ impl TokenTypeHint {
 /// `POST endpoint` with `token=<rpt>` and the hint, form-encoded (RFC 7662 §2.1).
 ///
 /// ```
-/// use uma_core::auth::ClientCredentials;
+/// use uma_core::ClientCredentials;
 /// use uma_core::protection::{introspection_request, IntrospectionAuth, TokenTypeHint};
 /// use uma_core::secret::AccessToken;
 ///

@@ -24,7 +24,7 @@ const OPERATION: &str = "token endpoint";
 /// `Some(s)` sends `s` (e.g. EOEPCA's `"openid uma_protection permission"`).
 ///
 /// ```
-/// use uma_core::{auth::ClientCredentials, protection::pat_request};
+/// use uma_core::{ClientCredentials, protection::pat_request};
 /// let url = url::Url::parse("https://auth.eoepca.example/oxauth/restv1/token")?;
 /// let request = pat_request(&url, &ClientCredentials::post("pep", "s3cret"), None)?;
 /// assert_eq!(

@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use url::Url;
 
+use super::oneshot::TokenCall;
 use crate::cache::{Identity, Party};
 use crate::client::Client;
 use crate::config::AuthorizationServer;
 use crate::discovery::Issuer;
-use crate::flow::{Machine, RequestId, Step};
 use crate::grant::{self, BuildError};
-use crate::oneshot::TokenCall;
+use crate::machine::{Machine, RequestId, Step};
 use crate::secret::Password;
 
 /// The initial grant.

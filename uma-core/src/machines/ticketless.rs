@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use url::Url;
 
+use super::login::map_step;
+use super::oneshot::TokenCall;
 use crate::cache::{Party, RptEntry, expiry};
 use crate::client::Client;
 use crate::config::AuthorizationServer;
 use crate::discovery::Issuer;
-use crate::flow::{Machine, RequestId, Step, origin_of};
+use crate::flow::origin_of;
 use crate::grant::{self, BuildError, GrantedPermission, KeycloakPermission, ResponseMode};
-use crate::login::map_step;
-use crate::oneshot::TokenCall;
+use crate::machine::{Machine, RequestId, Step};
 
 /// What the authorization server answered.
 #[derive(Debug)]

@@ -9,8 +9,8 @@ use crate::client::Client;
 use crate::config::AuthorizationServer;
 use crate::discovery::{self, Issuer};
 use crate::error::{Error, Failure};
-use crate::flow::{Outgoing, RequestId, RequestKind, Step};
 use crate::grant::{self, BuildError, TokenError, UmaError};
+use crate::machine::{Outgoing, RequestId, RequestKind, Step};
 
 #[derive(Debug)]
 enum CallState {
