@@ -3,7 +3,7 @@
 //! is the very file the libFuzzer targets use, so an invariant that fails under `cargo fuzz`
 //! fails here too.
 
-#[path = "../../fuzz/harness/mod.rs"]
+#[path = "../../../fuzz/harness/mod.rs"]
 mod harness;
 
 use std::fs;

@@ -1,11 +1,9 @@
 //! Scenario tests: a flow driven with canned responses and a fake clock, asserting the exact sequence of
 //! requests it emits.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use uma_core::{Error, Flow, Machine, Step};
 
 const BASIC: &str = "Basic YXBwOmFwcC1zZWNyZXQ=";

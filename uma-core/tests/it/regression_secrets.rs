@@ -1,9 +1,7 @@
 //! Review: no ticket or credential in the Display/Debug of a public type (design.md §3,
 //! docs/protocol.md §11.6: tickets are credentials, don't log them).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 use uma_core::auth::ClientCredentials;
 use uma_core::{Error, Step};
 

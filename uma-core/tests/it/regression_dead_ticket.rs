@@ -3,11 +3,9 @@
 //! function first calls `maybe_refresh_identity`, which returns its own step and drops `refetch`. The
 //! fresh challenge then counts as a second UMA flow and the request fails with `MaxFlowsReached`.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use uma_core::cache::Identity;
 use uma_core::secret::{AccessToken, RefreshToken};
 use uma_core::{Error, Flow, Party, RequestKind, Step};

@@ -2,9 +2,7 @@
 //! resource. A denial (or need_info, approval pending…) of flow A's ticket for `/a` is handed to flow B
 //! that parked with its own ticket for `/b`, and B fails without its ticket ever reaching the AS.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 use uma_core::{Flow, Machine, Step};
 
 #[test]

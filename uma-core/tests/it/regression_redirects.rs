@@ -2,10 +2,8 @@
 //! `max_redirects` doc, design.md §3). `follow_redirect` strips credential headers from the stored request
 //! only; `send_resource_with` then re-adds every `Config::default_headers` entry for the new origin.
 
-mod support;
-
+use crate::support::*;
 use http::HeaderValue;
-use support::*;
 
 #[test]
 fn default_credential_headers_do_not_follow_a_cross_origin_redirect() {

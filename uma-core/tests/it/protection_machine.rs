@@ -1,11 +1,9 @@
 //! The protection machines over a fake clock: one PAT request per herd, renew once on 401, take over
 //! from a vanished claim holder, the PEP verdict.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{error, issuer, metadata, ok, response};
+use crate::support::{error, issuer, metadata, ok, response};
 use uma_core::auth::ClientCredentials;
 use uma_core::discovery::{self, EndpointPolicy};
 use uma_core::protection::{

@@ -1,11 +1,9 @@
 //! The in-process cache stays within its configured bounds however many requesting parties pass through
 //! it: a million distinct parties, each running a canned ticket flow on a fake clock.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use uma_core::{Flow, Machine, Party, Step};
 
 type S = Step<http::Response<Vec<u8>>>;

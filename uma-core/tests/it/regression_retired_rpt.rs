@@ -4,9 +4,7 @@
 //! request's exchange and then met an RPT the others had already used up: being refused an RPT that had
 //! served its path was charged as if its own exchange had failed to obtain the permission.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 use uma_core::{Flow, RequestKind, Step};
 
 fn upgraded(rpt: &str) -> http::Response<Vec<u8>> {

@@ -3,11 +3,9 @@
 //! `expires_in` is parsed as any `u64` (grant/error.rs `number`), then added to an `Instant`
 //! (`now + Duration::from_secs(s)`), which panics on overflow ("overflow when adding duration to instant").
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 use uma_core::{Login, LoginGrant, Machine, Step};
 
 const HUGE: &str = "18446744073709551615"; // u64::MAX

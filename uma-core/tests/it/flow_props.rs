@@ -1,12 +1,10 @@
 //! Property: whatever the servers answer, a flow terminates within its bounds, sends nothing to an
 //! untrusted origin, sends the RPT only to its resource server, and never shows a secret in an error.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use proptest::prelude::*;
-use support::*;
 use uma_core::{Flow, Machine, RequestKind, Step};
 
 #[derive(Clone, Debug)]

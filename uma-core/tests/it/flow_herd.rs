@@ -1,11 +1,9 @@
 //! Herd control: many flows for one key share one exchange; a failed or abandoned exchange never strands
 //! the flows that waited on it.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use uma_core::{Error, ExchangeKey, Flow, Machine, Step};
 
 type S = Step<http::Response<Vec<u8>>>;
