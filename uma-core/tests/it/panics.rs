@@ -1,7 +1,9 @@
-//! Review: hostile numbers from the token endpoint must give a typed error or be clamped, never a panic.
+//! A panic is a bug in uma-core, never bad input: hostile numbers from the token endpoint give a typed
+//! error or are clamped.
 //!
-//! `expires_in` is parsed as any `u64` (grant/error.rs `number`), then added to an `Instant`
-//! (`now + Duration::from_secs(s)`), which panics on overflow ("overflow when adding duration to instant").
+//! `expires_in` is parsed as any `u64` (grant/error.rs `number`) and added to an `Instant`
+//! (`now + Duration::from_secs(s)`), which panics on overflow ("overflow when adding duration to instant")
+//! unless it is bounded first.
 
 use std::time::{Duration, Instant};
 

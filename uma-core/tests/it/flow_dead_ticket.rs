@@ -1,7 +1,7 @@
-//! Review: "dead ticket → one fresh challenge … the one fresh challenge after a dead ticket belongs to the
-//! same flow" (issue 2 §5). `on_token` hands the grant to `send_resource_with(.., Some(grant))`, but that
-//! function first calls `maybe_refresh_identity`, which returns its own step and drops `refetch`. The
-//! fresh challenge then counts as a second UMA flow and the request fails with `MaxFlowsReached`.
+//! The one fresh challenge after a dead ticket belongs to the same flow (issue 2 §5), also when the
+//! identity is refreshed first: `on_token` hands the grant to `send_resource_with(.., Some(grant))`, whose
+//! `maybe_refresh_identity` returns its own step and must not drop `refetch`; otherwise the fresh
+//! challenge counts as a second UMA flow and the request fails with `MaxFlowsReached`.
 
 use std::time::Duration;
 

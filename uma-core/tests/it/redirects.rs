@@ -1,6 +1,7 @@
-//! Review: "Redirects to another origin never carry `Authorization`, cookies or the RPT" (config.rs
-//! `max_redirects` doc, design.md §3). `follow_redirect` strips credential headers from the stored request
-//! only; `send_resource_with` then re-adds every `Config::default_headers` entry for the new origin.
+//! Redirects to another origin never carry `Authorization`, cookies or the RPT (config.rs
+//! `max_redirects` doc, design.md §3), not even the ones set in `Config::default_headers`:
+//! `follow_redirect` strips credential headers from the stored request, and `send_resource_with` must not
+//! add them back for the new origin.
 
 use crate::support::*;
 use http::HeaderValue;

@@ -1,5 +1,5 @@
-//! Review: no ticket or credential in the Display/Debug of a public type (design.md §3,
-//! docs/protocol.md §11.6: tickets are credentials, don't log them).
+//! No ticket or credential in the Display/Debug of a public type (design.md §3, docs/protocol.md §11.6:
+//! tickets are credentials, don't log them).
 
 use crate::support::*;
 use uma_core::auth::ClientCredentials;

@@ -1,8 +1,8 @@
-//! Issue 18: with a resource server that retires each RPT after a number of uses (EOEPCA's PEP) and many
-//! concurrent requests, one request ended with "max flows: the resource server still asks for
-//! authorization after 1 UMA flow(s)" although the server kept granting. It had waited on another
-//! request's exchange and then met an RPT the others had already used up: being refused an RPT that had
-//! served its path was charged as if its own exchange had failed to obtain the permission.
+//! A resource server that retires each RPT after a number of uses (EOEPCA's PEP), under many concurrent
+//! requests: being refused an RPT that had served its path is not charged as a failed exchange. (Issue
+//! 18: one request ended with "max flows: the resource server still asks for authorization after 1 UMA
+//! flow(s)" although the server kept granting; it had waited on another request's exchange and then met
+//! an RPT the others had already used up.)
 
 use crate::support::*;
 use uma_core::{Flow, RequestKind, Step};
