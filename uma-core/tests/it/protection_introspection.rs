@@ -1,25 +1,12 @@
 //! Introspection builder and parser, and the UMAF §5.1.1 permission rules (`docs/protocol.md` §9.4).
 
+use crate::support::{bare_response, headers};
 use uma_core::auth::ClientCredentials;
 use uma_core::protection::{
     ErrorCode, IntrospectionAuth, ProtectionError, TokenTypeHint, introspection_request,
     parse_introspection_response,
 };
 use uma_core::secret::AccessToken;
-
-fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
-    r.headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
 
 #[test]
 fn spec_request_with_pat() {
@@ -118,7 +105,7 @@ fn keycloak_request_with_client_credentials() {
 
 #[test]
 fn parse_spec_example_and_rules() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"exp":1256953732,"iat":1256912345,
             "permissions":[{"resource_id":"112210f47de98100",
@@ -153,7 +140,7 @@ fn parse_spec_example_and_rules() {
 
 #[test]
 fn token_and_permission_windows_combine() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"exp":2000,"iat":1000,"nbf":1100,"permissions":[
             {"resource_id":"a","resource_scopes":["s"],"exp":1500},
@@ -180,7 +167,7 @@ fn token_and_permission_windows_combine() {
 
 #[test]
 fn scopes_may_come_from_several_entries() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"permissions":[
             {"resource_id":"r","resource_scopes":["read"]},
@@ -194,7 +181,7 @@ fn scopes_may_come_from_several_entries() {
 
 #[test]
 fn parse_keycloak_current_and_guide_shapes() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"permissions":[{"rsid":"90cc","rsname":"Hello World Resource","scopes":["view"],
                              "resource_id":"90cc","resource_scopes":["view"]}],
@@ -211,7 +198,7 @@ fn parse_keycloak_current_and_guide_shapes() {
     assert!(i.allows("90cc", "view", 1_465_313_900));
 
     // Keycloak names only, with claims.
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"aud":["a","b",3],"permissions":[{"rsid":"r1","rsname":"R","scopes":["s"],"claims":{"c":["v"]}}]}"#,
     ))
@@ -223,7 +210,7 @@ fn parse_keycloak_current_and_guide_shapes() {
     assert_eq!(p.extra["claims"], serde_json::json!({"c":["v"]}));
 
     // The guide's older shape: resource_id + resource_name, no scopes.
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"permissions":[{"resource_id":"r2","resource_name":"Old"}]}"#,
     ))
@@ -236,7 +223,7 @@ fn parse_keycloak_current_and_guide_shapes() {
 
 #[test]
 fn parse_gluu_shape() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"exp":1600003600,"iat":1600000000,"nbf":null,"client_id":"@!1736.179E","sub":"u1","aud":"@!1736.179E",
             "pct_claims":{"user_name":["bob"]},
@@ -252,11 +239,11 @@ fn parse_gluu_shape() {
 
 #[test]
 fn inactive_never_allows() {
-    let i = parse_introspection_response(&response(200, r#"{"active":false}"#)).unwrap();
+    let i = parse_introspection_response(&bare_response(200, r#"{"active":false}"#)).unwrap();
     assert!(!i.active);
     assert!(i.permissions.is_empty());
     // Even if a confused server lists permissions on an inactive token.
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":false,"permissions":[{"resource_id":"r","resource_scopes":["s"]}]}"#,
     ))
@@ -279,7 +266,7 @@ fn bad_bodies_fail_closed() {
         "[]",
         "null",
     ] {
-        let e = parse_introspection_response(&response(200, body)).unwrap_err();
+        let e = parse_introspection_response(&bare_response(200, body)).unwrap_err();
         assert!(
             matches!(e, ProtectionError::InvalidBody { .. }),
             "{body}: {e:?}"
@@ -289,21 +276,22 @@ fn bad_bodies_fail_closed() {
 
 #[test]
 fn introspection_errors() {
-    let e = parse_introspection_response(&response(
+    let e = parse_introspection_response(&bare_response(
         401,
         r#"{"error":"invalid_token","error_description":"bad PAT"}"#,
     ))
     .unwrap_err();
     assert!(e.is_unauthorized());
     assert_eq!(e.code(), Some(&ErrorCode::InvalidToken));
-    let e = parse_introspection_response(&response(406, r#"{"error":"invalid_client_scope"}"#))
-        .unwrap_err();
+    let e =
+        parse_introspection_response(&bare_response(406, r#"{"error":"invalid_client_scope"}"#))
+            .unwrap_err();
     assert!(e.is_unauthorized());
 }
 
 #[test]
 fn fractional_and_odd_times() {
-    let i = parse_introspection_response(&response(
+    let i = parse_introspection_response(&bare_response(
         200,
         r#"{"active":true,"exp":2000.9,"iat":"yesterday","permissions":[]}"#,
     ))

@@ -2,27 +2,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::{headers, json_response};
 use uma_core::auth::{AuthError, ClientCredentials};
 use uma_core::protection::{
     ErrorCode, PatCache, PatResponse, PatState, ProtectionError, parse_pat_response, pat_request,
     renewal_skew,
 };
 use uma_core::secret::AccessToken;
-
-fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
-    r.headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
 
 fn token_url() -> url::Url {
     url::Url::parse("https://kc.example.org/realms/myrealm/protocol/openid-connect/token").unwrap()
@@ -110,7 +96,7 @@ fn pat_request_needs_own_credentials() {
 #[test]
 fn parse_keycloak_pat() {
     let body = r#"{"access_token":"eyJhbGciOi.pat.sig","expires_in":300,"refresh_expires_in":1800,"token_type":"bearer","not-before-policy":0,"scope":"profile email"}"#;
-    let pat = parse_pat_response(&response(200, body)).unwrap();
+    let pat = parse_pat_response(&json_response(200, body)).unwrap();
     assert_eq!(pat.access_token.secret(), "eyJhbGciOi.pat.sig");
     assert_eq!(pat.expires_in, Some(Duration::from_secs(300)));
     assert_eq!(pat.scope.as_deref(), Some("profile email"));
@@ -119,9 +105,9 @@ fn parse_keycloak_pat() {
 
 #[test]
 fn parse_pat_without_lifetime_or_type() {
-    let pat = parse_pat_response(&response(200, r#"{"access_token":"p"}"#)).unwrap();
+    let pat = parse_pat_response(&json_response(200, r#"{"access_token":"p"}"#)).unwrap();
     assert_eq!(pat.expires_in, None);
-    let pat = parse_pat_response(&response(
+    let pat = parse_pat_response(&json_response(
         200,
         r#"{"access_token":"p","token_type":"Bearer","expires_in":-5}"#,
     ))
@@ -141,7 +127,7 @@ fn parse_pat_rejects_bad_bodies() {
         r#"{"access_token":5}"#,
         r#"["p"]"#,
     ] {
-        let e = parse_pat_response(&response(200, body)).unwrap_err();
+        let e = parse_pat_response(&json_response(200, body)).unwrap_err();
         assert!(
             matches!(e, ProtectionError::InvalidBody { .. }),
             "{body}: {e:?}"
@@ -151,7 +137,7 @@ fn parse_pat_rejects_bad_bodies() {
 
 #[test]
 fn parse_pat_errors() {
-    let e = parse_pat_response(&response(
+    let e = parse_pat_response(&json_response(
         401,
         r#"{"error":"invalid_client","error_description":"Invalid client secret"}"#,
     ))
@@ -163,7 +149,7 @@ fn parse_pat_errors() {
         e.to_string(),
         "authorization server answered 401 Unauthorized: invalid_client (Invalid client secret)"
     );
-    let e = parse_pat_response(&response(302, "")).unwrap_err();
+    let e = parse_pat_response(&json_response(302, "")).unwrap_err();
     assert!(matches!(e, ProtectionError::UnexpectedStatus { .. }));
 }
 

@@ -1,15 +1,9 @@
 //! The PEP helper: permission request, then the 401 UMA challenge a client can parse.
 
+use crate::support::bare_response;
 use uma_core::challenge::{self, ChallengeError, ChallengeForm, Strictness};
 use uma_core::protection::{Dialect, ErrorCode, Pep, PepError, PermissionRequest, ProtectionError};
 use uma_core::secret::{AccessToken, Ticket};
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
 
 fn gluu_pep() -> Pep {
     Pep::new(
@@ -53,7 +47,7 @@ fn challenge_is_a_complete_401_the_client_parses() {
     assert_eq!(pep.realm(), Some("eoepca"));
     assert_eq!(pep.as_uri(), "https://auth.eoepca.example");
     let r = pep
-        .challenge(&response(201, r#"{"ticket":"6b2c1b4e-0f2a"}"#))
+        .challenge(&bare_response(201, r#"{"ticket":"6b2c1b4e-0f2a"}"#))
         .unwrap();
     assert_eq!(r.status(), http::StatusCode::UNAUTHORIZED);
     assert!(r.body().is_empty());
@@ -87,13 +81,13 @@ fn challenge_without_realm() {
 #[test]
 fn as_errors_and_bad_tickets_are_typed() {
     let e = gluu_pep()
-        .challenge(&response(400, r#"{"error":"invalid_resource_id"}"#))
+        .challenge(&bare_response(400, r#"{"error":"invalid_resource_id"}"#))
         .unwrap_err();
     assert!(
         matches!(&e, PepError::Protection(p) if p.code() == Some(&ErrorCode::InvalidResourceId))
     );
     let e = gluu_pep()
-        .challenge(&response(201, r#"{"ticket":"has space\"SECRET"}"#))
+        .challenge(&bare_response(201, r#"{"ticket":"has space\"SECRET"}"#))
         .unwrap_err();
     assert!(matches!(
         e,

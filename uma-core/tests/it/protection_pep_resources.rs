@@ -1,6 +1,7 @@
 //! EOEPCA's PEP resource API: request shapes, the PEP's answers, and its refusals as types
 //! (`shared/peers/eoepca-clients.md` §2.7, §4.4).
 
+use crate::support::{bare_response, response};
 use http::StatusCode;
 use uma_core::protection::{
     PepResource, PepResourceError, create_pep_resource_request, delete_pep_resource_request,
@@ -18,14 +19,6 @@ fn pep() -> url::Url {
 
 fn token() -> ClaimToken {
     ClaimToken::new(ID_TOKEN)
-}
-
-fn response(status: u16, error: Option<&str>, body: &str) -> http::Response<Vec<u8>> {
-    let mut b = http::Response::builder().status(status);
-    if let Some(e) = error {
-        b = b.header("Error", e);
-    }
-    b.body(body.as_bytes().to_vec()).unwrap()
 }
 
 #[test]
@@ -73,9 +66,8 @@ fn paths_below_the_pep_base_and_ids_are_one_segment() {
 
 #[test]
 fn answers_are_read_in_both_shapes() {
-    let created = parse_create_pep_resource_response(&response(
+    let created = parse_create_pep_resource_response(&bare_response(
         200,
-        None,
         r#"{"name":"ADES","icon_uri":"/alice","resource_scopes":["Authenticated","protected_get"],
             "ownership_id":"alice","id":"r-1"}"#,
     ))
@@ -85,31 +77,29 @@ fn answers_are_read_in_both_shapes() {
     assert_eq!(created.resource_scopes, ["Authenticated", "protected_get"]);
     assert_eq!(created.ownership_id.as_deref(), Some("alice"));
 
-    let list = parse_list_pep_resources_response(&response(
+    let list = parse_list_pep_resources_response(&bare_response(
         200,
-        None,
         r#"[{"_id":"r-1","_name":"ADES","_reverse_match_url":"/alice"},{"_id":"r-2"}]"#,
     ))
     .unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].name.as_deref(), Some("ADES"));
     assert_eq!(list[0].path.as_deref(), Some("/alice"));
-    let one = parse_list_pep_resources_response(&response(
+    let one = parse_list_pep_resources_response(&bare_response(
         200,
-        None,
         r#"{"_id":"r-1","_name":"ADES","_reverse_match_url":"/alice"}"#,
     ))
     .unwrap();
     assert_eq!(one[0].id, "r-1");
-    let read = parse_read_pep_resource_response(&response(200, None, r#"{"_id":"r-1"}"#)).unwrap();
+    let read = parse_read_pep_resource_response(&bare_response(200, r#"{"_id":"r-1"}"#)).unwrap();
     assert_eq!(read.id, "r-1");
-    parse_delete_pep_resource_response(&response(204, None, "")).unwrap();
+    parse_delete_pep_resource_response(&bare_response(204, "")).unwrap();
     assert!(matches!(
-        parse_list_pep_resources_response(&response(200, None, r#"[{"_name":"no id"}]"#)),
+        parse_list_pep_resources_response(&bare_response(200, r#"[{"_name":"no id"}]"#)),
         Err(PepResourceError::InvalidBody(_))
     ));
     assert!(matches!(
-        parse_list_pep_resources_response(&response(200, None, "<html>")),
+        parse_list_pep_resources_response(&bare_response(200, "<html>")),
         Err(PepResourceError::InvalidBody(_))
     ));
 }
@@ -125,24 +115,25 @@ fn refusals_are_typed_and_carry_the_error_header() {
         (500, StatusCode::INTERNAL_SERVER_ERROR),
     ];
     for (status, want) in cases {
-        let e = parse_create_pep_resource_response(&response(status, Some("why"), "")).unwrap_err();
+        let e = parse_create_pep_resource_response(&response(status, &[("Error", "why")], ""))
+            .unwrap_err();
         assert_eq!(e.status(), Some(want), "{e}");
     }
     let e = parse_delete_pep_resource_response(&response(
         403,
-        Some("User lacking sufficient access privileges"),
+        &[("Error", "User lacking sufficient access privileges")],
         "",
     ))
     .unwrap_err();
     assert!(
         matches!(&e, PepResourceError::Forbidden { message: Some(m) } if m.contains("privileges"))
     );
-    let e = parse_read_pep_resource_response(&response(405, None, "")).unwrap_err();
+    let e = parse_read_pep_resource_response(&bare_response(405, "")).unwrap_err();
     assert!(matches!(e, PepResourceError::MethodNotAllowed));
-    let e = parse_list_pep_resources_response(&response(302, None, "")).unwrap_err();
+    let e = parse_list_pep_resources_response(&bare_response(302, "")).unwrap_err();
     assert!(matches!(e, PepResourceError::UnexpectedStatus(s) if s == 302));
     let e =
-        parse_create_pep_resource_response(&response(500, None, r#"{"error":"Invalid request"}"#))
+        parse_create_pep_resource_response(&bare_response(500, r#"{"error":"Invalid request"}"#))
             .unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -153,7 +144,7 @@ fn refusals_are_typed_and_carry_the_error_header() {
 #[test]
 fn an_echoed_id_token_never_reaches_a_message() {
     let echo = format!("No valid token\t{ID_TOKEN}");
-    let e = parse_list_pep_resources_response(&response(401, Some(&echo), "")).unwrap_err();
+    let e = parse_list_pep_resources_response(&response(401, &[("Error", &echo)], "")).unwrap_err();
     for text in [e.to_string(), format!("{e:?}")] {
         assert!(!text.contains(ID_TOKEN), "{text}");
         assert!(!text.contains("eyJzdWIi"), "{text}");

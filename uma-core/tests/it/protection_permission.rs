@@ -1,24 +1,11 @@
 //! Permission endpoint builder and parser (`docs/protocol.md` §9.3).
 
+use crate::support::{bare_response, headers};
 use uma_core::protection::{
     Dialect, ErrorCode, PermissionBody, PermissionRequest, ProtectionError,
     parse_permission_response, permission_request,
 };
 use uma_core::secret::AccessToken;
-
-fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
-    r.headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
 
 fn two() -> Vec<PermissionRequest> {
     vec![
@@ -107,7 +94,7 @@ fn single_object_and_keycloak_claims() {
 
 #[test]
 fn parse_ticket() {
-    let t = parse_permission_response(&response(
+    let t = parse_permission_response(&bare_response(
         201,
         r#"{"ticket":"016f84e8-f9b9-11e0-bd6f-0021cc6004de"}"#,
     ))
@@ -115,7 +102,8 @@ fn parse_ticket() {
     assert_eq!(t.secret(), "016f84e8-f9b9-11e0-bd6f-0021cc6004de");
     assert_eq!(format!("{t:?}"), "Ticket([redacted])");
     // Keycloak JWT ticket, extra members ignored, 200 tolerated.
-    let t = parse_permission_response(&response(200, r#"{"ticket":"eyJ.a.b","x":1}"#)).unwrap();
+    let t =
+        parse_permission_response(&bare_response(200, r#"{"ticket":"eyJ.a.b","x":1}"#)).unwrap();
     assert_eq!(t.secret(), "eyJ.a.b");
 }
 
@@ -129,7 +117,7 @@ fn parse_ticket_bad_bodies() {
         r#"["t"]"#,
         "nope",
     ] {
-        let e = parse_permission_response(&response(201, body)).unwrap_err();
+        let e = parse_permission_response(&bare_response(201, body)).unwrap_err();
         assert!(
             matches!(e, ProtectionError::InvalidBody { .. }),
             "{body}: {e:?}"
@@ -163,7 +151,7 @@ fn parse_permission_errors() {
         ),
     ];
     for (status, body, code) in cases {
-        let e = parse_permission_response(&response(status, body)).unwrap_err();
+        let e = parse_permission_response(&bare_response(status, body)).unwrap_err();
         assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(e.code(), Some(&code));
     }
@@ -172,8 +160,8 @@ fn parse_permission_errors() {
 #[test]
 fn error_display_never_echoes_a_ticket_value() {
     // A server that puts the ticket where a string is not expected.
-    let e =
-        parse_permission_response(&response(201, r#"{"ticket":["SECRET-TICKET"]}"#)).unwrap_err();
+    let e = parse_permission_response(&bare_response(201, r#"{"ticket":["SECRET-TICKET"]}"#))
+        .unwrap_err();
     assert!(!e.to_string().contains("SECRET"), "{e}");
     assert!(!format!("{e:?}").contains("SECRET"));
 }

@@ -1,5 +1,6 @@
 //! Dynamic client registration (RFC 7591).
 
+use crate::support::{bare_response, headers};
 use uma_core::auth::ClientAuthMethod;
 use uma_core::grant::UMA_TICKET_GRANT;
 use uma_core::protection::{
@@ -7,20 +8,6 @@ use uma_core::protection::{
     registration_request,
 };
 use uma_core::secret::AccessToken;
-
-fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
-    r.headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
 
 fn url() -> url::Url {
     url::Url::parse("https://auth.eoepca.example/oxauth/restv1/register").unwrap()
@@ -96,7 +83,7 @@ fn parse_rfc7591_response() {
         "redirect_uris":["https://client.example.org/callback"],
         "grant_types":["authorization_code","refresh_token"],
         "token_endpoint_auth_method":"client_secret_basic","example_extension_parameter":"example_value"}"#;
-    let c = parse_registration_response(&response(201, body)).unwrap();
+    let c = parse_registration_response(&bare_response(201, body)).unwrap();
     assert_eq!(c.client_id, "s6BhdRkqt3");
     assert_eq!(
         c.client_secret.as_ref().unwrap().secret(),
@@ -127,13 +114,13 @@ fn parse_rfc7591_response() {
 
 #[test]
 fn credentials_follow_registered_method() {
-    let c = parse_registration_response(&response(
+    let c = parse_registration_response(&bare_response(
         200,
         r#"{"client_id":"@!1","client_secret":"s","token_endpoint_auth_method":"client_secret_post"}"#,
     ))
     .unwrap();
     assert_eq!(c.credentials().method, ClientAuthMethod::ClientSecretPost);
-    let c = parse_registration_response(&response(
+    let c = parse_registration_response(&bare_response(
         201,
         r#"{"client_id":"pub","token_endpoint_auth_method":"none"}"#,
     ))
@@ -141,7 +128,7 @@ fn credentials_follow_registered_method() {
     assert_eq!(c.credentials().method, ClientAuthMethod::None);
     assert!(c.credentials().client_secret.is_none());
     // A secret of the wrong type is dropped, not echoed.
-    let c = parse_registration_response(&response(
+    let c = parse_registration_response(&bare_response(
         201,
         r#"{"client_id":"x","client_secret":123,"registration_access_token":""}"#,
     ))
@@ -170,18 +157,18 @@ fn registration_errors() {
             ErrorCode::UnapprovedSoftwareStatement,
         ),
     ] {
-        let e = parse_registration_response(&response(400, body)).unwrap_err();
+        let e = parse_registration_response(&bare_response(400, body)).unwrap_err();
         assert_eq!(e.code(), Some(&code));
         assert_eq!(e.status(), Some(http::StatusCode::BAD_REQUEST));
     }
-    let e = parse_registration_response(&response(401, "")).unwrap_err();
+    let e = parse_registration_response(&bare_response(401, "")).unwrap_err();
     assert!(e.is_unauthorized());
 }
 
 #[test]
 fn registration_bad_bodies() {
     for body in ["", "{}", r#"{"client_id":""}"#, r#"{"client_id":1}"#, "[]"] {
-        let e = parse_registration_response(&response(201, body)).unwrap_err();
+        let e = parse_registration_response(&bare_response(201, body)).unwrap_err();
         assert!(
             matches!(e, ProtectionError::InvalidBody { .. }),
             "{body}: {e:?}"

@@ -1,6 +1,7 @@
 //! Resource registration builders and parsers against the spec, Keycloak and Gluu bodies of
 //! `docs/protocol.md` §9.2.
 
+use crate::support::{bare_response, headers};
 use uma_core::protection::{
     CreatedResource, ErrorCode, ProtectionError, ResourceDescription, ResourceQuery,
     create_resource_request, delete_resource_request, list_resources_request,
@@ -9,13 +10,6 @@ use uma_core::protection::{
     update_resource_request,
 };
 use uma_core::secret::AccessToken;
-
-fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
-    r.headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect()
-}
 
 fn pat_headers(json: bool) -> Vec<(String, String)> {
     let mut h = vec![
@@ -26,13 +20,6 @@ fn pat_headers(json: bool) -> Vec<(String, String)> {
         h.push(("content-type".to_owned(), "application/json".to_owned()));
     }
     h
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
 }
 
 fn spec() -> url::Url {
@@ -230,9 +217,9 @@ fn parse_create_location_only() {
     let c = parse_create_resource_response(&resp).unwrap();
     assert_eq!(c.id, "a b");
     // Neither id nor Location: nothing to go on.
-    let e = parse_create_resource_response(&response(201, "")).unwrap_err();
+    let e = parse_create_resource_response(&bare_response(201, "")).unwrap_err();
     assert!(matches!(e, ProtectionError::InvalidBody { .. }));
-    let e = parse_create_resource_response(&response(201, "{}")).unwrap_err();
+    let e = parse_create_resource_response(&bare_response(201, "{}")).unwrap_err();
     assert!(matches!(e, ProtectionError::InvalidBody { .. }));
 }
 
@@ -241,7 +228,7 @@ const KEYCLOAK_RESOURCE: &str = r#"{"name":"Photo Album","type":"urn:photoz:albu
 #[test]
 fn parse_create_keycloak_full_object() {
     let c: CreatedResource =
-        parse_create_resource_response(&response(201, KEYCLOAK_RESOURCE)).unwrap();
+        parse_create_resource_response(&bare_response(201, KEYCLOAK_RESOURCE)).unwrap();
     assert_eq!(c.id, "90cc1b1e-5b1c");
     assert_eq!(c.location, None);
     let r = c.resource;
@@ -261,7 +248,7 @@ fn parse_create_keycloak_full_object() {
 
 #[test]
 fn keycloak_read_then_update_round_trip() {
-    let r = parse_read_resource_response(&response(200, KEYCLOAK_RESOURCE)).unwrap();
+    let r = parse_read_resource_response(&bare_response(200, KEYCLOAK_RESOURCE)).unwrap();
     let req = update_resource_request(&kc(), &pat(), r.id.as_deref().unwrap(), &r).unwrap();
     assert_eq!(
         req.uri(),
@@ -275,7 +262,7 @@ fn keycloak_read_then_update_round_trip() {
 
 #[test]
 fn keycloak_input_aliases() {
-    let r = parse_read_resource_response(&response(
+    let r = parse_read_resource_response(&bare_response(
         200,
         r#"{"_id":"1","scopes":["a",{"name":"b"}],"uri":"/legacy","owner":"bob"}"#,
     ))
@@ -283,13 +270,14 @@ fn keycloak_input_aliases() {
     assert_eq!(r.resource_scopes, vec!["a", "b"]);
     assert_eq!(r.uris, vec!["/legacy"]);
     assert_eq!(r.owner.as_deref(), Some("bob"));
-    let r = parse_read_resource_response(&response(200, r#"{"owner":{"name":"carol"}}"#)).unwrap();
+    let r =
+        parse_read_resource_response(&bare_response(200, r#"{"owner":{"name":"carol"}}"#)).unwrap();
     assert_eq!(r.owner.as_deref(), Some("carol"));
 }
 
 #[test]
 fn parse_gluu_create_and_read() {
-    let c = parse_create_resource_response(&response(201, r#"{"_id":"1f0b-gluu"}"#)).unwrap();
+    let c = parse_create_resource_response(&bare_response(201, r#"{"_id":"1f0b-gluu"}"#)).unwrap();
     assert_eq!(c.id, "1f0b-gluu");
     assert_eq!(
         c.resource,
@@ -298,7 +286,7 @@ fn parse_gluu_create_and_read() {
             ..ResourceDescription::default()
         }
     );
-    let r = parse_read_resource_response(&response(
+    let r = parse_read_resource_response(&bare_response(
         200,
         r#"{"_id":"1f0b","name":"/ades","description":"d","icon_uri":null,"resource_scopes":["protected_get"],"scope_expression":null,"type":null,"iat":1600000000,"exp":1600003600}"#,
     ))
@@ -312,19 +300,19 @@ fn parse_gluu_create_and_read() {
 
 #[test]
 fn parse_update_variants() {
-    let u = parse_update_resource_response(&response(200, r#"{"_id":"KX3A-39WE"}"#)).unwrap();
+    let u = parse_update_resource_response(&bare_response(200, r#"{"_id":"KX3A-39WE"}"#)).unwrap();
     assert_eq!(u.id.as_deref(), Some("KX3A-39WE"));
-    let u = parse_update_resource_response(&response(204, "")).unwrap();
+    let u = parse_update_resource_response(&bare_response(204, "")).unwrap();
     assert_eq!(u.id, None);
-    let e = parse_update_resource_response(&response(200, "<html>")).unwrap_err();
+    let e = parse_update_resource_response(&bare_response(200, "<html>")).unwrap_err();
     assert!(matches!(e, ProtectionError::InvalidBody { .. }));
 }
 
 #[test]
 fn parse_delete_variants() {
-    parse_delete_resource_response(&response(204, "")).unwrap();
-    parse_delete_resource_response(&response(200, "ignored")).unwrap();
-    let e = parse_delete_resource_response(&response(404, "")).unwrap_err();
+    parse_delete_resource_response(&bare_response(204, "")).unwrap();
+    parse_delete_resource_response(&bare_response(200, "ignored")).unwrap();
+    let e = parse_delete_resource_response(&bare_response(404, "")).unwrap_err();
     assert!(e.is_not_found());
     assert_eq!(e.code(), None);
     assert_eq!(e.to_string(), "authorization server answered 404 Not Found");
@@ -332,24 +320,25 @@ fn parse_delete_variants() {
 
 #[test]
 fn parse_list_ids_and_deep() {
-    let l = parse_list_resources_response(&response(200, r#"["KX3A-39WE","9UQU-DUWW"]"#)).unwrap();
+    let l =
+        parse_list_resources_response(&bare_response(200, r#"["KX3A-39WE","9UQU-DUWW"]"#)).unwrap();
     assert_eq!(l.ids, vec!["KX3A-39WE", "9UQU-DUWW"]);
     assert!(l.resources.is_empty());
-    let l = parse_list_resources_response(&response(200, "[]")).unwrap();
+    let l = parse_list_resources_response(&bare_response(200, "[]")).unwrap();
     assert!(l.ids.is_empty());
     let deep = format!("[{KEYCLOAK_RESOURCE}]");
-    let l = parse_list_resources_response(&response(200, &deep)).unwrap();
+    let l = parse_list_resources_response(&bare_response(200, &deep)).unwrap();
     assert_eq!(l.ids, vec!["90cc1b1e-5b1c"]);
     assert_eq!(l.resources[0].resource_scopes, vec!["view", "delete"]);
     for bad in ["{}", "[1]", "[null]", "", "[\"a\""] {
-        let e = parse_list_resources_response(&response(200, bad)).unwrap_err();
+        let e = parse_list_resources_response(&bare_response(200, bad)).unwrap_err();
         assert!(matches!(e, ProtectionError::InvalidBody { .. }), "{bad}");
     }
 }
 
 #[test]
 fn typed_error_bodies() {
-    let e = parse_create_resource_response(&response(
+    let e = parse_create_resource_response(&bare_response(
         409,
         r#"{"error":"invalid_request","error_description":"Resource with name [Photo Album] already exists."}"#,
     ))
@@ -360,36 +349,40 @@ fn typed_error_bodies() {
         e.to_string(),
         "authorization server answered 409 Conflict: invalid_request (Resource with name [Photo Album] already exists.)"
     );
-    let e =
-        parse_create_resource_response(&response(400, r#"{"error":"not_supported"}"#)).unwrap_err();
+    let e = parse_create_resource_response(&bare_response(400, r#"{"error":"not_supported"}"#))
+        .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::NotSupported));
-    let e = parse_read_resource_response(&response(
+    let e = parse_read_resource_response(&bare_response(
         403,
         r#"{"error":"invalid_scope","error_description":"Requires uma_protection scope."}"#,
     ))
     .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidScope));
-    let e = parse_read_resource_response(&response(406, r#"{"error":"invalid_client_scope"}"#))
-        .unwrap_err();
+    let e =
+        parse_read_resource_response(&bare_response(406, r#"{"error":"invalid_client_scope"}"#))
+            .unwrap_err();
     assert!(e.is_unauthorized());
-    let e = parse_read_resource_response(&response(405, r#"{"error":"unsupported_method_type"}"#))
-        .unwrap_err();
+    let e = parse_read_resource_response(&bare_response(
+        405,
+        r#"{"error":"unsupported_method_type"}"#,
+    ))
+    .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::UnsupportedMethodType));
-    let e = parse_read_resource_response(&response(500, "<html>oops</html>")).unwrap_err();
+    let e = parse_read_resource_response(&bare_response(500, "<html>oops</html>")).unwrap_err();
     assert_eq!(e.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
     assert_eq!(e.code(), None);
-    let e =
-        parse_read_resource_response(&response(400, r#"{"error":"weird\u0007code"}"#)).unwrap_err();
+    let e = parse_read_resource_response(&bare_response(400, r#"{"error":"weird\u0007code"}"#))
+        .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::Other("weirdcode".into())));
 }
 
 #[test]
 fn unexpected_statuses() {
-    let e = parse_read_resource_response(&response(302, "")).unwrap_err();
+    let e = parse_read_resource_response(&bare_response(302, "")).unwrap_err();
     assert!(matches!(
         e,
         ProtectionError::UnexpectedStatus { status, .. } if status == 302
     ));
-    let e = parse_create_resource_response(&response(204, "")).unwrap_err();
+    let e = parse_create_resource_response(&bare_response(204, "")).unwrap_err();
     assert!(matches!(e, ProtectionError::UnexpectedStatus { .. }));
 }

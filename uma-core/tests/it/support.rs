@@ -49,8 +49,26 @@ pub fn challenge_from(as_uri: &str, ticket: &str) -> http::Response<Vec<u8>> {
     response(401, &[("www-authenticate", &value)], "")
 }
 
+/// An answer with `status` and `body` and no header field.
+pub fn bare_response(status: u16, body: &str) -> http::Response<Vec<u8>> {
+    response(status, &[], body)
+}
+
+/// An answer with `status`, `content-type: application/json` and `body`.
+pub fn json_response(status: u16, body: &str) -> http::Response<Vec<u8>> {
+    response(status, &[("content-type", "application/json")], body)
+}
+
+/// The request's header fields as (name, value) pairs, in order, for exact assertions.
+pub fn headers(r: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
+    r.headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
 pub fn ok(body: &str) -> http::Response<Vec<u8>> {
-    response(200, &[("content-type", "application/json")], body)
+    json_response(200, body)
 }
 
 pub fn metadata() -> http::Response<Vec<u8>> {
@@ -71,7 +89,7 @@ pub fn token_json(json: &str) -> http::Response<Vec<u8>> {
 }
 
 pub fn error(status: u16, json: &str) -> http::Response<Vec<u8>> {
-    response(status, &[("content-type", "application/json")], json)
+    json_response(status, json)
 }
 
 /// A description of one emitted request, for exact sequence assertions.
