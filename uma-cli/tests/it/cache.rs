@@ -1,12 +1,10 @@
 //! `uma fetch --cache FILE` / `UMA_CACHE` and `--cache redis://…`: metadata and RPTs kept between runs.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{app_flags, kit, uma_env};
+use crate::common::{self, app_flags, kit, uma_env};
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig};
 
 /// A fresh directory for one test's cache file.

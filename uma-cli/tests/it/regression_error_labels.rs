@@ -1,9 +1,7 @@
 //! The one-line errors say what happened: a refused login, a rejected access token, and a resource server
 //! that wants a token before it issues a ticket.
 
-mod common;
-
-use common::{app_flags, fetch, kit};
+use crate::common::{app_flags, fetch, kit};
 use uma_testkit::Dialect;
 
 #[test]

@@ -1,9 +1,7 @@
 //! What a curl user types works as in curl: `-d @file`, `--data-binary`, `--json`, `-u`, `-I`, `-s`/`-S`,
 //! `--cacert` (and `SSL_CERT_FILE`); `-k` is refused with its reason.
 
-mod common;
-
-use common::{app_flags, fetch, kit, temp_dir, uma, uma_env, uma_stdin};
+use crate::common::{self, app_flags, fetch, kit, temp_dir, uma, uma_env, uma_stdin};
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig, Server};
 
 fn with(flags: &[String], extra: &[&str]) -> Vec<String> {

@@ -1,8 +1,6 @@
 //! `uma challenge` on every docs/protocol.md §8.5 vector.
 
-mod common;
-
-use common::uma;
+use crate::common::{self, uma};
 use serde_json::{Value, json};
 
 /// Runs `uma challenge` with `args`, checks the exit status, and returns the JSON document.

@@ -6,14 +6,12 @@
 //! peak up to that moment (what it allocates in its last 20 ms could be missed; its work is streaming
 //! by then). Where `/proc` is missing (not Linux) the memory check is skipped, the rest still runs.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{app_flags, fetch, kit, temp_dir};
+use crate::common::{self, app_flags, fetch, kit, temp_dir};
 use sha2::{Digest, Sha256};
 use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Server, pattern_chunk, pattern_sha256};
 

@@ -5,9 +5,7 @@
 //! (`display_url`), but the CLI builds its one-line error context with `url_without_query`, which keeps
 //! the whole authority.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_testkit::Dialect;
 
 fn closed_port() -> u16 {

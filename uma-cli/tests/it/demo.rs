@@ -1,8 +1,6 @@
 //! `uma demo`: no configuration, exits 0, shows every step, prints no secret.
 
-mod common;
-
-use common::uma;
+use crate::common::uma;
 
 #[test]
 fn demo_walks_every_step_and_prints_no_secret() {

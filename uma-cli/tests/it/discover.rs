@@ -1,8 +1,6 @@
 //! `uma discover` against the embedded AS.
 
-mod common;
-
-use common::{kit, uma};
+use crate::common::{kit, uma};
 use uma_testkit::{Dialect, Endpoint};
 
 #[test]

@@ -1,9 +1,7 @@
 //! Review 2: `--stats` must count the HTTP exchanges that really happened (issue 6: "http_exchanges": M),
 //! also when the initial grant fails and no URL is fetched.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_testkit::Dialect;
 
 #[test]

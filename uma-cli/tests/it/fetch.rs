@@ -1,9 +1,7 @@
 //! `uma fetch` against the embedded AS + RS: exit codes, -i, --stats, the allow-list, grants,
 //! timeouts and redaction.
 
-mod common;
-
-use common::{app_flags, fetch, kit, uma, uma_env};
+use crate::common::{app_flags, fetch, kit, uma, uma_env};
 use uma_testkit::{Dialect, Endpoint, Fault, Server};
 
 #[test]
