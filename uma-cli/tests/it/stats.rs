@@ -1,5 +1,5 @@
-//! Review 2: `--stats` must count the HTTP exchanges that really happened (issue 6: "http_exchanges": M),
-//! also when the initial grant fails and no URL is fetched.
+//! `--stats` counts the HTTP exchanges that really happened (issue 6: "http_exchanges": M), also when
+//! the initial grant fails and no URL is fetched.
 
 use crate::common::*;
 use uma_testkit::Dialect;

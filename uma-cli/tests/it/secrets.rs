@@ -1,9 +1,8 @@
-//! Review 2: secrets the user typed into the URL itself must not reach stderr.
+//! Secrets the user typed into the URL itself never reach stderr.
 //!
 //! `http://user:password@host/…` is a credential (curl accepts it, and the Keycloak guide's scripts
 //! use it for basic-auth fronted resource servers). uma-ureq's own errors drop the userinfo
-//! (`display_url`), but the CLI builds its one-line error context with `url_without_query`, which keeps
-//! the whole authority.
+//! (`display_url`), and so must the CLI's one-line error context (`url_without_query`).
 
 use crate::common::*;
 use uma_testkit::Dialect;
