@@ -1,12 +1,10 @@
 //! RS challenge styles, echo, use limits; faults; the hostile AS; TLS; concurrency.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use uma_testkit::{ChallengeStyle, Dialect, Endpoint, Fault, Kit, KitConfig, Server};
 

@@ -2,9 +2,7 @@
 //! (it is realm-signed, so it passes the signature check and adds no permission), and an RPT as the
 //! Bearer token that authenticates the ticket grant (RPTs are access tokens).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_testkit::{Dialect, Kit, KitConfig};
 
 #[test]

@@ -1,8 +1,6 @@
 //! The Gluu dialect answers as docs/protocol.md §4.3, §5, §6, §9, §10.3 and the EOEPCA notes describe.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use uma_testkit::{Dialect, Endpoint, ID_TOKEN_FORMAT, Kit, KitConfig, RequiredClaim};
 

@@ -2,9 +2,7 @@
 //! the owner) lists and approves or denies them, and an approved requester then gets an RPT
 //! (keycloak-real.md §4).
 
-mod common;
-
-use common::*;
+use crate::common::{self, *};
 use serde_json::{Value, json};
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig, ResourceDef};
 

@@ -1,9 +1,7 @@
 //! Keycloak 26.x as seen on a real server: `resource_set` filters and `deep`, the issuer taken from
 //! the Host header, and the shapes of tickets, RPTs and PAT responses (keycloak-real.md §3.4, §4, §5).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use uma_testkit::tokens::{b64decode, decode_jwt_payload};
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig, ResourceDef};

@@ -1,10 +1,8 @@
 //! The spec dialect answers as docs/protocol.md §2, §4.1, §5, §6, §7, §9 describe.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use uma_testkit::{Dialect, Endpoint, ID_TOKEN_FORMAT, Kit, KitConfig, RequiredClaim, Server};
 

@@ -1,8 +1,6 @@
 //! The Keycloak dialect answers as docs/protocol.md §2.3, §2.9, §4.2, §6, §9 describe.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use uma_testkit::tokens::b64url;
 use uma_testkit::{Dialect, Endpoint, JWT_CLAIMS_FORMAT, Kit, KitConfig};

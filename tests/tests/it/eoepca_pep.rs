@@ -1,9 +1,7 @@
 //! The Gluu dialect's EOEPCA resource server: the PEP resource API (ID token as Bearer), resources owned
 //! by the token's `sub` deciding the UMA grant, the Workspace stand-in, and the `X-User-Id` knob.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use uma_testkit::{Dialect, ID_TOKEN_FORMAT, Kit, KitConfig};
 
