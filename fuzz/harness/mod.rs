@@ -2,7 +2,7 @@
 //! the code under test and panics when an invariant breaks (the panic is what libFuzzer reports).
 //!
 //! This file is the library root of the `uma-fuzz` crate (fuzz/Cargo.toml) *and* is included by
-//! `uma-core/tests/fuzz_corpus.rs` with `#[path]`, which replays `fuzz/corpus/<target>/*` and
+//! `uma-core/tests/it/fuzz_corpus.rs` with `#[path]`, which replays `fuzz/corpus/<target>/*` and
 //! `fuzz/regressions/<target>/*` on stable. So: no libFuzzer types here, and modules refer to each
 //! other through `super::`, never `crate::`.
 
