@@ -130,11 +130,15 @@ fn hyper(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String
     // upgraded one for both.
     kit.set_granted_body(GrantedBody::Json);
     rt.block_on(async {
-        let r = uma.get(&down_url).await.map_err(|e| e.to_string())?;
+        let r = uma.get(&down_url).send().await.map_err(|e| e.to_string())?;
         r.into_body().collect().await.map_err(|e| e.to_string())
     })?;
     let write = rt.block_on(async {
-        let r = uma.post(&up_url, "warm").await.map_err(|e| e.to_string())?;
+        let r = uma
+            .post(&up_url, "warm")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         r.into_body().collect().await.map_err(|e| e.to_string())?;
         last_authorization(kit)
     })?;
@@ -166,7 +170,11 @@ fn hyper(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String
                 drain(http.request(request).await.map_err(|e| e.to_string())?).await
             })
         },
-        || rt.block_on(async { drain(uma.get(&down_url).await.map_err(|e| e.to_string())?).await }),
+        || {
+            rt.block_on(async {
+                drain(uma.get(&down_url).send().await.map_err(|e| e.to_string())?).await
+            })
+        },
     )?;
 
     kit.set_granted_body(GrantedBody::Json);
@@ -211,7 +219,7 @@ fn hyper(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String
 
 fn ureq(kit: &Kit, bytes: u64, rounds: usize) -> Result<Vec<BodyResult>, String> {
     let bare = ureq::Agent::new_with_defaults();
-    let uma = uma_ureq::UmaAgent::new(
+    let uma = uma_ureq::UmaClient::from_ureq(
         ureq::Agent::new_with_defaults(),
         crate::warm::uma_config(kit),
     );

@@ -280,6 +280,7 @@ pub fn worker() -> Result<(), String> {
                 tokio::spawn(async move {
                     client
                         .get(&url)
+                        .send()
                         .await
                         .map(|r| r.status().as_u16() == 200)
                         .unwrap_or(false)
@@ -413,7 +414,12 @@ fn warm(redis: &Redis, params: &FleetParams) -> Result<WarmRow, String> {
             .map_err(|e| e.to_string())?
             .with_options(Options::default().with_shared_store(SharedStore::new(store)));
         for c in [&plain, &shared] {
-            let status = c.get(&url).await.map_err(|e| e.to_string())?.status();
+            let status = c
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .status();
             if status != 200 {
                 return Err(format!("cold request: {status}"));
             }
@@ -462,7 +468,7 @@ async fn rate(client: &Client, url: &str, requests: usize, tasks: usize) -> (f64
             tokio::spawn(async move {
                 let mut failed = 0;
                 for _ in 0..per_task {
-                    match client.get(&url).await {
+                    match client.get(&url).send().await {
                         Ok(r) if r.status() == 200 => {}
                         _ => failed += 1,
                     }

@@ -92,7 +92,7 @@ pub fn run(tasks: usize, resources: usize) -> Result<HerdRun, String> {
                 let client = client.clone();
                 let url = urls[i % urls.len()].clone();
                 tokio::spawn(async move {
-                    let failure = match client.get(&url).await {
+                    let failure = match client.get(&url).send().await {
                         Ok(r) if r.status() == 200 => None,
                         Ok(r) => Some(format!("status {}", r.status())),
                         Err(e) => Some(e.to_string()),

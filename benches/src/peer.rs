@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use uma_testkit::{Dialect, Kit, KitConfig};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 use crate::warm::uma_config;
 
@@ -89,7 +89,7 @@ fn keycloak_kit() -> Result<Kit, String> {
 /// Runs the steps through uma-ureq and through the peer.
 pub fn run() -> Result<PeerRun, String> {
     let kit = keycloak_kit()?;
-    let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), uma_config(&kit));
+    let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), uma_config(&kit));
     // Both act for alice: the Keycloak-dialect resource server issues tickets to requests that carry
     // her access token.
     agent.set_access_token(kit.access_token_for("alice"));

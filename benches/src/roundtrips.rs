@@ -1,7 +1,6 @@
 //! Round trips per step, counted from the testkit's request log (every request any server received).
 
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig, LoggedRequest};
-use uma_ureq::UmaAgent;
 
 use crate::warm::uma_config;
 
@@ -98,7 +97,7 @@ fn kit_for(dialect: Dialect) -> Result<Kit, String> {
 pub fn with_ureq(dialect: Dialect) -> Result<Vec<StepCount>, String> {
     let label = format!("uma-ureq, {}", dialect_name(&dialect));
     let kit = kit_for(dialect)?;
-    let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), uma_config(&kit));
+    let agent = uma_ureq::UmaClient::from_ureq(ureq::Agent::new_with_defaults(), uma_config(&kit));
     scenario(&label, &kit, |url| {
         agent
             .get(url)
@@ -118,7 +117,7 @@ pub fn with_hyper(dialect: Dialect) -> Result<Vec<StepCount>, String> {
         .map_err(|e| e.to_string())?;
     let client = uma_hyper::UmaClient::new(uma_config(&kit)).map_err(|e| e.to_string())?;
     scenario(&label, &kit, |url| {
-        rt.block_on(client.get(url))
+        rt.block_on(client.get(url).send())
             .map(|r| r.status().as_u16())
             .map_err(|e| e.to_string())
     })

@@ -14,7 +14,6 @@ use uma_core::discovery::Issuer;
 use uma_core::{AuthorizationServer, Config};
 use uma_hyper::UmaClient;
 use uma_testkit::{Dialect, Kit, KitConfig, Server};
-use uma_ureq::UmaAgent;
 use ureq::RequestExt;
 
 use crate::stats::Summary;
@@ -129,7 +128,7 @@ pub fn hyper(
     rt.block_on(async {
         let url = kit.rs_url(PATH);
         let uma = UmaClient::from_hyper(hyper_client(), uma_config(kit));
-        let first = uma.get(&url).await.map_err(|e| e.to_string())?;
+        let first = uma.get(&url).send().await.map_err(|e| e.to_string())?;
         if first.status() != 200 {
             return Err(format!("warm-up answered {}", first.status()));
         }
@@ -167,7 +166,7 @@ pub fn hyper(
             move || {
                 let (uma, url) = (uma.clone(), url.clone());
                 async move {
-                    match uma.get(&url).await {
+                    match uma.get(&url).send().await {
                         // Read the whole body, as the bare side does.
                         Ok(r) if r.status() == 200 => r.into_body().collect().await.is_ok(),
                         _ => false,
@@ -237,7 +236,7 @@ pub fn ureq(
     threads: usize,
 ) -> Result<WarmResult, String> {
     let url = kit.rs_url(PATH);
-    let uma = UmaAgent::new(ureq::Agent::new_with_defaults(), uma_config(kit));
+    let uma = uma_ureq::UmaClient::from_ureq(ureq::Agent::new_with_defaults(), uma_config(kit));
     let first = uma.get(&url).send().map_err(|e| e.to_string())?;
     if first.status() != 200 {
         return Err(format!("warm-up answered {}", first.status()));

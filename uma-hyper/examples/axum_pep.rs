@@ -125,7 +125,7 @@ async fn main() -> Result<(), Error> {
     client
         .login_password(&issuer, "alice", "alice-pw", None)
         .await?;
-    let response = client.get(&format!("{base}/photos/1")).await?;
+    let response = client.get(&format!("{base}/photos/1")).send().await?;
     let status = response.status();
     let body = http_body_util::BodyExt::collect(response.into_body()).await?;
     println!(

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The first request does the dance; the second reuses the RPT.
     for path in ["/api/a", "/api/a"] {
-        let response = client.get(&kit.rs_url(path)).await?;
+        let response = client.get(&kit.rs_url(path)).send().await?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
         println!("{status} {}", String::from_utf8_lossy(&body));

@@ -155,7 +155,7 @@ async fn main() -> Result<(), Error> {
     client
         .login_password(&issuer, "alice", "alice-pw", None)
         .await?;
-    let response = client.get(&url).await?;
+    let response = client.get(&url).send().await?;
     println!(
         "client: {} {}",
         response.status(),

@@ -16,6 +16,7 @@ use crate::engine::{Engine, drive, drive_flow};
 use crate::error::{BoxError, Error};
 use crate::layer::UmaLayer;
 use crate::options::Options;
+use crate::request::RequestBuilder;
 
 /// The https-capable connector of [`UmaClient::new`] and [`UmaClient::with_tls_config`] (plain `http://`
 /// URLs work too; the core refuses plain-http authorization servers unless configured otherwise).
@@ -253,61 +254,39 @@ where
         drive_flow(&self.engine, &self.options, flow, &mut http, &mut app).await
     }
 
-    /// `GET uri`.
-    pub async fn get(&self, uri: &str) -> Result<http::Response<Incoming>, Error> {
-        self.request(Method::GET, uri, Bytes::new()).await
+    /// `GET url`.
+    pub fn get(&self, url: &str) -> RequestBuilder<'_, C> {
+        self.request(Method::GET, url)
     }
 
-    /// `DELETE uri`.
-    pub async fn delete(&self, uri: &str) -> Result<http::Response<Incoming>, Error> {
-        self.request(Method::DELETE, uri, Bytes::new()).await
+    /// `HEAD url`.
+    pub fn head(&self, url: &str) -> RequestBuilder<'_, C> {
+        self.request(Method::HEAD, url)
     }
 
-    /// `POST uri` with `body`.
-    pub async fn post(
-        &self,
-        uri: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<http::Response<Incoming>, Error> {
-        self.request(Method::POST, uri, body.into()).await
+    /// `DELETE url`.
+    pub fn delete(&self, url: &str) -> RequestBuilder<'_, C> {
+        self.request(Method::DELETE, url)
     }
 
-    /// `PUT uri` with `body`.
-    pub async fn put(
-        &self,
-        uri: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<http::Response<Incoming>, Error> {
-        self.request(Method::PUT, uri, body.into()).await
+    /// `POST url` with `body`.
+    pub fn post(&self, url: &str, body: impl Into<Bytes>) -> RequestBuilder<'_, C> {
+        self.request(Method::POST, url).body(body)
     }
 
-    /// `PATCH uri` with `body`.
-    pub async fn patch(
-        &self,
-        uri: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<http::Response<Incoming>, Error> {
-        self.request(Method::PATCH, uri, body.into()).await
+    /// `PUT url` with `body`.
+    pub fn put(&self, url: &str, body: impl Into<Bytes>) -> RequestBuilder<'_, C> {
+        self.request(Method::PUT, url).body(body)
     }
 
-    /// Any method, no extra headers; the body is replayed from memory.
-    pub async fn request(
-        &self,
-        method: Method,
-        uri: &str,
-        body: Bytes,
-    ) -> Result<http::Response<Incoming>, Error> {
-        let (head, ()) = http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(())
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?
-            .into_parts();
-        let app = Application {
-            body: AppBody::Replay(body),
-            extensions: http::Extensions::new(),
-        };
-        self.run(Party::default(), head, app).await
+    /// `PATCH url` with `body`.
+    pub fn patch(&self, url: &str, body: impl Into<Bytes>) -> RequestBuilder<'_, C> {
+        self.request(Method::PATCH, url).body(body)
+    }
+
+    /// Any method; add headers, a body and a party, then [`RequestBuilder::send`].
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder<'_, C> {
+        RequestBuilder::new(self, method, url)
     }
 
     /// Logs the default requesting party in at `issuer` with the resource-owner password grant; the token

@@ -37,7 +37,7 @@
 //! let config = Config::new()
 //!     .with_authorization_server(AuthorizationServer::new(issuer, ClientCredentials::basic("app", "s3cret")));
 //! let client = UmaClient::new(config)?;
-//! let response = client.get("https://api.example.org/photos/1").await?;
+//! let response = client.get("https://api.example.org/photos/1").send().await?;
 //! let status = response.status();
 //! let body = http_body_util::BodyExt::collect(response.into_body()).await?.to_bytes();
 //! println!("{status} {} bytes", body.len());
@@ -121,6 +121,7 @@ mod layer;
 mod options;
 pub mod pep_layer;
 pub mod protection;
+mod request;
 pub mod spans;
 pub mod store;
 pub mod timing;
@@ -135,5 +136,6 @@ pub use options::{
 };
 pub use pep_layer::PepLayer;
 pub use protection::Protection;
+pub use request::RequestBuilder;
 pub use store::SharedStore;
 pub use uma_core;

@@ -82,11 +82,16 @@ async fn hyper_reqwest_and_ureq_clients_get_through_the_axum_example() {
         .login_password(&issuer, "alice", "alice-pw", None)
         .await
         .unwrap();
-    let response = client.get(&format!("{base}/photos/1")).await.unwrap();
+    let response = client
+        .get(&format!("{base}/photos/1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(body_of(response).await.starts_with(b"photo 1 (RPT with"));
     let response = client
         .post(&format!("{base}/photos/1/print"), Bytes::new())
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -116,7 +121,8 @@ async fn hyper_reqwest_and_ureq_clients_get_through_the_axum_example() {
     let url = format!("{base}/photos/3");
     let config = config_for(&kit);
     let (status, body) = tokio::task::spawn_blocking(move || {
-        let agent = uma_ureq::UmaAgent::new(uma_ureq::ureq::Agent::new_with_defaults(), config);
+        let agent =
+            uma_ureq::UmaClient::from_ureq(uma_ureq::ureq::Agent::new_with_defaults(), config);
         let mut response = agent.get(&url).send().unwrap();
         let body = response.body_mut().read_to_vec().unwrap();
         (response.status().as_u16(), body)

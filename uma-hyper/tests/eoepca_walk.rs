@@ -66,7 +66,7 @@ async fn walk(kit: &Kit, mut step: impl FnMut(&str)) -> Result<ClaimToken, Failu
     config.default_headers.insert("x-user-id", user_id);
     let uma = UmaClient::new(config)?;
     let processes = kit.rs_url(ADES_PROCESSES);
-    assert_eq!(uma.get(&processes).await?.status(), 200);
+    assert_eq!(uma.get(&processes).send().await?.status(), 200);
     step("list_processes");
 
     // No UMA here: a client with UMA switched off, the ID token as plain Bearer.
@@ -80,7 +80,7 @@ async fn walk(kit: &Kit, mut step: impl FnMut(&str)) -> Result<ClaimToken, Failu
     assert_eq!(plain.send(request).await?.status(), 201);
     step("create_workspace");
 
-    assert_eq!(uma.get(&processes).await?.status(), 200);
+    assert_eq!(uma.get(&processes).send().await?.status(), 200);
     step("list_processes_again");
     Ok(id_token)
 }

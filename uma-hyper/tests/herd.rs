@@ -43,7 +43,7 @@ async fn warm_connections(client: &Client, url: &str) {
     let tasks: Vec<_> = (0..1000)
         .map(|_| {
             let (client, url) = (client.clone(), url.to_owned());
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
@@ -69,7 +69,7 @@ async fn thousand_cold(tls: bool, token_delay: Option<Duration>) {
     let tasks: Vec<_> = (0..1000)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
@@ -106,7 +106,7 @@ async fn ten_resources(tls: bool) {
         .map(|i| {
             let client = client.clone();
             let url = kit.rs_url(&format!("/api/r{}", i % 10));
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
@@ -131,7 +131,7 @@ async fn ten_resources(tls: bool) {
     assert_eq!(client.with_core(|c| c.rpt_count()), 1);
     for i in 0..10 {
         let url = kit.rs_url(&format!("/api/r{i}"));
-        assert_eq!(client.get(&url).await.unwrap().status(), 200);
+        assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     }
     assert_eq!(kit.count_endpoint(Endpoint::Token), 10);
     let after: usize = (0..10)
@@ -148,7 +148,7 @@ async fn rpt_expiry_under_load(tls: bool) {
     let client = client_for(&kit);
     let url = kit.rs_url("/api/a");
     // Warm: this test is about expiry, not the cold herd.
-    assert_eq!(client.get(&url).await.unwrap().status(), 200);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -160,7 +160,7 @@ async fn rpt_expiry_under_load(tls: bool) {
                     if started.elapsed() > Duration::from_millis(2300) {
                         break;
                     }
-                    let status = client.get(&url).await.map(|r| r.status().as_u16());
+                    let status = client.get(&url).send().await.map(|r| r.status().as_u16());
                     assert_eq!(status.unwrap(), 200);
                     ok += 1;
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -203,7 +203,7 @@ async fn cancelled_exchange_leaves_client_usable(tls: bool) {
     let url = kit.rs_url("/api/a");
     let runner = {
         let (client, url) = (client.clone(), url.clone());
-        tokio::spawn(async move { client.get(&url).await })
+        tokio::spawn(async move { client.get(&url).send().await })
     };
     until(Duration::from_secs(5), || {
         kit.count_endpoint(Endpoint::Token) == 1
@@ -212,7 +212,7 @@ async fn cancelled_exchange_leaves_client_usable(tls: bool) {
     // A second request meets the same challenge and parks on the runner's exchange.
     let waiter = {
         let (client, url) = (client.clone(), url.clone());
-        tokio::spawn(async move { client.get(&url).await })
+        tokio::spawn(async move { client.get(&url).send().await })
     };
     until(Duration::from_secs(5), || client.stats().parked >= 1).await;
     let cancelled_at = Instant::now();
@@ -229,7 +229,7 @@ async fn cancelled_exchange_leaves_client_usable(tls: bool) {
     assert!(cancelled_at.elapsed() < Duration::from_secs(2));
     assert_eq!(kit.count_endpoint(Endpoint::Token), 2);
     // And the client goes on with the cached RPT.
-    assert_eq!(client.get(&url).await.unwrap().status(), 200);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     assert_eq!(kit.count_endpoint(Endpoint::Token), 2);
 }
 
@@ -244,7 +244,12 @@ async fn poisoned_lock_is_recovered() {
     .join();
     assert!(panicked.is_err());
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 }

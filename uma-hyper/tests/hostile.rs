@@ -64,7 +64,7 @@ async fn get(client: &Client, url: &str, bound: Duration) -> Outcome {
     let (client, url) = (client.clone(), url.to_string());
     let started = Instant::now();
     let joined = tokio::spawn(async move {
-        let response = client.get(&url).await?;
+        let response = client.get(&url).send().await?;
         let (head, body) = response.into_parts();
         let body = http_body_util::BodyExt::collect(body)
             .await

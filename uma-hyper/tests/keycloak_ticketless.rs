@@ -30,7 +30,12 @@ async fn an_rpt_fetched_ahead_is_presented_without_a_challenge() {
         ));
         kit.clear_log();
         assert_eq!(
-            client.get(&kit.rs_url("/api/b")).await.unwrap().status(),
+            client
+                .get(&kit.rs_url("/api/b"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
             200
         );
         assert_eq!(kit.log_of(Server::Rs).len(), 1);

@@ -23,7 +23,7 @@ async fn a_gibibyte_down_and_half_up_in_bounded_memory() {
 
     // Down: cold (challenge, discovery, token, retry), then 1 GiB streamed and hashed frame by frame.
     kit.set_granted_body(GrantedBody::Pattern(DOWN));
-    let mut response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let mut response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let (mut hasher, mut read) = (Sha256::new(), 0u64);
     while let Some(frame) = response.body_mut().frame().await {

@@ -48,7 +48,7 @@ fn assert_one_flow(kit: &uma_testkit::Kit) {
 async fn happy_spec(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     let client = client_for(&kit);
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(json(&body_of(response).await)["scope"], "read");
     assert_one_flow(&kit);
@@ -77,7 +77,7 @@ async fn happy_keycloak(tls: bool) {
         )
         .await
         .unwrap();
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let rs = rs_requests(&kit);
     assert_eq!(rs.len(), 2, "{rs:#?}");
@@ -104,7 +104,7 @@ async fn happy_gluu(tls: bool) {
     config.authorization_servers = vec![server];
     config.claim_pushing = ClaimPushing::Always;
     let client = client_with(&kit, config);
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_one_flow(&kit);
     let token = &tokens(&kit)[0];
@@ -119,7 +119,7 @@ async fn cached_rpt(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     let client = client_for(&kit);
     for _ in 0..5 {
-        let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+        let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
         assert_eq!(response.status(), 200);
     }
     assert_eq!(count(&kit, Endpoint::Discovery), 1);
@@ -132,11 +132,21 @@ async fn upgrade_across_two_resources(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     let client = client_for(&kit);
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(
-        client.get(&kit.rs_url("/api/b")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/b"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let grants = tokens(&kit);
@@ -148,11 +158,21 @@ async fn upgrade_across_two_resources(tls: bool) {
     );
     // The upgraded RPT covers both: no more exchanges.
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(
-        client.get(&kit.rs_url("/api/b")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/b"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(count(&kit, Endpoint::Token), 2);
@@ -166,12 +186,22 @@ async fn refresh_on_expiry(tls: bool) {
     let kit = start(config, tls);
     let client = client_for(&kit);
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     tokio::time::sleep(Duration::from_millis(950)).await;
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let grants: Vec<_> = tokens(&kit)
@@ -194,7 +224,7 @@ async fn need_info_with_pushed_claims(tls: bool) {
     let mut config = config_for(&kit);
     config.authorization_servers = vec![server];
     let client = client_with(&kit, config);
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let grants = tokens(&kit);
     assert_eq!(grants.len(), 2);
@@ -222,7 +252,7 @@ async fn request_submitted_then_approval(tls: bool) {
     };
     let client = client_with(&kit, config);
     let started = Instant::now();
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(count(&kit, Endpoint::Token), 2);
     // The server's interval (1 s) was honoured between the polls.
@@ -242,6 +272,7 @@ async fn denial(tls: bool) {
     let client = client_with(&kit, config);
     let error = client
         .post(&kit.rs_url("/api/a"), "bob writes")
+        .send()
         .await
         .unwrap_err();
     assert!(error.is_denied(), "{error}");
@@ -257,7 +288,7 @@ async fn dead_ticket_retry(tls: bool) {
     // The first grant is held until its ticket expired: `invalid_grant`, then one fresh challenge.
     kit.set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_millis(300)), 1);
     let client = client_for(&kit);
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let rs = rs_requests(&kit);
     assert_eq!(rs.len(), 3, "challenge, fresh challenge, success");
@@ -271,7 +302,7 @@ async fn use_limited_rpt(tls: bool) {
     kit.set_rpt_use_limit(Some(2));
     let client = client_for(&kit);
     for _ in 0..4 {
-        let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+        let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
         assert_eq!(response.status(), 200);
     }
     // Two uses per RPT: four successes need two RPTs.
@@ -283,7 +314,7 @@ async fn looping_rs_stopped_by_max_flows(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     kit.set_rs_always_401(true);
     let client = client_with(&kit, config_for(&kit).with_max_flows(2));
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     assert!(
         matches!(
             error.uma(),
@@ -308,6 +339,7 @@ async fn one_megabyte_post_replayed_intact(tls: bool) {
         .collect();
     let response = client
         .post(&kit.rs_url("/api/echo"), body.clone())
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -326,7 +358,7 @@ async fn hostile_as_uri_gets_nothing(tls: bool) {
     let kit = start(KitConfig::new(Dialect::Spec), tls);
     kit.set_challenge_as_uri(Some(kit.hostile_issuer()));
     let client = client_for(&kit);
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     assert!(
         matches!(
             error.uma(),
@@ -347,7 +379,7 @@ async fn slow_as_times_out(tls: bool) {
     let client = client_for(&kit)
         .with_options(options().with_exchange_timeout(Some(Duration::from_millis(300))));
     let started = Instant::now();
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     let elapsed = started.elapsed();
     assert!(
         matches!(
@@ -368,7 +400,12 @@ async fn slow_as_times_out(tls: bool) {
     // The client stays usable once the AS recovers.
     kit.set_fault(Endpoint::Token, None);
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 }

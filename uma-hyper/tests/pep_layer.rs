@@ -111,6 +111,7 @@ async fn spec_hyper_and_ureq_clients_get_through() {
     // Cold: 401 → ticket → RPT → 200.
     let response = client_for(&kit)
         .get(&format!("{base}/photos/1"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -128,7 +129,8 @@ async fn spec_hyper_and_ureq_clients_get_through() {
                 ClientCredentials::basic("app", "app-secret"),
             ))
             .allow_insecure_http(true);
-        let agent = uma_ureq::UmaAgent::new(uma_ureq::ureq::Agent::new_with_defaults(), config);
+        let agent =
+            uma_ureq::UmaClient::from_ureq(uma_ureq::ureq::Agent::new_with_defaults(), config);
         let mut response = agent.get(&url).send().unwrap();
         let body = response.body_mut().read_to_vec().unwrap();
         (response.status().as_u16(), body)
@@ -167,7 +169,11 @@ async fn keycloak_hyper_client_gets_through() {
         .login_password(&issuer, "alice", "alice-pw", None)
         .await
         .unwrap();
-    let response = client.get(&format!("{base}/photos/1")).await.unwrap();
+    let response = client
+        .get(&format!("{base}/photos/1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let challenge = get(&plain(), &format!("{base}/photos/1"), None).await;
     assert_eq!(challenge.0, 401);

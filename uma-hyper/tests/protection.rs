@@ -278,7 +278,7 @@ async fn keycloak_pep_lets_the_uma_client_through() {
         .await
         .unwrap();
     kit.clear_log();
-    let response = client.get(&url).await.unwrap();
+    let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(&body_of(response).await[..], b"three photos");
     assert_eq!(*log.lock().unwrap(), ["view: challenged", "view: served"]);
@@ -324,7 +324,7 @@ async fn spec_pep_lets_the_uma_client_through_and_fails_closed() {
     let (url, log) = photo_server(p, album.id.clone()).await;
 
     let client = client_for(&kit);
-    let response = client.get(&url).await.unwrap();
+    let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(*log.lock().unwrap(), ["view: challenged", "view: served"]);
     assert_eq!(kit.count_endpoint(Endpoint::Permission), 1);
@@ -332,7 +332,7 @@ async fn spec_pep_lets_the_uma_client_through_and_fails_closed() {
 
     // `POST` needs `print`, which the resource does not have: the permission request fails and the
     // PEP answers 403 "AS unreachable", which the client hands back as it is.
-    let response = client.post(&url, "x").await.unwrap();
+    let response = client.post(&url, "x").send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(log.lock().unwrap()[2].starts_with("print: "));
     assert!(log.lock().unwrap()[2].contains("invalid_scope"));

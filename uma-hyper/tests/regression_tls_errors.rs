@@ -23,7 +23,11 @@ async fn a_pem_ca_file_is_trusted() {
     );
     let tls = UmaClient::tls_config_trusting_pem(pem.as_bytes()).expect("PEM accepted");
     let client = UmaClient::with_tls_config(config_for(&kit), tls).with_options(options());
-    let response = client.get(&kit.rs_url("/api/a")).await.expect("fetched");
+    let response = client
+        .get(&kit.rs_url("/api/a"))
+        .send()
+        .await
+        .expect("fetched");
     assert_eq!(response.status(), 200);
 
     assert!(UmaClient::tls_config_trusting_pem(b"no certificate here").is_err());
@@ -36,7 +40,7 @@ async fn certificate_failure_shows_its_cause_at_the_top() {
     let client = UmaClient::new(config_for(&kit))
         .expect("client")
         .with_options(options());
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     let message = error.to_string();
     assert!(
         message.starts_with("resource request to https://127.0.0.1:"),

@@ -46,7 +46,11 @@ async fn client_spans_of_a_full_flow_carry_no_secret() {
         .login_password(&issuer(&kit), "alice", "alice-pw", None)
         .await
         .expect("login");
-    let response = client.get(&kit.rs_url("/api/a?q=1")).await.expect("GET");
+    let response = client
+        .get(&kit.rs_url("/api/a?q=1"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(response.status(), 200);
 
     let secrets = secrets_seen(&kit, &["alice-pw", "app-secret"]);
@@ -125,7 +129,7 @@ async fn protection_and_pep_layer_spans_carry_no_secret() {
     let client = client_for(&kit);
     let response = tokio::time::timeout(
         Duration::from_secs(30),
-        client.get(&format!("{base}/photos/1")),
+        client.get(&format!("{base}/photos/1")).send(),
     )
     .await
     .expect("in time")

@@ -53,7 +53,12 @@ async fn tower_form_happy_path(tls: bool) {
     assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
     // The layer and the client share one cache.
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
@@ -104,6 +109,7 @@ async fn a_stream_over_the_replay_limit_goes_once_and_a_challenge_to_it_is_typed
     // With an RPT for the resource cached (from a replayable body), the stream goes through once.
     let warm = client
         .post(&kit.rs_url("/api/echo"), "warm-up")
+        .send()
         .await
         .unwrap();
     assert_eq!(warm.status(), 200);
@@ -166,7 +172,7 @@ async fn a_truncated_body_is_an_error_when_read() {
         GrantedBody::TruncatedChunked(200_000),
     ] {
         kit.set_granted_body(body);
-        let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+        let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
         assert_eq!(response.status(), 200, "{body:?}");
         let read = http_body_util::BodyExt::collect(response.into_body()).await;
         assert!(read.is_err(), "{body:?}");
@@ -179,7 +185,7 @@ async fn a_huge_challenge_body_is_not_read() {
     let kit = start(KitConfig::new(Dialect::Spec), false);
     kit.set_challenge_body(Some(512 * 1024 * 1024));
     let client = client_for(&kit);
-    let response = client.get(&kit.rs_url("/api/a")).await.unwrap();
+    let response = client.get(&kit.rs_url("/api/a")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(kit.log().len(), 4);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -233,7 +239,7 @@ async fn oversized_authorization_server_answer_is_refused() {
         Some(Fault::OversizedChunked(3 * 1024 * 1024)),
     );
     let client = client_for(&kit);
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -248,7 +254,12 @@ async fn oversized_authorization_server_answer_is_refused() {
     assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
     kit.set_fault(Endpoint::Discovery, None);
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 }
@@ -265,7 +276,12 @@ async fn observer_sees_every_exchange_without_secrets() {
     });
     let client = client_for(&kit).with_options(options);
     assert_eq!(
-        client.get(&kit.rs_url("/api/a")).await.unwrap().status(),
+        client
+            .get(&kit.rs_url("/api/a"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let seen = seen.lock().unwrap();
@@ -301,7 +317,7 @@ async fn overall_timeout_bounds_a_request() {
     let client = client_for(&kit)
         .with_options(options().with_request_timeout(Some(std::time::Duration::from_millis(300))));
     let started = std::time::Instant::now();
-    let error = client.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let error = client.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     assert!(matches!(
         error,
         Error::Timeout {

@@ -157,7 +157,7 @@ fn key_of(kit: &Kit) -> SharedKey {
 }
 
 async fn get_ok(client: &UmaClient<uma_hyper::HttpsClientConnector>, url: &str) {
-    let response = client.get(url).await.expect("request succeeds");
+    let response = client.get(url).send().await.expect("request succeeds");
     assert_eq!(response.status(), 200, "{url}");
 }
 
@@ -477,7 +477,7 @@ async fn fail_closed_refuses_to_exchange_without_redis() {
             shared_options().with_on_failure(OnStoreFailure::FailClosed),
         )),
     );
-    let err = c.get(&kit.rs_url("/api/a")).await.unwrap_err();
+    let err = c.get(&kit.rs_url("/api/a")).send().await.unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err}");
     assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
 }
@@ -510,7 +510,7 @@ async fn a_dead_lock_holder_costs_one_exchange() {
 
 // ---- blocking (uma-ureq) -----------------------------------------------------------------------
 
-fn agent(issuer: &str, shared: Option<uma_ureq::SharedStore>) -> uma_ureq::UmaAgent {
+fn agent(issuer: &str, shared: Option<uma_ureq::SharedStore>) -> uma_ureq::UmaClient {
     let mut options = uma_ureq::Options::default()
         .with_exchange_timeout(Some(Duration::from_secs(10)))
         .with_request_timeout(Some(Duration::from_secs(60)));
@@ -521,7 +521,7 @@ fn agent(issuer: &str, shared: Option<uma_ureq::SharedStore>) -> uma_ureq::UmaAg
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .new_agent();
-    uma_ureq::UmaAgent::with_options(http, config_for(issuer), options)
+    uma_ureq::UmaClient::from_ureq(http, config_for(issuer)).with_options(options)
 }
 
 fn blocking_shared(store: &RedisStore) -> uma_ureq::SharedStore {

@@ -14,7 +14,7 @@ use uma_core::protection::{ClientRegistration, Dialect, PepResource};
 use uma_core::secret::ClaimToken;
 use uma_core::{AuthorizationServer, Config, Party};
 use uma_testkit::{Dialect as KitDialect, Kit, KitConfig};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 /// DemoClient's sequence against `kit`; `step` is called after each step with its name. Returns the
 /// ID token the login gave.
@@ -27,7 +27,7 @@ pub fn walk(
     let loopback = || Config::new().allow_insecure_http(true); // the kit speaks plain http
 
     // 1. register_client(): RFC 7591, as eoepca-scim does it (client_secret_post).
-    let registrar = UmaAgent::new(http.clone(), loopback()).protection(
+    let registrar = UmaClient::from_ureq(http.clone(), loopback()).protection(
         &issuer,
         ClientCredentials::public("registrar"),
         Dialect::Gluu,
@@ -54,7 +54,7 @@ pub fn walk(
 
     // 2. get_id_token(): the password grant with DemoClient's scope; the ID token is kept.
     let server = AuthorizationServer::new(issuer.clone(), credentials.clone());
-    let login = UmaAgent::new(http.clone(), loopback().with_authorization_server(server));
+    let login = UmaClient::from_ureq(http.clone(), loopback().with_authorization_server(server));
     let scope = "openid user_name profile is_operator";
     login.login_password(&issuer, "alice", "alice-pw", Some(scope))?;
     let id_token = login
@@ -79,7 +79,7 @@ pub fn walk(
     let mut user_id = HeaderValue::from_str(id_token.secret())?;
     user_id.set_sensitive(true);
     config.default_headers.insert("x-user-id", user_id);
-    let uma = UmaAgent::new(http.clone(), config);
+    let uma = UmaClient::from_ureq(http.clone(), config);
     let processes = kit.rs_url("/alice/wps3/processes");
     let listed = uma.get(&processes).send()?;
     println!("  ADES processes: {}", listed.status());

@@ -10,7 +10,7 @@ use uma_core::auth::ClientCredentials;
 use uma_core::discovery::Issuer;
 use uma_core::{AuthorizationServer, Config};
 use uma_testkit::{Dialect, Kit, KitConfig};
-use uma_ureq::{Options, UmaAgent};
+use uma_ureq::{Options, UmaClient};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kit = Kit::start(KitConfig::new(Dialect::keycloak()).with_tls())?;
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ClientCredentials::basic("app", "app-secret"),
     ));
     let options = Options::default().with_observer(|event| println!("  {}", event.line()));
-    let agent = UmaAgent::with_options(ureq_agent, config, options);
+    let agent = UmaClient::from_ureq(ureq_agent, config).with_options(options);
 
     println!("login as alice:");
     agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;

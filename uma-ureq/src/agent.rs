@@ -1,4 +1,4 @@
-//! [`UmaAgent`]: a `ureq::Agent` that runs the UMA flow inside every request.
+//! [`UmaClient`]: a `ureq::Agent` that runs the UMA flow inside every request.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,39 +22,80 @@ use crate::options::Options;
 /// running wait for it on a condvar, so a herd of cold requests costs one discovery and one token
 /// request.
 #[derive(Clone)]
-pub struct UmaAgent {
+pub struct UmaClient {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for UmaAgent {
+impl std::fmt::Debug for UmaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UmaAgent")
+        f.debug_struct("UmaClient")
             .field("options", &self.shared.options)
             .finish_non_exhaustive()
     }
 }
 
-impl UmaAgent {
-    /// Wraps `agent` with a core client for `config` and the default [`Options`].
-    pub fn new(agent: ureq::Agent, config: Config) -> Self {
-        Self::with_options(agent, config, Options::default())
+impl UmaClient {
+    /// A client over a default ureq agent: rustls, verifying servers against the Mozilla root
+    /// certificates (webpki-roots). Fallible like `uma_hyper::UmaClient::new`, so that switching adapters
+    /// changes no call site; building a ureq agent does not fail today.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Ok(Self::from_ureq(ureq::Agent::new_with_defaults(), config))
     }
 
-    /// Wraps `agent` with a core client for `config`.
-    pub fn with_options(agent: ureq::Agent, config: Config, options: Options) -> Self {
-        Self::from_client(agent, Client::new(config), options)
+    /// A client over a ureq agent with this TLS configuration (e.g. one trusting a private CA:
+    /// [`UmaClient::tls_config_trusting_pem`]).
+    pub fn with_tls_config(config: Config, tls: ureq::tls::TlsConfig) -> Self {
+        let agent =
+            ureq::Agent::new_with_config(ureq::Agent::config_builder().tls_config(tls).build());
+        Self::from_ureq(agent, config)
     }
 
-    /// A ureq TLS configuration that trusts exactly the certificates of this PEM text (one or more
+    /// Wraps an existing `ureq` agent (its TLS, proxy and pool settings apply to every exchange) with a
+    /// fresh core client for `config` and the default [`Options`].
+    pub fn from_ureq(agent: ureq::Agent, config: Config) -> Self {
+        Self {
+            shared: Arc::new(Shared::new(agent, Client::new(config), Options::default())),
+        }
+    }
+
+    /// Replaces the timeouts and limits (for this handle and the clones made from it afterwards; the
+    /// caches stay shared with the handle it was made from).
+    pub fn with_options(self, options: Options) -> Self {
+        Self {
+            shared: Arc::new(self.shared.with_options(options)),
+        }
+    }
+
+    /// The timeouts and limits in force.
+    pub fn options(&self) -> &Options {
+        &self.shared.options
+    }
+
+    /// A TLS configuration that trusts exactly these DER certificates (e.g. a test CA) instead of the
+    /// built-in roots. An empty list is an error ([`Error::Tls`]), so a wrong input never silently
+    /// trusts nothing.
+    pub fn tls_config_trusting(
+        certificates: impl IntoIterator<Item = Vec<u8>>,
+    ) -> Result<ureq::tls::TlsConfig, Error> {
+        let certificates: Vec<_> = certificates
+            .into_iter()
+            .map(|der| ureq::tls::Certificate::from_der(&der).to_owned())
+            .collect();
+        if certificates.is_empty() {
+            return Err(Error::Tls("CA certificates: none given".into()));
+        }
+        Ok(ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
+            .build())
+    }
+
+    /// A TLS configuration that trusts exactly the certificates of this PEM text (one or more
     /// `-----BEGIN CERTIFICATE-----` blocks, e.g. the file `uma serve --tls` writes) instead of the
     /// built-in roots. Other PEM items are ignored; text without any certificate is an error
-    /// ([`ureq::Error::Tls`]), so a wrong file never silently trusts nothing.
+    /// ([`Error::Tls`]), so a wrong file never silently trusts nothing.
     ///
     /// ```
-    /// use uma_ureq::UmaAgent;
-    /// use uma_ureq::uma_core::auth::ClientCredentials;
-    /// use uma_ureq::uma_core::discovery::Issuer;
-    /// use uma_ureq::uma_core::{AuthorizationServer, Config};
+    ///     /// use uma_ureq::uma_core::{AuthorizationServer, ClientCredentials, Config, Issuer};
     /// # use uma_testkit::{Dialect, Kit, KitConfig};
     /// # let kit = Kit::start(KitConfig::new(Dialect::Spec).with_tls()).unwrap();
     /// # let dir = std::env::temp_dir().join(format!("uma-ureq-pem-doc-{}", std::process::id()));
@@ -65,42 +106,38 @@ impl UmaAgent {
     ///
     /// // The CA file `uma serve --tls` wrote (its banner prints the path), and the issuer it printed.
     /// let pem = std::fs::read(&ca_file)?;
-    /// let tls = UmaAgent::tls_config_trusting_pem(&pem)?;
-    /// let http = uma_ureq::ureq::Agent::new_with_config(
-    ///     uma_ureq::ureq::Agent::config_builder().tls_config(tls).build(),
-    /// );
+    /// let tls = UmaClient::tls_config_trusting_pem(&pem)?;
     /// let issuer = Issuer::parse(&issuer_url)?;
     /// let config = Config::new().with_authorization_server(AuthorizationServer::new(
     ///     issuer,
     ///     ClientCredentials::basic("app", "app-secret"),
     /// ));
-    /// let agent = UmaAgent::new(http, config);
-    /// assert_eq!(agent.get(&resource).send()?.status(), 200);
+    /// let client = UmaClient::with_tls_config(config, tls);
+    /// assert_eq!(client.get(&resource).send()?.status(), 200);
     /// # std::fs::remove_dir_all(&dir).ok();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn tls_config_trusting_pem(pem: &[u8]) -> Result<ureq::tls::TlsConfig, ureq::Error> {
+    pub fn tls_config_trusting_pem(pem: &[u8]) -> Result<ureq::tls::TlsConfig, Error> {
         let mut certificates = Vec::new();
         for item in ureq::tls::parse_pem(pem) {
-            if let ureq::tls::PemItem::Certificate(certificate) = item? {
-                certificates.push(certificate);
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => {
+                    certificates.push(certificate.der().to_vec())
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::Tls(
+                        format!("CA certificates: not valid PEM: {e}").into(),
+                    ));
+                }
             }
         }
         if certificates.is_empty() {
-            return Err(ureq::Error::Tls(
-                "CA certificates: no PEM certificate found",
+            return Err(Error::Tls(
+                "CA certificates: no PEM certificate found".into(),
             ));
         }
-        Ok(ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
-            .build())
-    }
-
-    /// Wraps `agent` around an existing core client (e.g. one whose identities are already set).
-    pub fn from_client(agent: ureq::Agent, client: Client, options: Options) -> Self {
-        Self {
-            shared: Arc::new(Shared::new(agent, client, options)),
-        }
+        Self::tls_config_trusting(certificates)
     }
 
     /// Sends `request` on behalf of the default requesting party and runs the UMA flow when the resource
@@ -119,7 +156,7 @@ impl UmaAgent {
         self.send_for_party(Party::default(), request)
     }
 
-    /// [`UmaAgent::send`] on behalf of `party`: its RPTs, PCTs and access token never mix with another
+    /// [`UmaClient::send`] on behalf of `party`: its RPTs, PCTs and access token never mix with another
     /// party's.
     pub fn send_for_party(
         &self,
@@ -135,7 +172,7 @@ impl UmaAgent {
     /// extension if it has one, else the default party.
     ///
     /// ```no_run
-    /// # fn run(agent: uma_ureq::UmaAgent) -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn run(agent: UmaClient) -> Result<(), Box<dyn std::error::Error>> {
     /// let head = http::Request::put("https://rs.example.org/upload")
     ///     .header("content-length", std::fs::metadata("big.tar")?.len())
     ///     .body(())?;
@@ -289,17 +326,12 @@ impl UmaAgent {
     pub fn agent(&self) -> &ureq::Agent {
         &self.shared.agent
     }
-
-    /// The limits and hooks in force.
-    pub fn options(&self) -> &Options {
-        &self.shared.options
-    }
 }
 
 /// A request being put together; [`RequestBuilder::send`] runs it through the UMA flow.
 ///
 /// ```no_run
-/// # fn demo(agent: &uma_ureq::UmaAgent) -> Result<(), uma_ureq::Error> {
+/// # fn demo(agent: &UmaClient) -> Result<(), uma_ureq::Error> {
 /// let response = agent
 ///     .post("https://api.example.org/photos", br#"{"title":"x"}"#.to_vec())
 ///     .header("content-type", "application/json")
@@ -309,7 +341,7 @@ impl UmaAgent {
 /// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder<'a> {
-    agent: &'a UmaAgent,
+    agent: &'a UmaClient,
     builder: http::request::Builder,
     body: Body,
     party: Party,
@@ -394,7 +426,7 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Sends the request ([`UmaAgent::send_for_party`]); the answer's body streams.
+    /// Sends the request ([`UmaClient::send_for_party`]); the answer's body streams.
     pub fn send(self) -> Result<http::Response<ureq::Body>, Error> {
         let RequestBuilder {
             agent,

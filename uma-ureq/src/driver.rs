@@ -2,7 +2,7 @@
 //! request, the core behind a mutex held only for the calls into it, herd waits on a condvar.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use uma_core::{Client, ExchangeKey, Machine, Step};
@@ -58,12 +58,18 @@ impl Core {
     }
 }
 
-/// What every request shares: the core and the condvar its parked requests sleep on.
+/// The core and the condvar its parked requests sleep on: shared by every handle of one client, even
+/// handles with other options.
+pub(crate) struct Herd {
+    core: Mutex<Core>,
+    landed: Condvar,
+}
+
+/// What the requests of one handle share: the transport, the options and the herd.
 pub(crate) struct Shared {
     pub agent: ureq::Agent,
     pub options: Options,
-    core: Mutex<Core>,
-    landed: Condvar,
+    herd: Arc<Herd>,
 }
 
 impl Shared {
@@ -71,14 +77,28 @@ impl Shared {
         Self {
             agent,
             options,
-            core: Mutex::new(Core::new(client)),
-            landed: Condvar::new(),
+            herd: Arc::new(Herd {
+                core: Mutex::new(Core::new(client)),
+                landed: Condvar::new(),
+            }),
+        }
+    }
+
+    /// The same herd (core, caches, parked requests) with other options.
+    pub fn with_options(&self, options: Options) -> Self {
+        Self {
+            agent: self.agent.clone(),
+            options,
+            herd: Arc::clone(&self.herd),
         }
     }
 
     /// Locks the core. A panic inside a core call poisons the lock; the caches stay usable, so carry on.
     pub fn lock(&self) -> MutexGuard<'_, Core> {
-        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+        self.herd
+            .core
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` on the client under the lock, then wakes requests parked on exchanges that ended.
@@ -87,7 +107,7 @@ impl Shared {
         let mut core = self.lock();
         let result = f(&mut core.client);
         if core.drain() {
-            self.landed.notify_all();
+            self.herd.landed.notify_all();
         }
         (result, core.epoch)
     }
@@ -103,7 +123,7 @@ impl Shared {
             if now >= until {
                 return;
             }
-            core = match self.landed.wait_timeout(core, until - now) {
+            core = match self.herd.landed.wait_timeout(core, until - now) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
@@ -489,7 +509,7 @@ mod tests {
                     core.epoch += 1;
                     let epoch = core.epoch;
                     core.landed.insert(key(name), epoch);
-                    shared.landed.notify_all();
+                    shared.herd.landed.notify_all();
                 }
             })
         };

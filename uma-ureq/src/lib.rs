@@ -2,7 +2,7 @@
 //! answers with a UMA challenge, the dance (discovery, ticket grant, retry with the RPT, upgrades,
 //! refreshes, `need_info`, `request_submitted`) happens inside the call.
 //!
-//! [`UmaAgent`] wraps a [`ureq::Agent`] you configure (TLS roots, proxy, pool) and a sans-IO
+//! [`UmaClient`] wraps a [`ureq::Agent`] you configure (TLS roots, proxy, pool) and a sans-IO
 //! [`uma_core::Client`] that makes every protocol decision. This crate only moves bytes, sleeps and
 //! waits.
 //!
@@ -20,7 +20,7 @@
 //! other `as_uri` is refused before a single byte goes there):
 //!
 //! ```no_run
-//! use uma_ureq::UmaAgent;
+//! use uma_ureq::UmaClient;
 //! use uma_ureq::uma_core::{AuthorizationServer, Config};
 //! use uma_ureq::uma_core::auth::ClientCredentials;
 //! use uma_ureq::uma_core::discovery::Issuer;
@@ -31,7 +31,7 @@
 //!     issuer.clone(),
 //!     ClientCredentials::basic("app", "app-secret"),
 //! ));
-//! let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+//! let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), config);
 //! agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
 //! let mut response = agent.get("https://rs.example.org/api/a").send()?;
 //! // The body streams: read it, or copy it to a file with `std::io::copy(&mut body.as_reader(), …)`.
@@ -42,7 +42,7 @@
 //! Here it is against the embedded test servers (this example runs):
 //!
 //! ```
-//! # use uma_ureq::UmaAgent;
+//! # use uma_ureq::UmaClient;
 //! # use uma_ureq::uma_core::{AuthorizationServer, Config};
 //! # use uma_ureq::uma_core::auth::ClientCredentials;
 //! # use uma_ureq::uma_core::discovery::Issuer;
@@ -54,7 +54,7 @@
 //!         ClientCredentials::basic("app", "app-secret"),
 //!     ))
 //!     .allow_insecure_http(true); // the test servers speak plain http on loopback
-//! let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+//! let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), config);
 //! agent.login_password(&issuer, "alice", "alice-pw", Some("openid"))?;
 //! let response = agent.get(&kit.rs_url("/api/a")).send()?;
 //! assert_eq!(response.status(), 200);
@@ -65,10 +65,10 @@
 //!
 //! # Initial authentication
 //!
-//! - [`UmaAgent::login_password`]: the resource-owner password grant (Keycloak direct access grants,
+//! - [`UmaClient::login_password`]: the resource-owner password grant (Keycloak direct access grants,
 //!   the EOEPCA demo client). With scope `openid` the ID token is kept too.
-//! - [`UmaAgent::login_client_credentials`]: the client is the requesting party.
-//! - [`UmaAgent::set_access_token`]: a token from any OAuth2 library (authorization code, device flow…).
+//! - [`UmaClient::login_client_credentials`]: the client is the requesting party.
+//! - [`UmaClient::set_access_token`]: a token from any OAuth2 library (authorization code, device flow…).
 //! - None of them: plenty of servers (the UMA recommendation, Gluu) need only the client's credentials.
 //!
 //! A claim token to push (e.g. an OpenID Connect ID token, as the EOEPCA clients do) is configured once,
@@ -94,10 +94,10 @@
 //!
 //! # Requests and bodies
 //!
-//! [`UmaAgent::send`] takes an [`http::Request<Vec<u8>>`]; [`UmaAgent::get`], [`UmaAgent::post`],
-//! [`UmaAgent::put`], [`UmaAgent::patch`], [`UmaAgent::delete`], [`UmaAgent::head`] and
-//! [`UmaAgent::request`] build one ([`RequestBuilder`]). Bodies are buffered and replayed byte for byte
-//! on every retry. [`UmaAgent::send_for_party`] and [`RequestBuilder::party`] act for another requesting
+//! [`UmaClient::send`] takes an [`http::Request<Vec<u8>>`]; [`UmaClient::get`], [`UmaClient::post`],
+//! [`UmaClient::put`], [`UmaClient::patch`], [`UmaClient::delete`], [`UmaClient::head`] and
+//! [`UmaClient::request`] build one ([`RequestBuilder`]). Bodies are buffered and replayed byte for byte
+//! on every retry. [`UmaClient::send_for_party`] and [`RequestBuilder::party`] act for another requesting
 //! party: RPTs, PCTs and tokens never mix between parties.
 //!
 //! Every exchange is sent with ureq's `http_status_as_error(false)` and no redirects, so challenges and
@@ -113,7 +113,7 @@
 //! [`Error::Request`]. Nothing printed by an error contains a secret.
 //!
 //! ```no_run
-//! # fn demo(agent: &uma_ureq::UmaAgent) {
+//! # fn demo(agent: &uma_ureq::UmaClient) {
 //! match agent.get("https://rs.example.org/api/a").send() {
 //!     Ok(response) => println!("{}", response.status()),
 //!     Err(error) if error.is_denied() => eprintln!("access denied: {error}"),
@@ -130,14 +130,14 @@
 //! # The resource server's side: [`Protection`]
 //!
 //! A service that protects its own resources with UMA is an OAuth client of the authorization server's
-//! protection API. [`UmaAgent::protection`] gives a [`Protection`] handle that discovers the endpoints,
+//! protection API. [`UmaClient::protection`] gives a [`Protection`] handle that discovers the endpoints,
 //! keeps a PAT fresh, registers resources, asks for permission tickets, introspects RPTs, registers
 //! clients (RFC 7591), and makes the policy-enforcement decision for a request
 //! ([`Protection::enforce`]: serve, or the `401` UMA challenge with a fresh ticket). Errors are
 //! [`protection::Error`].
 //!
 //! ```
-//! # use uma_ureq::UmaAgent;
+//! # use uma_ureq::UmaClient;
 //! # use uma_ureq::uma_core::Config;
 //! use uma_ureq::protection::Decision;
 //! use uma_ureq::uma_core::auth::ClientCredentials;
@@ -145,7 +145,7 @@
 //! use uma_ureq::uma_core::protection::{Dialect, PermissionRequest, ResourceDescription};
 //!
 //! # let kit = uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::Spec)).unwrap();
-//! let rs = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
+//! let rs = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
 //! let protection = rs.protection(
 //!     &Issuer::parse(&kit.issuer())?,
 //!     ClientCredentials::basic("rs", "rs-secret"),
@@ -164,7 +164,7 @@
 //!
 //! # Threads, time and size
 //!
-//! [`UmaAgent`] is `Clone + Send + Sync`; clones share one cache. A herd of cold requests to the same
+//! [`UmaClient`] is `Clone + Send + Sync`; clones share one cache. A herd of cold requests to the same
 //! resource costs one discovery and one token request: the others wait for that exchange (a condvar, no
 //! polling). [`Options`] bounds each exchange ([`Options::exchange_timeout`], authorization-server calls
 //! included), each call ([`Options::request_timeout`], waits included), and the authorization-server
@@ -178,7 +178,7 @@
 //! with `Expect: 100-continue`, so that a challenge arrives before the body leaves.
 //!
 //! [`Options::observer`] sees one secret-free [`uma_core::trace::ExchangeEvent`] per exchange, and
-//! [`UmaAgent::stats`] counts them.
+//! [`UmaClient::stats`] counts them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -192,7 +192,7 @@ pub mod protection;
 pub mod store;
 mod transport;
 
-pub use agent::{RequestBuilder, UmaAgent};
+pub use agent::{RequestBuilder, UmaClient};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use options::{
     DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_AUTHORIZATION_SERVER_BODY, DEFAULT_MAX_REPLAY_BODY,

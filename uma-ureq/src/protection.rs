@@ -7,7 +7,7 @@
 //! ([`ProtectionCall`], [`Challenge`], [`Enforce`]) over the handle's shared [`ProtectionClient`],
 //! which keeps the metadata and the PAT and lets one of N concurrent calls fetch a missing PAT while
 //! the others wait for it (the waiting threads block on a `Condvar`). This module moves bytes with the
-//! same transport rules as [`UmaAgent`]: the agent's TLS settings, [`Options::exchange_timeout`], no
+//! same transport rules as [`UmaClient`]: the agent's TLS settings, [`Options::exchange_timeout`], no
 //! redirects, statuses as answers, bodies read up to [`Options::max_authorization_server_body`]. The lock inside is never
 //! held across an exchange.
 
@@ -25,7 +25,7 @@ use uma_core::protection::{
 };
 use uma_core::secret::{AccessToken, Ticket};
 
-use crate::UmaAgent;
+use crate::UmaClient;
 use crate::options::Options;
 
 mod drive;
@@ -47,14 +47,14 @@ const TOKEN: &str = "token endpoint";
 /// share the metadata and the PAT. `Send + Sync`.
 ///
 /// ```
-/// # use uma_ureq::UmaAgent;
+/// # use uma_ureq::UmaClient;
 /// # use uma_ureq::uma_core::Config;
 /// use uma_ureq::uma_core::auth::ClientCredentials;
 /// use uma_ureq::uma_core::discovery::Issuer;
 /// use uma_ureq::uma_core::protection::{Dialect, PermissionRequest, ResourceDescription};
 ///
 /// # let kit = uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::Spec)).unwrap();
-/// let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
+/// let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
 /// let issuer = Issuer::parse(&kit.issuer())?;
 /// let protection = agent.protection(&issuer, ClientCredentials::basic("rs", "rs-secret"), Dialect::Uma)?;
 ///
@@ -86,7 +86,7 @@ impl std::fmt::Debug for Protection {
     }
 }
 
-impl UmaAgent {
+impl UmaClient {
     /// A protection-API handle for `issuer`, authenticating as the resource server `credentials`,
     /// speaking `dialect`. Uses this agent's `ureq::Agent` and [`Options`], the core configuration's
     /// endpoint policy (https, same origin) and metadata lifetime, and the metadata the core already
@@ -120,7 +120,7 @@ impl UmaAgent {
 }
 
 impl Protection {
-    /// A handle without a [`UmaAgent`]: discovers `issuer` now with `agent` unless `metadata` (already
+    /// A handle without a [`UmaClient`]: discovers `issuer` now with `agent` unless `metadata` (already
     /// validated against `policy`) is given. Metadata is trusted for an hour, then fetched again.
     pub fn new(
         agent: ureq::Agent,

@@ -39,7 +39,7 @@ fn seed_keycloak_login_then_bearer_ticket_grant() {
             ClientCredentials::bearer_confidential("app", "app-secret"),
         ))
         .allow_insecure_http(true);
-    let agent = uma_ureq::UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+    let agent = uma_ureq::UmaClient::from_ureq(ureq::Agent::new_with_defaults(), config);
     let login = agent.login_password(&issuer, "alice", "alice-pw", None);
     assert!(login.is_ok(), "{login:?}");
     let response = agent.get(&kit.rs_url("/api/a")).send().unwrap();

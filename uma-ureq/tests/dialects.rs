@@ -8,7 +8,7 @@ use uma_core::auth::ClientCredentials;
 use uma_core::grant::PushedClaim;
 use uma_core::secret::ClaimToken;
 use uma_testkit::{Dialect, Endpoint, Server};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 const UMA: &str = uma_testkit::UMA_GRANT;
 
@@ -101,7 +101,8 @@ fn gluu(tls: bool) {
     server.claim = Some(PushedClaim::id_token(ClaimToken::new(
         kit.id_token_for("alice"),
     )));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server)).with_options(options());
     for path in ["/api/a", "/api/a", "/api/b"] {
         let response = agent
             .get(&kit.rs_url(path))
@@ -126,7 +127,8 @@ fn gluu(tls: bool) {
 fn keycloak_bearer_client(tls: bool) {
     let kit = kit(Dialect::keycloak(), tls);
     let server = AuthorizationServer::new(issuer(&kit), ClientCredentials::bearer("app"));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server)).with_options(options());
     agent.set_access_token(kit.access_token_for("alice"));
     let response = agent
         .get(&kit.rs_url("/api/b"))

@@ -59,17 +59,17 @@ fn the_referee_notices_an_id_token_at_the_as_and_a_missing_user_id() {
 
 #[test]
 fn pep_refusals_reach_the_caller_typed() {
-    use uma_ureq::UmaAgent;
+    use uma_ureq::UmaClient;
     use uma_ureq::uma_core::Config;
     use uma_ureq::uma_core::protection::{PepResource, PepResourceError};
     use uma_ureq::uma_core::secret::ClaimToken;
 
     let kit = Kit::start(KitConfig::new(Dialect::Gluu)).unwrap();
-    let strict = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new());
+    let strict = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new());
     let refused = strict.pep_resources(&kit.pep_url()).unwrap_err();
     assert!(refused.to_string().contains("pep_url"), "{refused}");
 
-    let agent = UmaAgent::new(
+    let agent = UmaClient::from_ureq(
         ureq::Agent::new_with_defaults(),
         Config::new().allow_insecure_http(true),
     );

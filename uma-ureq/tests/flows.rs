@@ -10,7 +10,7 @@ use uma_core::config::ClaimPushing;
 use uma_core::grant::PushedClaim;
 use uma_core::secret::ClaimToken;
 use uma_testkit::{Dialect, Endpoint, KitConfig, RequiredClaim, Server};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 const UMA: &str = uma_testkit::UMA_GRANT;
 
@@ -105,7 +105,8 @@ fn need_info_pushes_claims(tls: bool) {
     server.claim = Some(PushedClaim::id_token(ClaimToken::new(
         kit.id_token_for("alice"),
     )));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server)).with_options(options());
     assert_eq!(
         agent
             .get(&kit.rs_url("/api/a"))
@@ -183,7 +184,7 @@ fn request_submitted_bounded(tls: bool) {
     kit.approve_after_polls(1000);
     let mut config = config(&kit, server(&kit));
     config.poll.max_polls = 3;
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config, options());
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options());
     let error = agent
         .get(&kit.rs_url("/api/a"))
         .send()
@@ -204,7 +205,7 @@ fn request_submitted_past_deadline(tls: bool) {
     let mut config = config(&kit, server(&kit));
     config.poll.max_interval = Duration::from_secs(60);
     let options = options().with_request_timeout(Some(Duration::from_secs(2)));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config, options);
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options);
     let started = Instant::now();
     let error = agent
         .get(&kit.rs_url("/api/a"))
@@ -228,7 +229,7 @@ fn denial(tls: bool) {
     )));
     let mut config = config(&kit, server);
     config.claim_pushing = ClaimPushing::Always;
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config, options());
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options());
     let error = agent
         .delete(&kit.rs_url("/api/a"))
         .send()
@@ -378,7 +379,7 @@ fn redirects_keep_credentials_home(tls: bool) {
     kit.set_fault(Endpoint::RsResource, None);
     let mut config = config(&kit, server(&kit));
     config.max_redirects = 2;
-    let following = UmaAgent::with_options(ureq_agent(&kit), config, options());
+    let following = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options());
     assert_eq!(
         following
             .get(&kit.rs_url("/api/a"))

@@ -10,7 +10,7 @@ use std::io::Read;
 use common::*;
 use sha2::{Digest, Sha256};
 use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Server};
-use uma_ureq::{Deadline, Error, UmaAgent};
+use uma_ureq::{Deadline, Error, UmaClient};
 
 /// 16 threads cold on one resource: exactly one discovery and one token request.
 fn herd_shares_one_exchange(tls: bool) {
@@ -85,7 +85,8 @@ fn slow_as_times_out(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     kit.set_fault(Endpoint::Token, Some(Fault::Delay(Duration::from_secs(5))));
     let options = options().with_exchange_timeout(Some(Duration::from_millis(300)));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server(&kit)), options);
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit))).with_options(options);
     let started = Instant::now();
     let error = agent
         .get(&kit.rs_url("/api/a"))
@@ -113,7 +114,8 @@ fn request_timeout_covers_as_calls(tls: bool) {
     let options = options()
         .with_exchange_timeout(Some(Duration::from_secs(10)))
         .with_request_timeout(Some(Duration::from_millis(400)));
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server(&kit)), options);
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit))).with_options(options);
     let started = Instant::now();
     let error = agent
         .get(&kit.rs_url("/api/a"))
@@ -186,11 +188,8 @@ fn slow_reader_outlives_the_exchange_budget(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let len: u64 = 16 * 1024 * 1024;
     kit.set_granted_body(GrantedBody::Pattern(len));
-    let agent = UmaAgent::with_options(
-        ureq_agent(&kit),
-        config(&kit, server(&kit)),
-        options().with_exchange_timeout(Some(Duration::from_secs(1))),
-    );
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit)))
+        .with_options(options().with_exchange_timeout(Some(Duration::from_secs(1))));
     let mut response = agent.get(&kit.rs_url("/api/a")).send().expect("GET");
     let started = Instant::now();
     let mut reader = response.body_mut().as_reader();
@@ -251,11 +250,8 @@ fn huge_challenge_body_is_not_read(tls: bool) {
 /// before reading leaves it unread, and the retry sends it once, whole.
 fn one_shot_reader_survives_a_challenge_with_expect(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
-    let agent = UmaAgent::with_options(
-        ureq_agent(&kit),
-        config(&kit, server(&kit)),
-        options().with_max_replay_body(1000),
-    );
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit)))
+        .with_options(options().with_max_replay_body(1000));
     let len = 3 * 1024 * 1024;
     let mut response = agent
         .post(&kit.rs_url("/api/echo"), Vec::new())
@@ -281,11 +277,8 @@ fn one_shot_reader_survives_a_challenge_with_expect(tls: bool) {
 fn one_shot_reader_read_before_the_challenge_is_typed(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     kit.set_rs_ignore_expect(true);
-    let agent = UmaAgent::with_options(
-        ureq_agent(&kit),
-        config(&kit, server(&kit)),
-        options().with_max_replay_body(1000),
-    );
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit)))
+        .with_options(options().with_max_replay_body(1000));
     let error = agent
         .post(&kit.rs_url("/api/echo"), Vec::new())
         .body_reader(std::io::repeat(7).take(100_000))
@@ -344,11 +337,8 @@ fn abort_wakes_parked_requests(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     // The first token request hangs; later ones answer.
     kit.set_fault_times(Endpoint::Token, Fault::NeverAnswer, 1);
-    let impatient = UmaAgent::with_options(
-        ureq_agent(&kit),
-        config(&kit, server(&kit)),
-        options().with_exchange_timeout(Some(Duration::from_millis(600))),
-    );
+    let impatient = UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit)))
+        .with_options(options().with_exchange_timeout(Some(Duration::from_millis(600))));
     let url = kit.rs_url("/api/a");
     let first = {
         let agent = impatient.clone();
@@ -379,7 +369,8 @@ fn abort_wakes_parked_requests(tls: bool) {
 fn observer_sees_each_exchange(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let (options, events) = recording();
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server(&kit)), options);
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server(&kit))).with_options(options);
     agent
         .get(&kit.rs_url("/api/a"))
         .send()
@@ -456,7 +447,7 @@ both_transports!(
 #[test]
 fn agent_is_send_sync_and_cheap_to_clone() {
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
-    assert_send_sync::<UmaAgent>();
+    assert_send_sync::<UmaClient>();
     fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
     assert_error::<Error>();
 }

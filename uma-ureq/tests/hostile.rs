@@ -16,7 +16,7 @@ use uma_core::challenge::ChallengeError;
 use uma_core::discovery::{DiscoveryError, Issuer};
 use uma_core::{AuthorizationServer, Config};
 use uma_testkit::{Dialect, Endpoint, Fault, Kit, Server};
-use uma_ureq::{Deadline, Error, Options, UmaAgent};
+use uma_ureq::{Deadline, Error, Options, UmaClient};
 
 type Outcome = Result<http::Response<Vec<u8>>, Error>;
 
@@ -26,11 +26,11 @@ fn options() -> Options {
         .with_request_timeout(Some(REQUEST))
 }
 
-fn agent_with(kit: &Kit, config: Config, options: Options) -> UmaAgent {
-    UmaAgent::with_options(ureq_agent(kit), config, options)
+fn agent_with(kit: &Kit, config: Config, options: Options) -> UmaClient {
+    UmaClient::from_ureq(ureq_agent(kit), config).with_options(options)
 }
 
-fn agent(kit: &Kit) -> UmaAgent {
+fn agent(kit: &Kit) -> UmaClient {
     agent_with(kit, config(kit, server(kit)), options())
 }
 
@@ -43,7 +43,7 @@ fn bounded(bound: Duration, call: impl FnOnce() -> Outcome) -> Outcome {
     outcome
 }
 
-fn get(agent: &UmaAgent, url: &str, bound: Duration) -> Outcome {
+fn get(agent: &UmaClient, url: &str, bound: Duration) -> Outcome {
     bounded(bound, || agent.get(url).send().map(Buffered::buffered))
 }
 
@@ -535,7 +535,7 @@ fn challenge_with_control_characters(tls: bool) {
 
 /// A fake AS the kit's RS sends the client to (the client trusts it): returns `token` from its token
 /// endpoint. Returns the kit, the fake AS and an agent trusting it.
-fn kit_with_fake_as(token_status: u16, token: &'static str) -> (Kit, RawServer, UmaAgent) {
+fn kit_with_fake_as(token_status: u16, token: &'static str) -> (Kit, RawServer, UmaClient) {
     let kit = kit(Dialect::Spec, false);
     let fake = RawServer::start(fake_as(token_status, token));
     kit.set_challenge_as_uri(Some(fake.base()));

@@ -70,7 +70,8 @@ fn decision_and_permissions_modes_and_a_denial() {
     let mut server = server(&kit);
     server.credentials =
         uma_core::auth::ClientCredentials::bearer_confidential("app", "app-secret");
-    let bob = uma_ureq::UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
+    let bob = uma_ureq::UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server))
+        .with_options(options());
     bob.login_password(&issuer(&kit), "bob", "bob-pw", None)
         .unwrap();
     let write = KeycloakPermission {

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use uma_core::discovery::Issuer;
 use uma_testkit::{ChallengeStyle, Dialect, Endpoint, Fault, KitConfig, Server};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 /// B9: every challenge style the kit knows is understood (two header lines, unquoted, no spaces, UMA 1
 /// ticket in a 403 body, Bearer without as_uri).
@@ -26,7 +26,7 @@ fn challenge_styles(tls: bool) {
         config
             .issuer_for_origin
             .push((kit.rs_base(), Issuer::parse(&kit.issuer()).unwrap()));
-        let agent = UmaAgent::with_options(ureq_agent(&kit), config, options());
+        let agent = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options());
         let response = agent.get(&kit.rs_url("/api/a")).send();
         let status = response.map(|r| r.status().as_u16());
         assert_eq!(status.as_ref().ok(), Some(&200), "{style:?}: {status:?}");
@@ -38,7 +38,7 @@ fn challenge_styles(tls: bool) {
 fn max_flows_zero_runs_no_flow(tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let config = config(&kit, server(&kit)).with_max_flows(0);
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config, options());
+    let agent = UmaClient::from_ureq(ureq_agent(&kit), config).with_options(options());
     let outcome = agent.get(&kit.rs_url("/api/a")).send();
     let status = match &outcome {
         Ok(response) => Some(response.status().as_u16()),

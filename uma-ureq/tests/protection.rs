@@ -20,7 +20,7 @@ use uma_core::protection::{
 use uma_core::secret::AccessToken;
 use uma_testkit::{Endpoint, Fault, Kit, KitConfig, UMA_GRANT};
 use uma_ureq::protection::Error;
-use uma_ureq::{Protection, UmaAgent};
+use uma_ureq::{Protection, UmaClient};
 
 fn kit_of(dialect: Dialect) -> Kit {
     let dialect = match dialect {
@@ -524,7 +524,7 @@ fn a_pep_built_with_the_helper_lets_the_uma_client_through() {
     let rs = tiny_rs(p.clone(), album.id.clone());
     kit.clear_log();
 
-    let client: UmaAgent = agent(&kit);
+    let client: UmaClient = agent(&kit);
     let response = client.get(&rs.url).send().unwrap().buffered();
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), b"three photos");

@@ -3,11 +3,11 @@
 //! `Authorization` or a `?access_token=` leaks it (BRIEF: secrets never appear in Debug).
 
 use uma_core::Config;
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 #[test]
 fn request_builder_debug_hides_credentials() {
-    let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new());
+    let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new());
     let builder = agent
         .post(
             "https://alice:pw-in-userinfo@rs.example/x?access_token=tok-in-query",

@@ -8,7 +8,7 @@ use uma_core::auth::ClientCredentials;
 use uma_core::grant::Outcome;
 use uma_core::{AuthorizationServer, Error};
 use uma_testkit::Dialect;
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 fn core_error(e: uma_ureq::Error) -> Error {
     match e {
@@ -56,7 +56,8 @@ fn bogus_access_token_is_a_rejected_access_token() {
         issuer(&kit),
         ClientCredentials::bearer_confidential("app", "app-secret"),
     );
-    let agent = UmaAgent::with_options(ureq_agent(&kit), config(&kit, server), options());
+    let agent =
+        UmaClient::from_ureq(ureq_agent(&kit), config(&kit, server)).with_options(options());
     agent.set_access_token("not-a-token-this-as-issued");
     let e = core_error(agent.get(&kit.rs_url("/api/a")).send().unwrap_err());
     assert!(matches!(e, Error::AccessTokenRejected { .. }), "{e:?}");

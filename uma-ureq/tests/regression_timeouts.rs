@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use uma_core::Config;
-use uma_ureq::{Options, UmaAgent};
+use uma_ureq::{Options, UmaClient};
 
 /// Answers one request with 200 "ok", then closes.
 fn one_shot() -> String {
@@ -41,8 +41,8 @@ fn one_shot() -> String {
 fn get_with(options: Options) -> Result<u16, String> {
     let url = one_shot();
     std::thread::spawn(move || {
-        let agent =
-            UmaAgent::with_options(ureq::Agent::new_with_defaults(), Config::new(), options);
+        let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new())
+            .with_options(options);
         agent
             .get(&url)
             .send()

@@ -1,12 +1,12 @@
-//! `UmaAgent::tls_config_trusting_pem`: the PEM CA file `uma serve --tls` writes is enough for the library.
+//! `UmaClient::tls_config_trusting_pem`: the PEM CA file `uma serve --tls` writes is enough for the library.
 
 use uma_testkit::{Dialect, Kit, KitConfig};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 use uma_ureq::uma_core::auth::ClientCredentials;
 use uma_ureq::uma_core::discovery::Issuer;
 use uma_ureq::uma_core::{AuthorizationServer, Config};
 
-fn agent(kit: &Kit, tls: Option<uma_ureq::ureq::tls::TlsConfig>) -> UmaAgent {
+fn agent(kit: &Kit, tls: Option<uma_ureq::ureq::tls::TlsConfig>) -> UmaClient {
     let mut builder = uma_ureq::ureq::Agent::config_builder();
     if let Some(tls) = tls {
         builder = builder.tls_config(tls);
@@ -17,7 +17,7 @@ fn agent(kit: &Kit, tls: Option<uma_ureq::ureq::tls::TlsConfig>) -> UmaAgent {
         issuer,
         ClientCredentials::basic("app", "app-secret"),
     ));
-    UmaAgent::new(http, config)
+    UmaClient::from_ureq(http, config)
 }
 
 #[test]
@@ -28,7 +28,7 @@ fn a_pem_ca_opens_the_tls_servers_and_the_built_in_roots_do_not() {
         "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n{}",
         kit.ca_certificate_pem().unwrap()
     );
-    let tls = UmaAgent::tls_config_trusting_pem(pem.as_bytes()).unwrap();
+    let tls = UmaClient::tls_config_trusting_pem(pem.as_bytes()).unwrap();
     let trusted = agent(&kit, Some(tls));
     let issuer = Issuer::parse(&kit.issuer()).unwrap();
     trusted
@@ -50,10 +50,10 @@ fn text_without_a_certificate_is_an_error() {
         "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
     ] {
         assert!(
-            UmaAgent::tls_config_trusting_pem(text.as_bytes()).is_err(),
+            UmaClient::tls_config_trusting_pem(text.as_bytes()).is_err(),
             "{text:?}"
         );
     }
     let broken = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
-    assert!(UmaAgent::tls_config_trusting_pem(broken.as_bytes()).is_err());
+    assert!(UmaClient::tls_config_trusting_pem(broken.as_bytes()).is_err());
 }

@@ -11,7 +11,7 @@ use uma_core::secret::ClaimToken;
 use uma_core::{AuthorizationServer, Config, Party};
 use uma_testkit::demo_client::{ADES_PROCESSES, LOGIN_SCOPE, StepLog, check_walk};
 use uma_testkit::{Dialect, Kit, KitConfig, LoggedRequest, Server};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 use super::walk::Walk;
 use super::{header, issuer, start};
@@ -96,7 +96,7 @@ pub fn run() -> Result<Walk, CliError> {
     let mut registration = ClientRegistration::uma_client("Demo Client");
     registration.grant_types.insert(1, "password".into());
     registration.token_endpoint_auth_method = Some("client_secret_post".into());
-    let credentials = UmaAgent::new(http.clone(), loopback())
+    let credentials = UmaClient::from_ureq(http.clone(), loopback())
         .protection(
             &issuer,
             ClientCredentials::public("registrar"),
@@ -113,7 +113,7 @@ pub fn run() -> Result<Walk, CliError> {
 
     let fail = failed("login", &redactor);
     let server = AuthorizationServer::new(issuer.clone(), credentials.clone());
-    let login = UmaAgent::new(http.clone(), loopback().with_authorization_server(server));
+    let login = UmaClient::from_ureq(http.clone(), loopback().with_authorization_server(server));
     login
         .login_password(&issuer, "alice", "alice-pw", Some(LOGIN_SCOPE))
         .map_err(|e| fail(e.to_string()))?;
@@ -146,7 +146,7 @@ pub fn run() -> Result<Walk, CliError> {
         HeaderValue::from_str(id_token.secret()).map_err(|_| fail("ID token".into()))?;
     user_id.set_sensitive(true);
     config.default_headers.insert("x-user-id", user_id);
-    let uma = UmaAgent::new(http.clone(), config);
+    let uma = UmaClient::from_ureq(http.clone(), config);
     let list = || -> Result<(), String> {
         let response = uma
             .get(&kit.rs_url(ADES_PROCESSES))

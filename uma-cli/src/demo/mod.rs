@@ -1,7 +1,7 @@
 //! `uma demo`: the whole UMA 2.0 story on a fresh machine, with no configuration and no network.
 //!
 //! Starts the testkit's authorization server and resource server on 127.0.0.1 in the spec, Keycloak
-//! and EOEPCA (Gluu) dialects and walks through the flows with [`uma_ureq::UmaAgent`], printing every
+//! and EOEPCA (Gluu) dialects and walks through the flows with [`uma_ureq::UmaClient`], printing every
 //! HTTP exchange from the observer's secret-free [`uma_core::trace::ExchangeEvent`] lines. Each step
 //! checks what it shows (a cached RPT costs one request, an upgrade three…); a failed check ends the
 //! demo with a non-zero exit status. The last section walks EOEPCA's DemoClient sequence (client
@@ -20,7 +20,7 @@ use uma_core::grant::PushedClaim;
 use uma_core::secret::ClaimToken;
 use uma_core::{AuthorizationServer, Config};
 use uma_testkit::{Dialect, Kit, KitConfig, RequiredClaim};
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 use crate::args::DemoArgs;
 use crate::output::CliError;
@@ -68,13 +68,13 @@ fn agent(
     credentials: ClientCredentials,
     recorder: &Recorder,
     tweak: impl FnOnce(&mut Config, &mut AuthorizationServer),
-) -> Result<UmaAgent, CliError> {
+) -> Result<UmaClient, CliError> {
     let mut server = AuthorizationServer::new(issuer(kit)?, credentials);
     let mut config = Config::new().allow_insecure_http(true);
     tweak(&mut config, &mut server);
     let config = config.with_authorization_server(server);
     let ureq = ureq::Agent::new_with_config(ureq::Agent::config_builder().build());
-    Ok(UmaAgent::with_options(ureq, config, recorder.options()))
+    Ok(UmaClient::from_ureq(ureq, config).with_options(recorder.options()))
 }
 
 fn get(kit: &Kit, path: &str) -> Result<http::Request<Vec<u8>>, CliError> {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use uma_core::RequestKind;
 use uma_core::trace::ExchangeEvent;
-use uma_ureq::{Options, UmaAgent};
+use uma_ureq::{Options, UmaClient};
 
 use crate::output::CliError;
 use crate::redact::Redactor;
@@ -117,7 +117,7 @@ impl Walk {
         &mut self,
         label: &'static str,
         title: &str,
-        agent: &UmaAgent,
+        agent: &UmaClient,
         request: http::Request<Vec<u8>>,
         expect: Expect,
     ) -> Result<(), CliError> {

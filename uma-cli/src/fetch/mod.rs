@@ -1,4 +1,4 @@
-//! `uma fetch`: curl for UMA-protected APIs. Every URL goes through one shared [`uma_ureq::UmaAgent`],
+//! `uma fetch`: curl for UMA-protected APIs. Every URL goes through one shared [`uma_ureq::UmaClient`],
 //! so an RPT obtained for the first request serves the next ones; `--repeat N --concurrency C` runs the
 //! list N times over C threads sharing that one agent.
 
@@ -45,7 +45,7 @@ const EXPECT_OVER: u64 = 1024 * 1024;
 impl Template {
     fn send(
         &self,
-        agent: &uma_ureq::UmaAgent,
+        agent: &uma_ureq::UmaClient,
     ) -> Result<http::Response<ureq::Body>, uma_ureq::Error> {
         let builder = || {
             let mut builder = agent.request(self.method.clone(), &self.uri.to_string());
@@ -226,7 +226,7 @@ impl Output {
 /// One fetch: streams the final response to standard output (or `-o FILE`), then the `-w` text; returns
 /// its status and the failure, if any.
 fn fetch_one(
-    agent: &uma_ureq::UmaAgent,
+    agent: &uma_ureq::UmaClient,
     template: &Template,
     args: &FetchArgs,
     output: &Output,

@@ -1,4 +1,4 @@
-//! From flags to a configured [`UmaAgent`]: trusted issuers, client credentials, the initial grant.
+//! From flags to a configured [`UmaClient`]: trusted issuers, client credentials, the initial grant.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +9,7 @@ use uma_core::grant::{ID_TOKEN_FORMAT, PushedClaim};
 use uma_core::secret::{ClaimToken, Password};
 use uma_core::trace::ExchangeEvent;
 use uma_core::{AuthorizationServer, Config, Party};
-use uma_ureq::{Options, UmaAgent};
+use uma_ureq::{Options, UmaClient};
 
 use crate::args::{ClientAuth, FetchArgs, Grant};
 use crate::output::CliError;
@@ -18,7 +18,7 @@ use crate::redact::Redactor;
 /// A ready session and what the observer counts.
 pub struct Session {
     /// The one agent every worker shares.
-    pub agent: UmaAgent,
+    pub agent: UmaClient,
     /// HTTP exchanges seen by the observer (logins included).
     pub exchanges: Arc<AtomicU64>,
     /// `--cache`, and the issuers whose entries it keeps.
@@ -212,11 +212,8 @@ pub fn session(
         rpt_credentials(args)?
     };
     let http = ureq_agent(args)?;
-    let agent = UmaAgent::with_options(
-        http.clone(),
-        config(args, &issuers, &credentials),
-        options.clone(),
-    );
+    let agent = UmaClient::from_ureq(http.clone(), config(args, &issuers, &credentials))
+        .with_options(options.clone());
     if let Some(token) = &args.access_token {
         agent.set_access_token(token.clone());
     }
@@ -232,7 +229,7 @@ pub fn session(
         let login_agent = if same {
             agent.clone()
         } else {
-            UmaAgent::with_options(http, config(args, &issuers, &login_creds), options)
+            UmaClient::from_ureq(http, config(args, &issuers, &login_creds)).with_options(options)
         };
         run_login(&login_agent, issuer, args, login)?;
         if let Some(identity) = login_agent.with_core(|c| c.identity(&Party::default()).cloned()) {
@@ -247,7 +244,7 @@ pub fn session(
 }
 
 fn run_login(
-    agent: &UmaAgent,
+    agent: &UmaClient,
     issuer: &Issuer,
     args: &FetchArgs,
     input: &LoginInput,

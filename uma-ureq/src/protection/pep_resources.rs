@@ -9,7 +9,7 @@ use url::Url;
 
 use super::Error;
 use super::io::send;
-use crate::UmaAgent;
+use crate::UmaClient;
 use crate::driver::Tracer;
 use crate::options::Options;
 
@@ -19,13 +19,13 @@ const PEP_RESOURCES: &str = "PEP resource API";
 /// as Bearer to the PEP and nowhere else; no UMA is involved. Cheap to clone.
 ///
 /// ```
-/// # use uma_ureq::UmaAgent;
+/// # use uma_ureq::UmaClient;
 /// # use uma_ureq::uma_core::Config;
 /// use uma_ureq::uma_core::protection::PepResource;
 /// use uma_ureq::uma_core::secret::ClaimToken;
 ///
 /// # let kit = uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::Gluu)).unwrap();
-/// let agent = UmaAgent::new(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
+/// let agent = UmaClient::from_ureq(ureq::Agent::new_with_defaults(), Config::new().allow_insecure_http(true));
 /// let pep = agent.pep_resources(&kit.pep_url())?;
 /// let id_token = ClaimToken::new(kit.id_token_for("alice")); // from the password grant, usually
 ///
@@ -51,7 +51,7 @@ impl std::fmt::Debug for PepResources {
     }
 }
 
-impl UmaAgent {
+impl UmaClient {
     /// A handle on the PEP resource API at `pep` (the base URL; `/resources` is appended). An `http://`
     /// URL is refused unless the core configuration allows insecure http, since every call carries the
     /// ID token.
@@ -67,7 +67,7 @@ impl UmaAgent {
 }
 
 impl PepResources {
-    /// A handle without a [`UmaAgent`]. `allow_insecure_http` permits an `http://` PEP.
+    /// A handle without a [`UmaClient`]. `allow_insecure_http` permits an `http://` PEP.
     pub fn new(
         agent: ureq::Agent,
         options: Options,

@@ -1,4 +1,4 @@
-//! Shared setup for the end-to-end tests: a kit, a ureq agent that trusts its CA, a `UmaAgent`.
+//! Shared setup for the end-to-end tests: a kit, a ureq agent that trusts its CA, a `UmaClient`.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use uma_core::discovery::Issuer;
 use uma_core::trace::ExchangeEvent;
 use uma_core::{AuthorizationServer, Config};
 use uma_testkit::{Dialect, Endpoint, Kit, KitConfig, LoggedRequest, Server};
-use uma_ureq::{Options, UmaAgent};
+use uma_ureq::{Options, UmaClient};
 
 /// Starts a kit, with TLS when asked.
 pub fn start(config: KitConfig, tls: bool) -> Kit {
@@ -64,9 +64,9 @@ pub fn options() -> Options {
         .with_request_timeout(Some(Duration::from_secs(15)))
 }
 
-/// A `UmaAgent` for the kit with the default test configuration.
-pub fn agent(kit: &Kit) -> UmaAgent {
-    UmaAgent::with_options(ureq_agent(kit), config(kit, server(kit)), options())
+/// A `UmaClient` for the kit with the default test configuration.
+pub fn agent(kit: &Kit) -> UmaClient {
+    UmaClient::from_ureq(ureq_agent(kit), config(kit, server(kit))).with_options(options())
 }
 
 /// Options whose observer records every event.

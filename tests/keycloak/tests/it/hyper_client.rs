@@ -34,7 +34,7 @@ async fn cold_cached_upgrade_denial() {
     let client = bob(&proxy).await;
     proxy.clear();
     let before = client.stats().http_exchanges();
-    let response = client.get(&rs.url("/docs/shared")).await.unwrap();
+    let response = client.get(&rs.url("/docs/shared")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body = http_body_util::BodyExt::collect(response.into_body())
         .await
@@ -50,7 +50,12 @@ async fn cold_cached_upgrade_denial() {
     proxy.clear();
     let before = client.stats().http_exchanges();
     assert_eq!(
-        client.get(&rs.url("/docs/shared")).await.unwrap().status(),
+        client
+            .get(&rs.url("/docs/shared"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(client.stats().http_exchanges() - before, 1);
@@ -58,7 +63,12 @@ async fn cold_cached_upgrade_denial() {
 
     proxy.clear();
     assert_eq!(
-        client.get(&rs.url("/docs/notes")).await.unwrap().status(),
+        client
+            .get(&rs.url("/docs/notes"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let upgrade = proxy.first_uma_grant();
@@ -66,14 +76,21 @@ async fn cold_cached_upgrade_denial() {
     assert_eq!(upgrade.json()["upgraded"], true);
 
     proxy.clear();
-    let error = client.get(&rs.url("/docs/secret")).await.unwrap_err();
+    let error = client
+        .get(&rs.url("/docs/secret"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(error.is_denied(), "{error:?}");
     assert_eq!(proxy.uma_grants(), 1);
     assert_eq!(error.response().map(|r| r.status().as_u16()), Some(401));
     // The denial did not cost the RPT: both documents still answer at once.
     proxy.clear();
     for path in ["/docs/shared", "/docs/notes"] {
-        assert_eq!(client.get(&rs.url(path)).await.unwrap().status(), 200);
+        assert_eq!(
+            client.get(&rs.url(path)).send().await.unwrap().status(),
+            200
+        );
     }
     assert_eq!(proxy.count(|e| e.is_token()), 0);
 }
@@ -89,7 +106,7 @@ async fn herd_of_200_cold_tasks_costs_one_ticket_exchange() {
     let tasks: Vec<_> = (0..200)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
@@ -123,7 +140,7 @@ async fn owner_approves_then_next_attempt_succeeds() {
             .unwrap();
     }
     let client = bob(&proxy).await;
-    let error = client.get(&rs.url(&path)).await.unwrap_err();
+    let error = client.get(&rs.url(&path)).send().await.unwrap_err();
     assert!(error.is_denied(), "{error:?}");
     let pending = protection
         .list_permission_requests(&uma_core::protection::PermissionRequestQuery {
@@ -138,7 +155,10 @@ async fn owner_approves_then_next_attempt_succeeds() {
         .answer_permission_request(&pending[0].id, true)
         .await
         .unwrap();
-    assert_eq!(client.get(&rs.url(&path)).await.unwrap().status(), 200);
+    assert_eq!(
+        client.get(&rs.url(&path)).send().await.unwrap().status(),
+        200
+    );
     // Denying the approved request again revokes it: a fresh client is refused.
     let approved = protection
         .list_permission_requests(&everything)
@@ -152,7 +172,14 @@ async fn owner_approves_then_next_attempt_succeeds() {
             .unwrap();
     }
     let fresh = bob(&proxy).await;
-    assert!(fresh.get(&rs.url(&path)).await.unwrap_err().is_denied());
+    assert!(
+        fresh
+            .get(&rs.url(&path))
+            .send()
+            .await
+            .unwrap_err()
+            .is_denied()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +234,12 @@ async fn tower_layer_and_ticketless_grant() {
     assert_eq!(grant.form("ticket"), None);
     let before = client.stats().http_exchanges();
     assert_eq!(
-        client.get(&rs.url("/docs/notes")).await.unwrap().status(),
+        client
+            .get(&rs.url("/docs/notes"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     assert_eq!(client.stats().http_exchanges() - before, 1);

@@ -23,7 +23,7 @@ fn ureq_cold_cached_upgrade_denial() {
     let kc = Keycloak::from_env();
     let proxy = kc.proxy();
     let pep = JavaPep::start(proxy.base());
-    let agent = uma_ureq::UmaAgent::new(raw_agent(), config(&proxy.issuer()));
+    let agent = uma_ureq::UmaClient::from_ureq(raw_agent(), config(&proxy.issuer()));
     let issuer = Issuer::parse(&proxy.issuer()).unwrap();
     agent
         .login_password(&issuer, "bob", "bob-pw", None)
@@ -108,14 +108,18 @@ async fn hyper_cold_cached_and_a_herd() {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap(), 200);
     }
     assert_eq!(proxy.uma_grants(), 1, "50 cold tasks, one ticket exchange");
-    let error = client.get(&pep.url("/docs/secret")).await.unwrap_err();
+    let error = client
+        .get(&pep.url("/docs/secret"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(error.is_denied(), "{error:?}");
     drop(tokio::task::spawn_blocking(move || drop(pep)).await);
 }

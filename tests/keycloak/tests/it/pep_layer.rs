@@ -115,7 +115,11 @@ async fn clients_get_through_and_the_cache_holds() {
     let client = bob(&proxy).await;
 
     proxy.clear();
-    let response = client.get(&format!("{base}/docs/shared")).await.unwrap();
+    let response = client
+        .get(&format!("{base}/docs/shared"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body = http_body_util::BodyExt::collect(response.into_body())
         .await
@@ -131,7 +135,7 @@ async fn clients_get_through_and_the_cache_holds() {
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { client.get(&url).await.map(|r| r.status().as_u16()) })
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for task in tasks {
@@ -143,6 +147,7 @@ async fn clients_get_through_and_the_cache_holds() {
     // A denial: Keycloak refuses bob the secret document.
     let error = client
         .get(&format!("{base}/docs/secret"))
+        .send()
         .await
         .unwrap_err();
     assert!(error.is_denied(), "{error:?}");

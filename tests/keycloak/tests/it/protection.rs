@@ -28,7 +28,6 @@ use uma_core::protection::{
 };
 use uma_core::secret::{AccessToken, Ticket};
 use uma_keycloak_e2e::*;
-use uma_ureq::UmaAgent;
 
 const READ: &str = "doc:read";
 const WRITE: &str = "doc:write";
@@ -38,7 +37,8 @@ const WRITE: &str = "doc:write";
 // ---------------------------------------------------------------------------------------------
 
 fn ureq_protection(proxy: &Proxy) -> uma_ureq::Protection {
-    let agent = UmaAgent::new(raw_agent(), Config::new().allow_insecure_http(true));
+    let agent =
+        uma_ureq::UmaClient::from_ureq(raw_agent(), Config::new().allow_insecure_http(true));
     let issuer = Issuer::parse(&proxy.issuer()).unwrap();
     agent
         .protection(

@@ -6,16 +6,16 @@ use uma_core::auth::ClientCredentials;
 use uma_core::discovery::Issuer;
 use uma_core::{AuthorizationServer, Config};
 use uma_keycloak_e2e::*;
-use uma_ureq::UmaAgent;
+use uma_ureq::UmaClient;
 
 const NEEDS_KEYCLOAK: &str = "needs a real Keycloak: tests/keycloak/run";
 
-fn agent(issuer: &str, credentials: ClientCredentials) -> UmaAgent {
+fn agent(issuer: &str, credentials: ClientCredentials) -> UmaClient {
     let issuer = Issuer::parse(issuer).unwrap();
     let config = Config::new()
         .with_authorization_server(AuthorizationServer::new(issuer, credentials))
         .allow_insecure_http(true);
-    UmaAgent::new(raw_agent(), config)
+    UmaClient::from_ureq(raw_agent(), config)
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn cold_cached_upgrade_public_client() {
     let _ = Duration::ZERO;
 }
 
-fn logged_in(proxy: &Proxy, credentials: ClientCredentials, user: &str) -> UmaAgent {
+fn logged_in(proxy: &Proxy, credentials: ClientCredentials, user: &str) -> UmaClient {
     let agent = agent(&proxy.issuer(), credentials);
     let password = format!("{user}-pw");
     agent
