@@ -22,11 +22,12 @@ use hyper_util::client::legacy::connect::Connect;
 use uma_core::Machine;
 use uma_core::auth::ClientCredentials;
 use uma_core::discovery::{AsMetadata, EndpointPolicy, Issuer};
+use uma_core::driver::ProtectionSettings;
 use uma_core::protection::{
-    CallError, Challenge, ClientRegistration, CreatedResource, Dialect, Enforce, Introspection,
-    Pep, PermissionBody, PermissionRequest, PermissionRequestQuery, PermissionRequestRecord,
-    ProtectionCall, ProtectionClient, ProtectionStats, RegisteredClient, ResourceDescription,
-    ResourceList, ResourceQuery, UpdatedResource,
+    CallError, ClientRegistration, CreatedResource, Dialect, Introspection, Pep, PermissionRequest,
+    PermissionRequestQuery, PermissionRequestRecord, ProtectionCall, ProtectionClient,
+    ProtectionStats, RegisteredClient, ResourceDescription, ResourceList, ResourceQuery,
+    UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
@@ -40,7 +41,7 @@ mod pep_resources;
 
 use drive::Shared;
 pub use error::Error;
-use io::{bearer, discover, unix_now};
+use io::{discover, unix_now};
 pub use pep_resources::PepResources;
 /// What [`Protection::enforce`] decided for one request (the core's [`uma_core::protection::Decision`]).
 pub use uma_core::protection::Decision;
@@ -81,10 +82,7 @@ const TOKEN: &str = "token endpoint";
 pub struct Protection<C = HttpsClientConnector> {
     http: HyperClient<C, RequestBody>,
     options: Arc<Options>,
-    issuer: Issuer,
-    client_id: String,
-    dialect: Dialect,
-    realm: Option<String>,
+    settings: ProtectionSettings,
     shared: Arc<Shared>,
 }
 
@@ -93,10 +91,7 @@ impl<C: Clone> Clone for Protection<C> {
         Self {
             http: self.http.clone(),
             options: Arc::clone(&self.options),
-            issuer: self.issuer.clone(),
-            client_id: self.client_id.clone(),
-            dialect: self.dialect,
-            realm: self.realm.clone(),
+            settings: self.settings.clone(),
             shared: Arc::clone(&self.shared),
         }
     }
@@ -104,11 +99,7 @@ impl<C: Clone> Clone for Protection<C> {
 
 impl<C> std::fmt::Debug for Protection<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Protection")
-            .field("issuer", &self.issuer.as_str())
-            .field("client_id", &self.client_id)
-            .field("dialect", &self.dialect)
-            .finish_non_exhaustive()
+        self.settings.fmt(f)
     }
 }
 
@@ -137,7 +128,7 @@ where
         });
         let protection = Protection::new(
             self.http.clone(),
-            Arc::clone(&self.options),
+            Options::clone(&self.options),
             issuer.clone(),
             credentials,
             dialect,
@@ -158,30 +149,25 @@ where
     /// validated against `policy`) is given. Metadata is trusted for an hour, then fetched again.
     pub async fn new(
         http: HyperClient<C, RequestBody>,
-        options: Arc<Options>,
+        options: Options,
         issuer: Issuer,
         credentials: ClientCredentials,
         dialect: Dialect,
         policy: EndpointPolicy,
         metadata: Option<AsMetadata>,
     ) -> Result<Protection<C>, Error> {
-        // A bad issuer fails at start-up, not at the first challenge.
-        Pep::new(issuer.as_str(), issuer.url().clone(), dialect)?;
+        let settings = ProtectionSettings::new(&issuer, &credentials, dialect)?;
         let metadata = match metadata {
             Some(m) => m,
             None => discover(&http, &options, &issuer, &policy).await?,
         };
         let now = tokio::time::Instant::now().into_std();
-        let client_id = credentials.client_id.clone();
         let core =
             ProtectionClient::new(issuer.clone(), credentials, dialect, policy, metadata, now);
         Ok(Protection {
             http,
-            options,
-            issuer,
-            client_id,
-            dialect,
-            realm: None,
+            options: Arc::new(options),
+            settings,
             shared: Arc::new(Shared::new(core)),
         })
     }
@@ -196,25 +182,18 @@ where
 
     /// Puts `realm="…"` in the challenges (checked now).
     pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, Error> {
-        let realm = realm.into();
-        Pep::new(
-            self.issuer.as_str(),
-            self.issuer.url().clone(),
-            self.dialect,
-        )?
-        .with_realm(realm.clone())?;
-        self.realm = Some(realm);
+        self.settings = self.settings.with_realm(realm)?;
         Ok(self)
     }
 
     /// The authorization server's issuer (the `as_uri` of the challenges).
     pub fn issuer(&self) -> &Issuer {
-        &self.issuer
+        self.settings.issuer()
     }
 
     /// The wire conventions followed.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.settings.dialect()
     }
 
     /// The metadata in use.
@@ -293,16 +272,14 @@ where
         &self,
         permissions: Vec<PermissionRequest>,
     ) -> Result<Ticket, Error> {
-        let body = PermissionBody::for_dialect(self.dialect, permissions)?;
-        self.drive(ProtectionCall::request_ticket(body)).await
+        self.drive(self.settings.request_ticket(permissions)?).await
     }
 
     /// Introspects an RPT (UMAF §5): with the PAT, or for Keycloak with the resource server's client
     /// credentials and `token_type_hint=requesting_party_token` (`docs/protocol.md` §9.4). Decide with
     /// [`Introspection::allows`].
     pub async fn introspect(&self, rpt: &AccessToken) -> Result<Introspection, Error> {
-        self.drive(ProtectionCall::introspect(rpt.clone(), self.dialect))
-            .await
+        self.drive(self.settings.introspect(rpt)).await
     }
 
     /// Registers a client (RFC 7591) at the advertised `registration_endpoint`, with an initial access
@@ -334,12 +311,7 @@ where
         &self,
         permissions: Vec<PermissionRequest>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        self.drive(Challenge::new(
-            permissions,
-            self.dialect,
-            self.realm.clone(),
-        ))
-        .await
+        self.drive(self.settings.challenge(permissions)).await
     }
 
     /// The whole PEP decision for one request: the RPT from `Authorization: Bearer` is introspected and
@@ -351,16 +323,8 @@ where
         headers: &HeaderMap,
         permissions: Vec<PermissionRequest>,
     ) -> Result<Decision, Error> {
-        let rpt = bearer(headers);
-        let realm = self.realm.clone();
-        self.drive(Enforce::new(
-            rpt,
-            permissions,
-            self.dialect,
-            realm,
-            unix_now(),
-        ))
-        .await
+        self.drive(self.settings.enforce(headers, permissions, unix_now()))
+            .await
     }
 
     async fn drive<M, T>(&self, machine: M) -> Result<T, Error>

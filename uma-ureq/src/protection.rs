@@ -17,11 +17,12 @@ use http::HeaderMap;
 use uma_core::Machine;
 use uma_core::auth::ClientCredentials;
 use uma_core::discovery::{AsMetadata, EndpointPolicy, Issuer};
+use uma_core::driver::ProtectionSettings;
 use uma_core::protection::{
-    CallError, Challenge, ClientRegistration, CreatedResource, Dialect, Enforce, Introspection,
-    Pep, PermissionBody, PermissionRequest, PermissionRequestQuery, PermissionRequestRecord,
-    ProtectionCall, ProtectionClient, ProtectionStats, RegisteredClient, ResourceDescription,
-    ResourceList, ResourceQuery, UpdatedResource,
+    CallError, ClientRegistration, CreatedResource, Dialect, Introspection, Pep, PermissionRequest,
+    PermissionRequestQuery, PermissionRequestRecord, ProtectionCall, ProtectionClient,
+    ProtectionStats, RegisteredClient, ResourceDescription, ResourceList, ResourceQuery,
+    UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
@@ -35,7 +36,7 @@ mod pep_resources;
 
 use drive::Shared;
 pub use error::Error;
-use io::{bearer, discover, unix_now};
+use io::{discover, unix_now};
 pub use pep_resources::PepResources;
 /// What [`Protection::enforce`] decided for one request (the core's [`uma_core::protection::Decision`]).
 pub use uma_core::protection::Decision;
@@ -69,20 +70,13 @@ const TOKEN: &str = "token endpoint";
 pub struct Protection {
     agent: ureq::Agent,
     options: Options,
-    issuer: Issuer,
-    client_id: String,
-    dialect: Dialect,
-    realm: Option<String>,
+    settings: ProtectionSettings,
     shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Protection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Protection")
-            .field("issuer", &self.issuer.as_str())
-            .field("client_id", &self.client_id)
-            .field("dialect", &self.dialect)
-            .finish_non_exhaustive()
+        self.settings.fmt(f)
     }
 }
 
@@ -131,13 +125,11 @@ impl Protection {
         policy: EndpointPolicy,
         metadata: Option<AsMetadata>,
     ) -> Result<Protection, Error> {
-        // A bad issuer fails at start-up, not at the first challenge.
-        Pep::new(issuer.as_str(), issuer.url().clone(), dialect)?;
+        let settings = ProtectionSettings::new(&issuer, &credentials, dialect)?;
         let metadata = match metadata {
             Some(m) => m,
             None => discover(&agent, &options, &issuer, &policy)?,
         };
-        let client_id = credentials.client_id.clone();
         let core = ProtectionClient::new(
             issuer.clone(),
             credentials,
@@ -149,10 +141,7 @@ impl Protection {
         Ok(Protection {
             agent,
             options,
-            issuer,
-            client_id,
-            dialect,
-            realm: None,
+            settings,
             shared: Arc::new(Shared::new(core)),
         })
     }
@@ -167,25 +156,18 @@ impl Protection {
 
     /// Puts `realm="…"` in the challenges (checked now).
     pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, Error> {
-        let realm = realm.into();
-        Pep::new(
-            self.issuer.as_str(),
-            self.issuer.url().clone(),
-            self.dialect,
-        )?
-        .with_realm(realm.clone())?;
-        self.realm = Some(realm);
+        self.settings = self.settings.with_realm(realm)?;
         Ok(self)
     }
 
     /// The authorization server's issuer (the `as_uri` of the challenges).
     pub fn issuer(&self) -> &Issuer {
-        &self.issuer
+        self.settings.issuer()
     }
 
     /// The wire conventions followed.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.settings.dialect()
     }
 
     /// The metadata in use.
@@ -256,15 +238,14 @@ impl Protection {
 
     /// Asks for a permission ticket covering `permissions` (UMAF §4), in the dialect's body form.
     pub fn request_ticket(&self, permissions: Vec<PermissionRequest>) -> Result<Ticket, Error> {
-        let body = PermissionBody::for_dialect(self.dialect, permissions)?;
-        self.drive(ProtectionCall::request_ticket(body))
+        self.drive(self.settings.request_ticket(permissions)?)
     }
 
     /// Introspects an RPT (UMAF §5): with the PAT, or for Keycloak with the resource server's client
     /// credentials and `token_type_hint=requesting_party_token` (`docs/protocol.md` §9.4). Decide with
     /// [`Introspection::allows`].
     pub fn introspect(&self, rpt: &AccessToken) -> Result<Introspection, Error> {
-        self.drive(ProtectionCall::introspect(rpt.clone(), self.dialect))
+        self.drive(self.settings.introspect(rpt))
     }
 
     /// Registers a client (RFC 7591) at the advertised `registration_endpoint`, with an initial access
@@ -292,11 +273,7 @@ impl Protection {
         &self,
         permissions: Vec<PermissionRequest>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        self.drive(Challenge::new(
-            permissions,
-            self.dialect,
-            self.realm.clone(),
-        ))
+        self.drive(self.settings.challenge(permissions))
     }
 
     /// The whole PEP decision for one request: the RPT from `Authorization: Bearer` is introspected and
@@ -308,15 +285,7 @@ impl Protection {
         headers: &HeaderMap,
         permissions: Vec<PermissionRequest>,
     ) -> Result<Decision, Error> {
-        let rpt = bearer(headers);
-        let realm = self.realm.clone();
-        self.drive(Enforce::new(
-            rpt,
-            permissions,
-            self.dialect,
-            realm,
-            unix_now(),
-        ))
+        self.drive(self.settings.enforce(headers, permissions, unix_now()))
     }
 
     fn drive<M, T>(&self, machine: M) -> Result<T, Error>

@@ -22,6 +22,7 @@ mod deadline;
 mod error;
 mod options;
 mod protection_error;
+mod protection_settings;
 mod shared_store;
 
 pub use deadline::RequestDeadline;
@@ -31,6 +32,7 @@ pub use options::{
     DEFAULT_REQUEST_TIMEOUT, Observer, Options,
 };
 pub use protection_error::ProtectionCallError;
+pub use protection_settings::ProtectionSettings;
 pub use shared_store::{SharedStore, StoreObserver};
 
 use crate::RequestKind;

@@ -79,7 +79,7 @@ where
         let insecure_ok = self.with_core(|c| c.config().endpoint_policy.allow_insecure_http);
         PepResources::new(
             self.http.clone(),
-            Arc::clone(&self.options),
+            Options::clone(&self.options),
             pep,
             insecure_ok,
         )
@@ -93,7 +93,7 @@ where
     /// A handle without a [`UmaClient`]. `allow_insecure_http` permits an `http://` PEP.
     pub fn new(
         http: HyperClient<C, RequestBody>,
-        options: Arc<Options>,
+        options: Options,
         pep: &str,
         allow_insecure_http: bool,
     ) -> Result<Self, Error> {
@@ -105,7 +105,11 @@ where
                 url: pep.to_string(),
             }));
         }
-        Ok(Self { http, options, pep })
+        Ok(Self {
+            http,
+            options: Arc::new(options),
+            pep,
+        })
     }
 
     /// The PEP base URL.

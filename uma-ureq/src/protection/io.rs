@@ -96,8 +96,6 @@ fn timeout(operation: &'static str, url: String, budget: Option<Budget>) -> Erro
     }
 }
 
-pub(super) use uma_core::protection::bearer_token as bearer;
-
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
     SystemTime::now()
