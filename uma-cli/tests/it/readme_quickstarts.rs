@@ -145,6 +145,31 @@ fn readme_rust_blocks_build_in_a_new_project_and_run_as_printed() {
     // (example name, what it talks to)
     let mut runnable = Vec::new();
     let ports = free_port_pair();
+    // Started at once, before the long build: other tests of this binary bind ephemeral ports too, and
+    // one of them could take these while the examples build.
+    // `cargo run -p uma-cli -- serve --port 8080`, on the free ports.
+    let serve_line = sh_lines(&blocks)
+        .into_iter()
+        .find(|l| l.contains("serve --port 8080"))
+        .expect("the README says how to start uma serve");
+    assert!(
+        serve_line.starts_with("cargo run -p uma-cli -- serve"),
+        "{serve_line}"
+    );
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_uma"))
+        .args(["serve", "--port", &ports.0.to_string(), "--for", "600"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = std::io::BufReader::new(serve.stdout.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut banner, &mut line).unwrap() > 0 {
+        if line.trim() == "requests received:" {
+            break;
+        }
+        line.clear();
+    }
+    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
     for (i, (lang, text)) in blocks.iter().enumerate() {
         if !lang.starts_with("rust") {
             continue;
@@ -177,31 +202,11 @@ fn readme_rust_blocks_build_in_a_new_project_and_run_as_printed() {
     );
 
     let (ok, log) = cargo(&dir, &["build", "--offline", "--examples"], started);
+    if !ok {
+        serve.kill().ok();
+    }
     assert!(ok, "the README blocks do not build as pasted:\n{log}");
 
-    // `cargo run -p uma-cli -- serve --port 8080`, on the free ports.
-    let serve_line = sh_lines(&blocks)
-        .into_iter()
-        .find(|l| l.contains("serve --port 8080"))
-        .expect("the README says how to start uma serve");
-    assert!(
-        serve_line.starts_with("cargo run -p uma-cli -- serve"),
-        "{serve_line}"
-    );
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_uma"))
-        .args(["serve", "--port", &ports.0.to_string(), "--for", "600"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = std::io::BufReader::new(serve.stdout.take().unwrap());
-    let mut line = String::new();
-    while std::io::BufRead::read_line(&mut banner, &mut line).unwrap() > 0 {
-        if line.trim() == "requests received:" {
-            break;
-        }
-        line.clear();
-    }
-    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
 
     // The `VAR=value … cargo run    # expected` lines, in README order: one per serve quickstart.
     let runs: Vec<(Vec<(String, String)>, String)> = sh_lines(&blocks)
