@@ -145,3 +145,42 @@ fn keycloak_bearer_client(tls: bool) {
 }
 
 both_transports!(spec, keycloak, gluu, keycloak_bearer_client);
+
+/// The Python seed's wire contract on Keycloak is "log in with the password grant (confidential client,
+/// client secret), then authenticate the uma-ticket POST with the user's Bearer token".
+/// `ClientCredentials::bearer_confidential` serves both: Basic with the secret for the login, the user's
+/// Bearer token for the ticket grant.
+#[test]
+fn seed_keycloak_login_then_bearer_ticket_grant() {
+    use uma_core::auth::ClientCredentials;
+    use uma_core::discovery::Issuer;
+    use uma_core::{AuthorizationServer, Config};
+
+    let kit =
+        uma_testkit::Kit::start(uma_testkit::KitConfig::new(uma_testkit::Dialect::keycloak()))
+            .unwrap();
+    let issuer = Issuer::parse(&kit.issuer()).unwrap();
+    let config = Config::new()
+        .with_authorization_server(AuthorizationServer::new(
+            issuer.clone(),
+            ClientCredentials::bearer_confidential("app", "app-secret"),
+        ))
+        .allow_insecure_http(true);
+    let agent = uma_ureq::UmaAgent::new(ureq::Agent::new_with_defaults(), config);
+    let login = agent.login_password(&issuer, "alice", "alice-pw", None);
+    assert!(login.is_ok(), "{login:?}");
+    let response = agent.get(&kit.rs_url("/api/a")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let token = kit
+        .log()
+        .into_iter()
+        .rev()
+        .find(|r| r.form_value("grant_type") == Some(uma_testkit::UMA_GRANT))
+        .unwrap();
+    assert!(
+        token
+            .header("authorization")
+            .unwrap()
+            .starts_with("Bearer ")
+    );
+}

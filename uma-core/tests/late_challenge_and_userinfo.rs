@@ -1,5 +1,6 @@
-//! A uma-core behaviour the adapter cannot fix without making a protocol decision, shown with canned
-//! responses (sans-IO, deterministic). A regression test for a core fix.
+//! Two uma-core behaviours first found through the adapters, shown sans-IO (canned responses,
+//! deterministic): a late challenge reuses the RPT that landed meanwhile, and an exchange event never
+//! shows a URL's userinfo.
 //!
 //! Two requests start cold at once. The first one's challenge comes back, it runs the exchange and lands
 //! an RPT. Only then does the second one's (tokenless) challenge come back: the core starts a second
@@ -80,4 +81,21 @@ fn late_challenge_reuses_the_rpt_landed_meanwhile() {
         next.request.headers()["authorization"].to_str().unwrap(),
         "Bearer rpt-1"
     );
+}
+
+/// `ExchangeEvent::for_request` drops a URL's `user:password@` (it once kept `uri.authority()` whole, so a
+/// `-v` trace printed the password).
+#[test]
+fn exchange_event_hides_userinfo() {
+    let request = http::Request::get("https://user:hunter2@rs.example.org/a")
+        .body(Vec::new())
+        .unwrap();
+    let mut client = uma_core::Client::new(uma_core::Config::new());
+    let mut flow = uma_core::Flow::new(request);
+    let step = uma_core::Machine::start(&mut flow, &mut client, std::time::Instant::now());
+    let uma_core::Step::Send(out) = step else {
+        panic!("the flow sends the request first")
+    };
+    let event = uma_core::trace::ExchangeEvent::for_request(&out);
+    assert!(!event.line().contains("hunter2"), "{}", event.line());
 }
