@@ -88,6 +88,7 @@
 #[allow(clippy::result_large_err)]
 mod as_server;
 pub mod config;
+pub mod conformance;
 pub mod demo_client;
 mod eoepca;
 pub mod faults;

@@ -1,9 +1,7 @@
 //! Keycloak's ticketless grant through the blocking adapter: an RPT fetched ahead of any challenge is used
 //! at once (one request to the RS), and the decision / permissions modes answer without a token.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_core::grant::{KeycloakPermission, ResponseMode};
 use uma_core::{KeycloakPermissions, PermissionsAnswer};
 use uma_testkit::{Dialect, Endpoint, Server};

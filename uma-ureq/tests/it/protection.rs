@@ -2,8 +2,6 @@
 //! and Gluu dialects, and a blocking resource server built with it that the project's own client gets
 //! through.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Buffered, agent, issuer};
+use crate::common::{Buffered, agent, issuer};
 use uma_core::auth::ClientCredentials;
 use uma_core::protection::{
     ClientRegistration, Dialect, ErrorCode, PermissionRequest, ProtectionError,

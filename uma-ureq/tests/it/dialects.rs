@@ -1,8 +1,6 @@
 //! The happy path in each dialect, asserted on the server-side request log.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_core::AuthorizationServer;
 use uma_core::auth::ClientCredentials;
 use uma_core::grant::PushedClaim;

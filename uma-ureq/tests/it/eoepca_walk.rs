@@ -1,7 +1,7 @@
 //! EOEPCA's DemoClient sequence through uma-ureq (the `eoepca` example), refereed by the testkit's log:
 //! each step's requests, `X-User-Id` on every UMA request, the ID token only where the step says.
 
-#[path = "../examples/eoepca.rs"]
+#[path = "../../examples/eoepca.rs"]
 mod example;
 
 use uma_testkit::demo_client::{StepLog, check_walk};

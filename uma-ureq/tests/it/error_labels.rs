@@ -1,9 +1,7 @@
 //! Errors say what happened: a wrong password at login is a refused login (not a dead ticket), and a
 //! bogus requesting-party token is a rejected access token (not the client's credentials).
 
-mod common;
-
-use common::{agent, config, issuer, kit, options, ureq_agent};
+use crate::common::{agent, config, issuer, kit, options, ureq_agent};
 use uma_core::auth::ClientCredentials;
 use uma_core::grant::Outcome;
 use uma_core::{AuthorizationServer, Error};

@@ -2,9 +2,7 @@
 //! and fields exist, and no recorded value holds a token, ticket, secret or password.
 #![cfg(feature = "tracing")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_testkit::Dialect;
 use uma_testkit::spans::{Capture, assert_flow_spans, secrets_seen};
 

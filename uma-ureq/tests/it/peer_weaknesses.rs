@@ -1,9 +1,7 @@
 //! The Python peer's weaknesses (`peers/requests-oauthlib-uma.md` §5) that are not covered elsewhere,
 //! each shown beaten end to end.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_core::discovery::Issuer;
 use uma_testkit::{ChallengeStyle, Dialect, Endpoint, Fault, KitConfig, Server};
 use uma_ureq::UmaAgent;

@@ -1,26 +1,9 @@
-//! Shared pieces of the hostile-server suite: the raw canned-bytes server, time bounds and the checks that
-//! nothing secret reached a host it must not reach.
-#![allow(dead_code)]
+//! The checks the cases end with: nothing secret reached a host it must not reach; and small helpers.
 
-pub mod raw;
-
-use std::time::Duration;
-
-use uma_testkit::LoggedRequest;
+use crate::LoggedRequest;
 
 /// The client secret of the kit's `app` client, and its HTTP Basic form (`app:app-secret`).
 pub const SECRETS: [&str; 2] = ["app-secret", "YXBwOmFwcC1zZWNyZXQ="];
-
-/// Exchange timeout of the suite: short, so every case stays fast.
-pub const EXCHANGE: Duration = Duration::from_secs(2);
-/// Request timeout of the suite.
-pub const REQUEST: Duration = Duration::from_secs(6);
-/// Upper bound of a case that involves no timeout: 5× the exchange timeout (a bound, not a benchmark).
-pub const BOUND: Duration = Duration::from_secs(10);
-/// The short exchange timeout of the slow-server cases.
-pub const SHORT: Duration = Duration::from_millis(300);
-/// 5× [`SHORT`].
-pub const SHORT_BOUND: Duration = Duration::from_millis(1500);
 
 /// Asserts that none of `requests` (received by a host that must not get credentials) carries an
 /// `Authorization` or `Cookie` header, a client secret, or any of `tokens`.
@@ -46,28 +29,6 @@ pub fn assert_clean(requests: &[LoggedRequest], tokens: &[String]) {
     }
 }
 
-/// Asserts that no raw request carries a credential or any of `tokens`.
-pub fn assert_raw_clean(requests: &[raw::RawRequest], tokens: &[String]) {
-    for request in requests {
-        assert!(
-            request.header("authorization").is_none(),
-            "{}",
-            request.head
-        );
-        let seen = request.everything();
-        for secret in SECRETS
-            .iter()
-            .copied()
-            .chain(tokens.iter().map(String::as_str))
-        {
-            assert!(
-                !seen.contains(secret),
-                "a secret reached the raw server: {seen}"
-            );
-        }
-    }
-}
-
 /// The http form of an https URL (same host and port).
 pub fn downgraded(url: &str) -> String {
     url.replacen("https://", "http://", 1)
@@ -80,13 +41,13 @@ pub fn sixty_kib(c: char) -> String {
 
 /// The checks every case ends with: the hostile AS received nothing, and no request to the resource server
 /// carried the client secret (credentials go to the validated token endpoint only, docs/protocol.md §11.3).
-pub fn assert_nothing_astray(kit: &uma_testkit::Kit) {
-    let hostile = kit.log_of(uma_testkit::Server::HostileAs);
+pub fn assert_nothing_astray(kit: &crate::Kit) {
+    let hostile = kit.log_of(crate::Server::HostileAs);
     assert!(
         hostile.is_empty(),
         "the hostile AS was contacted: {hostile:#?}"
     );
-    for request in kit.log_of(uma_testkit::Server::Rs) {
+    for request in kit.log_of(crate::Server::Rs) {
         let seen = format!(
             "{:?} {:?} {:?}",
             request.query, request.headers, request.form

@@ -1,10 +1,8 @@
 //! The UMA flow's branches end to end (spec dialect unless said), asserted on the server-side log.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 use uma_core::config::ClaimPushing;
 use uma_core::grant::PushedClaim;

@@ -1,13 +1,11 @@
 //! Concurrency, hostile servers, time and size limits, end to end.
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use std::io::Read;
 
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 use uma_testkit::{Dialect, Endpoint, Fault, GrantedBody, Server};
 use uma_ureq::{Error, TimeoutKind, UmaAgent};

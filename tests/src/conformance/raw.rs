@@ -1,10 +1,8 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 that answers canned bytes, for what the testkit cannot emit: header
 //! values with control characters, 60 KiB challenges, token responses whose `access_token` holds CR/LF.
 //!
-//! Blocking std sockets on plain threads, so the blocking (uma-ureq) and async (uma-hyper) suites share it
-//! (uma-hyper includes this file with `#[path]`). Every connection answers one request and is closed
-//! (`Connection: close`); every read has a timeout and every loop a bound.
-#![allow(dead_code)]
+//! Blocking std sockets on plain threads, whatever the adapter under test. Every connection answers one
+//! request and is closed (`Connection: close`); every read has a timeout and every loop a bound.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,8 +19,6 @@ const MAX_BODY: usize = 1024 * 1024;
 /// One request as the raw server received it.
 #[derive(Clone, Debug)]
 pub struct RawRequest {
-    /// Method.
-    pub method: String,
     /// Request target (path and query).
     pub target: String,
     /// The whole head, request line and header lines, as text (lossy).
@@ -40,15 +36,6 @@ impl RawRequest {
                 .eq_ignore_ascii_case(name)
                 .then(|| v.trim().to_string())
         })
-    }
-
-    /// Everything the client sent, head and body, as text (lossy): for "no secret anywhere" checks.
-    pub fn everything(&self) -> String {
-        format!(
-            "{}\r\n\r\n{}",
-            self.head,
-            String::from_utf8_lossy(&self.body)
-        )
     }
 }
 
@@ -158,11 +145,8 @@ fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut body = buf[head_end + 4..].to_vec();
-    let mut words = head.split(' ');
-    let method = words.next().unwrap_or_default().to_string();
-    let target = words.next().unwrap_or_default().to_string();
+    let target = head.split(' ').nth(1).unwrap_or_default().to_string();
     let mut request = RawRequest {
-        method,
         target,
         head,
         body: Vec::new(),

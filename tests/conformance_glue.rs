@@ -1,0 +1,135 @@
+//! The uma-core half of every adapter's conformance glue: a core `Config` from the suite's neutral
+//! `Setup`, and a core error in the suite's neutral words (`Class`).
+//!
+//! Not a module of uma-testkit, which depends on no `uma` crate: each adapter's `tests/it/conformance.rs`
+//! includes this file with `#[path]`, where uma-core is at hand. Adapter errors themselves are mapped in
+//! each adapter's own `failure` function.
+#![allow(dead_code)]
+
+use uma_core::auth::ClientCredentials;
+use uma_core::challenge::ChallengeError;
+use uma_core::config::ClaimPushing;
+use uma_core::discovery::{DiscoveryError, Issuer};
+use uma_core::grant::PushedClaim;
+use uma_core::secret::ClaimToken;
+use uma_core::{AuthorizationServer, Config};
+use uma_testkit::conformance::{Class, ProtectionSetup, Setup};
+
+/// The core configuration `setup` describes.
+pub fn config(setup: &Setup) -> Config {
+    let issuer = Issuer::parse(&setup.issuer).expect("the setup's issuer");
+    let credentials =
+        ClientCredentials::basic(setup.client_id.as_str(), setup.client_secret.as_str());
+    let mut server = AuthorizationServer::new(issuer, credentials);
+    server.claim = setup
+        .pushed_id_token
+        .as_ref()
+        .map(|token| PushedClaim::id_token(ClaimToken::new(token.clone())));
+    let mut config = Config::new()
+        .with_authorization_server(server)
+        .allow_insecure_http(setup.allow_insecure_http);
+    config.endpoint_policy.allow_cross_origin_token_endpoint =
+        setup.allow_cross_origin_token_endpoint;
+    config.max_redirects = setup.max_redirects;
+    if let Some(flows) = setup.max_flows {
+        config = config.with_max_flows(flows);
+    }
+    if setup.push_claims_always {
+        config.claim_pushing = ClaimPushing::Always;
+    }
+    if let Some(interval) = setup.min_poll_interval {
+        config.poll.min_interval = interval;
+        config.poll.default_interval = interval;
+    }
+    config
+}
+
+/// The root of a core error, classified.
+pub fn core_class(error: &uma_core::Error) -> Class {
+    use uma_core::Error as E;
+    match error.root() {
+        E::UntrustedAuthorizationServer { as_uri } => Class::Untrusted {
+            as_uri: as_uri.clone(),
+        },
+        E::InsecureAuthorizationServer { .. } => Class::InsecureIssuer,
+        E::Challenge(ChallengeError::InvalidAsUri { .. }) => Class::InvalidAsUri,
+        E::Challenge(ChallengeError::InvalidTicket { .. }) => Class::InvalidTicket,
+        E::Challenge(_) => Class::InvalidChallenge,
+        E::Discovery { error, .. } => discovery_class(error),
+        E::Denied { .. } => Class::Denied,
+        E::NeedInfo { .. } => Class::NeedInfo,
+        E::ClientAuthentication { .. } => Class::ClientAuthentication,
+        E::TokenEndpoint { .. } => Class::TokenEndpoint,
+        E::MalformedTokenResponse { status, .. } => {
+            Class::MalformedTokenResponse { status: *status }
+        }
+        E::MaxFlowsReached { flows } => Class::MaxFlows { flows: *flows },
+        E::TooManyRedirects { max } => Class::TooManyRedirects { max: *max },
+        other => Class::Other(format!("{other:?}")),
+    }
+}
+
+/// A discovery failure, classified.
+pub fn discovery_class(error: &DiscoveryError) -> Class {
+    match error {
+        DiscoveryError::InsecureIssuer { .. } => Class::InsecureIssuer,
+        DiscoveryError::IssuerMismatch { .. } => Class::IssuerMismatch,
+        DiscoveryError::CrossOriginEndpoint { field, .. } => Class::CrossOriginEndpoint {
+            field: field.to_string(),
+        },
+        DiscoveryError::InsecureEndpoint { field, .. } => Class::InsecureEndpoint {
+            field: field.to_string(),
+        },
+        DiscoveryError::NotJson => Class::DiscoveryNotJson,
+        DiscoveryError::Status(status) => Class::DiscoveryStatus(*status),
+        _ => Class::Discovery,
+    }
+}
+
+/// What a protection handle is opened with: the issuer, the resource server's credentials, the dialect.
+pub fn protection_inputs(
+    setup: &ProtectionSetup,
+) -> (Issuer, ClientCredentials, uma_core::protection::Dialect) {
+    let issuer = Issuer::parse(&setup.issuer).expect("the setup's issuer");
+    let credentials =
+        ClientCredentials::basic(setup.client_id.as_str(), setup.client_secret.as_str());
+    let dialect = match &setup.dialect {
+        uma_testkit::Dialect::Keycloak { .. } => uma_core::protection::Dialect::Keycloak,
+        uma_testkit::Dialect::Gluu => uma_core::protection::Dialect::Gluu,
+        _ => uma_core::protection::Dialect::Uma,
+    };
+    (issuer, credentials, dialect)
+}
+
+/// A resource description named `name` with `scopes`.
+pub fn resource(name: &str, scopes: &[&str]) -> uma_core::protection::ResourceDescription {
+    uma_core::protection::ResourceDescription::new(name, scopes.iter().copied())
+}
+
+/// One permission request: `scopes` of `resource`.
+pub fn permission(resource: &str, scopes: &[&str]) -> Vec<uma_core::protection::PermissionRequest> {
+    vec![uma_core::protection::PermissionRequest::new(
+        resource,
+        scopes.iter().copied(),
+    )]
+}
+
+/// Request headers carrying `authorization`, if any.
+pub fn headers(authorization: Option<&str>) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    if let Some(value) = authorization {
+        headers.insert(
+            http::header::AUTHORIZATION,
+            value.parse().expect("a header value"),
+        );
+    }
+    headers
+}
+
+/// The status of the answer a PEP gives for `decision`: 200 when allowed, else the challenge's.
+pub fn decision_status(decision: &uma_core::protection::Decision) -> u16 {
+    match decision {
+        uma_core::protection::Decision::Allow(_) => 200,
+        uma_core::protection::Decision::Challenge(challenge) => challenge.status().as_u16(),
+    }
+}

@@ -1,0 +1,203 @@
+//! The testkit's conformance suite (hostile servers, flows, the protection API) over `UmaAgent` and
+//! `Protection`: this file only builds them from the suite's neutral set-up and maps their errors.
+
+use std::time::Duration;
+
+use uma_core::protection::ResourceQuery;
+use uma_core::secret::AccessToken;
+use uma_testkit::conformance::{
+    Adapter, Class, Deadline, Failure, Outcome, ProtectionAdapter, ProtectionSetup, Protector,
+    Setup, Subject, kept,
+};
+use uma_ureq::protection::Error as ProtectionError;
+use uma_ureq::{Error, Options, Protection, TimeoutKind, UmaAgent};
+
+#[path = "../../../tests/conformance_glue.rs"]
+mod glue;
+
+struct Ureq;
+
+uma_testkit::conformance_suite!(Ureq);
+uma_testkit::protection_suite!(Ureq);
+
+/// Every `uma_ureq::Error` the suite sees, in the suite's words.
+fn failure(error: &Error) -> Failure {
+    let class = match error {
+        Error::Timeout { kind, .. } => Class::Timeout(match kind {
+            TimeoutKind::Exchange => Deadline::Exchange,
+            _ => Deadline::Request,
+        }),
+        Error::Transport { .. } => Class::Transport,
+        Error::BodyTooLarge { limit, kind, .. } => Class::BodyTooLarge {
+            limit: *limit,
+            from_authorization_server: kind.0 != uma_core::RequestKind::Resource,
+        },
+        other => other
+            .uma()
+            .map_or_else(|| Class::Other(other.to_string()), glue::core_class),
+    };
+    let response = error.response().map(kept);
+    Failure {
+        class,
+        response,
+        shown: format!("{error} {error:?}"),
+    }
+}
+
+/// Every `uma_ureq::protection::Error` the suite sees, in the suite's words.
+fn protection_failure(error: &ProtectionError) -> Failure {
+    let class = match error {
+        ProtectionError::Timeout { .. } => Class::Timeout(Deadline::Exchange),
+        ProtectionError::Transport { .. } => Class::Transport,
+        ProtectionError::BodyTooLarge { limit, .. } => Class::BodyTooLarge {
+            limit: *limit,
+            from_authorization_server: true,
+        },
+        ProtectionError::Discovery(discovery) => glue::discovery_class(discovery),
+        other => other.status().map_or_else(
+            || Class::Other(other.to_string()),
+            |s| Class::Status(s.as_u16()),
+        ),
+    };
+    Failure {
+        class,
+        response: None,
+        shown: format!("{error} {error:?}"),
+    }
+}
+
+/// A plain ureq agent that trusts `ca` (when given). Its own global timeout is a safety net.
+fn ureq_agent(ca: Option<&[u8]>) -> ureq::Agent {
+    let mut builder = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(20)));
+    if let Some(der) = ca {
+        let cert = ureq::tls::Certificate::from_der(der).to_owned();
+        let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert]));
+        builder = builder.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+    builder.build().new_agent()
+}
+
+impl Adapter for Ureq {
+    fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
+        let options = Options::default()
+            .with_exchange_timeout(Some(setup.exchange_timeout))
+            .with_request_timeout(Some(setup.request_timeout));
+        let ca = setup.ca_der.as_deref();
+        Box::new(Agent(UmaAgent::with_options(
+            ureq_agent(ca),
+            glue::config(setup),
+            options,
+        )))
+    }
+}
+
+struct Agent(UmaAgent);
+
+impl Subject for Agent {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Outcome {
+        let (head, mut body) = self.0.send(request).map_err(|e| failure(&e))?.into_parts();
+        let body = body.with_config().limit(u64::MAX).read_to_vec();
+        let body = body.map_err(|e| Failure {
+            class: Class::Transport,
+            response: None,
+            shown: format!("{e} {e:?}"),
+        })?;
+        Ok(http::Response::from_parts(head, body))
+    }
+
+    fn set_access_token(&self, token: &str) {
+        self.0.set_access_token(token.to_string());
+    }
+
+    fn send_concurrently(&self, requests: Vec<http::Request<Vec<u8>>>) -> Vec<Outcome> {
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = requests
+                .into_iter()
+                .map(|r| scope.spawn(|| self.send(r)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("the client panicked"))
+                .collect()
+        })
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.0.stats().token_requests
+    }
+}
+
+impl ProtectionAdapter for Ureq {
+    fn protector(&self, setup: &ProtectionSetup) -> Box<dyn Protector> {
+        let config = uma_core::Config::new().allow_insecure_http(setup.allow_insecure_http);
+        let agent = UmaAgent::new(ureq_agent(setup.ca_der.as_deref()), config);
+        let (issuer, credentials, dialect) = glue::protection_inputs(setup);
+        Box::new(Guard(
+            agent
+                .protection(&issuer, credentials, dialect)
+                .expect("discovery"),
+        ))
+    }
+}
+
+struct Guard(Protection);
+
+impl Protector for Guard {
+    fn create_resource(&self, name: &str, scopes: &[&str]) -> Result<String, Failure> {
+        let created = self.0.create_resource(&glue::resource(name, scopes));
+        created.map(|c| c.id).map_err(|e| protection_failure(&e))
+    }
+
+    fn list_resources(&self) -> Result<Vec<String>, Failure> {
+        let listed = self.0.list_resources(&ResourceQuery::default());
+        listed.map(|l| l.ids).map_err(|e| protection_failure(&e))
+    }
+
+    fn request_ticket(&self, resource: &str, scopes: &[&str]) -> Result<String, Failure> {
+        let ticket = self.0.request_ticket(glue::permission(resource, scopes));
+        ticket
+            .map(|t| t.secret().to_string())
+            .map_err(|e| protection_failure(&e))
+    }
+
+    fn introspect(&self, token: &str) -> Result<bool, Failure> {
+        let seen = self.0.introspect(&AccessToken::new(token));
+        seen.map(|i| i.active).map_err(|e| protection_failure(&e))
+    }
+
+    fn enforce(
+        &self,
+        authorization: Option<&str>,
+        resource: &str,
+        scope: &str,
+    ) -> Result<u16, Failure> {
+        let decision = self.0.enforce(
+            &glue::headers(authorization),
+            glue::permission(resource, &[scope]),
+        );
+        decision
+            .map(|d| glue::decision_status(&d))
+            .map_err(|e| protection_failure(&e))
+    }
+
+    fn enforce_concurrently(
+        &self,
+        n: usize,
+        resource: &str,
+        scope: &str,
+    ) -> Vec<Result<u16, Failure>> {
+        std::thread::scope(|scope_| {
+            let threads: Vec<_> = (0..n)
+                .map(|_| scope_.spawn(|| self.enforce(None, resource, scope)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("the handle panicked"))
+                .collect()
+        })
+    }
+
+    fn pat_requests(&self) -> u64 {
+        self.0.stats().pat_requests
+    }
+}
