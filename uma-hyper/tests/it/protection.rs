@@ -1,13 +1,11 @@
 //! The protection API through `uma_hyper::Protection`, end to end on the testkit, and a hyper resource
 //! server protected with it that the project's own `UmaClient` gets through.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{body_of, client_for, start};
+use crate::common::{body_of, client_for, start};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;

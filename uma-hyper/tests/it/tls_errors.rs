@@ -1,9 +1,7 @@
 //! TLS: the PEM file `uma serve --tls` writes is accepted as is, and a certificate failure names its
 //! cause in the top-level message (not just hyper's `client error (Connect)`).
 
-mod common;
-
-use common::{config_for, options};
+use crate::common::{config_for, options};
 use uma_hyper::UmaClient;
 use uma_testkit::{Dialect, Kit, KitConfig};
 

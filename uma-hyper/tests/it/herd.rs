@@ -1,11 +1,9 @@
 //! Concurrency: herds share one exchange, expiry under load, cancellation, lock recovery.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use uma_testkit::{Dialect, Endpoint, Fault, KitConfig, ResourceDef, Server};
 
 both!(

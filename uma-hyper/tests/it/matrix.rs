@@ -1,10 +1,8 @@
 //! The end-to-end matrix of the blocking twin, over plain http and TLS, asserting the server-side log.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 use uma_core::config::{ClaimPushing, PollPolicy};
 use uma_core::grant::PushedClaim;

@@ -1,9 +1,7 @@
 //! Keycloak's ticketless grant through the async adapter: an RPT fetched ahead of any challenge is used at
 //! once, with one request to the resource server.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_core::discovery::Issuer;
 use uma_core::grant::KeycloakPermission;
 use uma_core::{KeycloakPermissions, PermissionsAnswer};

@@ -4,12 +4,10 @@
 //! holds a token, ticket, secret or password.
 #![cfg(feature = "tracing")]
 
-mod common;
-
 use std::convert::Infallible;
 use std::time::Duration;
 
-use common::{client_for, start};
+use crate::common::{client_for, start};
 use http::Method;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};

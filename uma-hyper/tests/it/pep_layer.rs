@@ -1,13 +1,11 @@
 //! The PEP layer in front of a hyper server, end to end on the testkit: the project's hyper and ureq
 //! clients get through, and the AS calls are counted (introspections per RPT, PAT requests per herd).
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{body_of, client_for, start};
+use crate::common::{body_of, client_for, start};
 use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};

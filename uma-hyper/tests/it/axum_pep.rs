@@ -3,15 +3,13 @@
 //! counted from the kit's log under 100 concurrent requests (one introspection per distinct RPT within
 //! its cache lifetime, one PAT request per PAT expiry); and the README's axum block is the example's.
 
-mod common;
-
-#[path = "../examples/axum_pep.rs"]
+#[path = "../../examples/axum_pep.rs"]
 #[allow(dead_code)]
 mod example;
 
 use std::time::Duration;
 
-use common::{body_of, client_for, config_for, start};
+use crate::common::{body_of, client_for, config_for, start};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;

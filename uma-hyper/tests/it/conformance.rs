@@ -1,0 +1,273 @@
+//! The testkit's conformance suite (hostile servers, flows, the protection API) over `UmaClient` and
+//! `Protection`: this file only builds them from the suite's neutral set-up and maps their errors. The
+//! suite's calls are blocking: each client owns a runtime and runs every request on a task of it.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use tokio::runtime::Runtime;
+use uma_core::protection::ResourceQuery;
+use uma_core::secret::AccessToken;
+use uma_hyper::protection::Error as ProtectionError;
+use uma_hyper::{BodyKind, Deadline, Error, HttpsClientConnector, Options, Protection, UmaClient};
+use uma_testkit::conformance::{
+    self as suite, Adapter, Class, Failure, Outcome, ProtectionAdapter, ProtectionSetup, Protector,
+    Setup, Subject, kept,
+};
+
+#[path = "../../../tests/conformance_glue.rs"]
+mod glue;
+
+struct Hyper;
+
+uma_testkit::conformance_suite!(Hyper);
+uma_testkit::protection_suite!(Hyper);
+
+/// Every `uma_hyper::Error` the suite sees, in the suite's words.
+fn failure(error: &Error) -> Failure {
+    let class = match error {
+        Error::Timeout { what, .. } => Class::Timeout(match what {
+            Deadline::Exchange(_) => suite::Deadline::Exchange,
+            _ => suite::Deadline::Request,
+        }),
+        Error::Transport { .. } => Class::Transport,
+        Error::BodyTooLarge { limit, kind } => Class::BodyTooLarge {
+            limit: *limit as u64,
+            from_authorization_server: *kind == BodyKind::AuthorizationServer,
+        },
+        other => other
+            .uma()
+            .map_or_else(|| Class::Other(other.to_string()), glue::core_class),
+    };
+    let response = error.response().map(kept);
+    Failure {
+        class,
+        response,
+        shown: format!("{error} {error:?}"),
+    }
+}
+
+/// Every `uma_hyper::protection::Error` the suite sees, in the suite's words.
+fn protection_failure(error: &ProtectionError) -> Failure {
+    let class = match error {
+        ProtectionError::Timeout { .. } => Class::Timeout(suite::Deadline::Exchange),
+        ProtectionError::Transport { .. } => Class::Transport,
+        ProtectionError::BodyTooLarge { limit, .. } => Class::BodyTooLarge {
+            limit: *limit as u64,
+            from_authorization_server: true,
+        },
+        ProtectionError::Discovery(discovery) => glue::discovery_class(discovery),
+        other => other.status().map_or_else(
+            || Class::Other(other.to_string()),
+            |s| Class::Status(s.as_u16()),
+        ),
+    };
+    Failure {
+        class,
+        response: None,
+        shown: format!("{error} {error:?}"),
+    }
+}
+
+/// A multi-thread runtime of two workers, as in the adapter's own tests.
+fn runtime() -> Arc<Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    Arc::new(runtime.expect("a runtime"))
+}
+
+/// A client for `config`, trusting `ca` when given.
+fn client(config: uma_core::Config, ca: Option<&[u8]>) -> UmaClient<HttpsClientConnector> {
+    match ca {
+        Some(der) => {
+            let tls = UmaClient::tls_config_trusting([der.to_vec()]).expect("test CA");
+            UmaClient::with_tls_config(config, tls)
+        }
+        None => UmaClient::new(config).expect("client"),
+    }
+}
+
+/// Runs `task` on `runtime` and waits for it; a panic in it is a panic here.
+fn run<T: Send + 'static>(runtime: &Runtime, task: impl Future<Output = T> + Send + 'static) -> T {
+    runtime
+        .block_on(runtime.spawn(task))
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+impl Adapter for Hyper {
+    fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
+        let options = Options::default()
+            .with_exchange_timeout(Some(setup.exchange_timeout))
+            .with_request_timeout(Some(setup.request_timeout));
+        let runtime = runtime();
+        let _entered = runtime.enter();
+        let client = client(glue::config(setup), setup.ca_der.as_deref()).with_options(options);
+        Box::new(Client {
+            runtime: Arc::clone(&runtime),
+            client,
+        })
+    }
+}
+
+struct Client {
+    runtime: Arc<Runtime>,
+    client: UmaClient<HttpsClientConnector>,
+}
+
+/// Sends `request` through `client` and reads the answer whole.
+async fn send(client: UmaClient<HttpsClientConnector>, request: http::Request<Vec<u8>>) -> Outcome {
+    let response = client
+        .send(request.map(|b| Full::new(Bytes::from(b))))
+        .await;
+    let (head, body) = response.map_err(|e| failure(&e))?.into_parts();
+    let body = body.collect().await.map_err(|e| Failure {
+        class: Class::Transport,
+        response: None,
+        shown: format!("{e} {e:?}"),
+    })?;
+    Ok(http::Response::from_parts(head, body.to_bytes().to_vec()))
+}
+
+impl Subject for Client {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Outcome {
+        run(&self.runtime, send(self.client.clone(), request))
+    }
+
+    fn set_access_token(&self, token: &str) {
+        self.client.set_access_token(token.to_string());
+    }
+
+    fn send_concurrently(&self, requests: Vec<http::Request<Vec<u8>>>) -> Vec<Outcome> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|r| self.runtime.spawn(send(self.client.clone(), r)))
+            .collect();
+        let joined = self.runtime.block_on(async move {
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await);
+            }
+            outcomes
+        });
+        joined
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
+            .collect()
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.client.stats().token_requests
+    }
+}
+
+impl ProtectionAdapter for Hyper {
+    fn protector(&self, setup: &ProtectionSetup) -> Box<dyn Protector> {
+        let runtime = runtime();
+        let config = uma_core::Config::new().allow_insecure_http(setup.allow_insecure_http);
+        let (issuer, credentials, dialect) = glue::protection_inputs(setup);
+        let opened = run(&runtime, {
+            let _entered = runtime.enter();
+            let client = client(config, setup.ca_der.as_deref());
+            async move { client.protection(&issuer, credentials, dialect).await }
+        });
+        Box::new(Guard {
+            runtime,
+            protection: opened.expect("discovery"),
+        })
+    }
+}
+
+struct Guard {
+    runtime: Arc<Runtime>,
+    protection: Protection,
+}
+
+impl Protector for Guard {
+    fn create_resource(&self, name: &str, scopes: &[&str]) -> Result<String, Failure> {
+        let created = self.runtime.block_on(
+            self.protection
+                .create_resource(&glue::resource(name, scopes)),
+        );
+        created.map(|c| c.id).map_err(|e| protection_failure(&e))
+    }
+
+    fn list_resources(&self) -> Result<Vec<String>, Failure> {
+        let listed = self
+            .runtime
+            .block_on(self.protection.list_resources(&ResourceQuery::default()));
+        listed.map(|l| l.ids).map_err(|e| protection_failure(&e))
+    }
+
+    fn request_ticket(&self, resource: &str, scopes: &[&str]) -> Result<String, Failure> {
+        let ticket = self.runtime.block_on(
+            self.protection
+                .request_ticket(glue::permission(resource, scopes)),
+        );
+        ticket
+            .map(|t| t.secret().to_string())
+            .map_err(|e| protection_failure(&e))
+    }
+
+    fn introspect(&self, token: &str) -> Result<bool, Failure> {
+        let seen = self
+            .runtime
+            .block_on(self.protection.introspect(&AccessToken::new(token)));
+        seen.map(|i| i.active).map_err(|e| protection_failure(&e))
+    }
+
+    fn enforce(
+        &self,
+        authorization: Option<&str>,
+        resource: &str,
+        scope: &str,
+    ) -> Result<u16, Failure> {
+        let wanted = glue::permission(resource, &[scope]);
+        let decision = self.runtime.block_on(
+            self.protection
+                .enforce(&glue::headers(authorization), wanted),
+        );
+        decision
+            .map(|d| glue::decision_status(&d))
+            .map_err(|e| protection_failure(&e))
+    }
+
+    fn enforce_concurrently(
+        &self,
+        n: usize,
+        resource: &str,
+        scope: &str,
+    ) -> Vec<Result<u16, Failure>> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (protection, wanted) = (
+                    self.protection.clone(),
+                    glue::permission(resource, &[scope]),
+                );
+                self.runtime.spawn(async move {
+                    let decision = protection.enforce(&http::HeaderMap::new(), wanted).await;
+                    decision
+                        .map(|d| glue::decision_status(&d))
+                        .map_err(|e| protection_failure(&e))
+                })
+            })
+            .collect();
+        let joined = self.runtime.block_on(async move {
+            let mut verdicts = Vec::new();
+            for task in tasks {
+                verdicts.push(task.await);
+            }
+            verdicts
+        });
+        joined
+            .into_iter()
+            .map(|v| v.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
+            .collect()
+    }
+
+    fn pat_requests(&self) -> u64 {
+        self.protection.stats().pat_requests
+    }
+}
