@@ -3,9 +3,7 @@
 //! secret.
 #![cfg(feature = "tracing")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_testkit::spans::{Capture, assert_request_spans, secrets_seen};
 use uma_testkit::{Dialect, KitConfig};
 

@@ -1,10 +1,8 @@
 //! The rest of the matrix: need_info, request_submitted, a hostile as_uri, a silent AS.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use uma_core::config::PollPolicy;
 use uma_core::grant::PushedClaim;
 use uma_core::secret::ClaimToken;

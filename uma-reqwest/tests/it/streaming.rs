@@ -1,8 +1,6 @@
 //! A body that cannot be cloned is sent once; its UMA challenge comes back tagged, nothing sent to the AS.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use uma_reqwest::NotReplayed;
 use uma_testkit::{Dialect, Endpoint, KitConfig, Server};
 

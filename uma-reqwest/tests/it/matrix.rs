@@ -1,8 +1,6 @@
 //! The end-to-end matrix through a `reqwest_middleware` chain, asserting the server-side log.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 use uma_core::Party;
 use uma_core::config::ClaimPushing;

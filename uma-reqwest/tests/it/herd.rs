@@ -1,10 +1,8 @@
 //! Concurrency: a herd shares one exchange; a cancelled request leaves the middleware usable.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use uma_testkit::{Dialect, Endpoint, Fault, KitConfig, Server};
 
 /// 1,000 tasks on one resource while the token endpoint takes 1.5 s: one discovery, one token request,

@@ -1,0 +1,140 @@
+//! The testkit's conformance suite (hostile servers, flows) through a `reqwest_middleware` chain around
+//! `UmaMiddleware`: this file only builds the chain from the suite's neutral set-up and maps its errors.
+//! uma-reqwest has no protection API of its own (a resource server uses uma-hyper's `Protection`), so
+//! it runs no protection cases. The suite's calls are blocking: the chain runs on a runtime of its own.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use tokio::runtime::Runtime;
+use uma_core::secret::AccessToken;
+use uma_core::{Identity, Party};
+use uma_reqwest::{BodyKind, Deadline, Error, Options, UmaMiddleware};
+use uma_testkit::conformance::{
+    self as suite, Adapter, Class, Failure, Outcome, Setup, Subject, kept,
+};
+
+#[path = "../../../tests/conformance_glue.rs"]
+mod glue;
+
+struct Reqwest;
+
+uma_testkit::conformance_suite!(Reqwest);
+
+/// Every error of the chain the suite sees, in the suite's words: the middleware's `Error`, or
+/// reqwest's own (from the resource server's side of the chain).
+fn failure(error: &reqwest_middleware::Error) -> Failure {
+    let class = match uma_reqwest::uma_error(error) {
+        Some(Error::Timeout {
+            what: Deadline::Exchange(_),
+            ..
+        }) => Class::Timeout(suite::Deadline::Exchange),
+        Some(Error::Timeout { .. }) => Class::Timeout(suite::Deadline::Request),
+        Some(Error::Transport { .. }) => Class::Transport,
+        Some(Error::BodyTooLarge { limit, kind }) => Class::BodyTooLarge {
+            limit: *limit as u64,
+            from_authorization_server: *kind == BodyKind::AuthorizationServer,
+        },
+        Some(other) => other
+            .uma()
+            .map_or_else(|| Class::Other(other.to_string()), glue::core_class),
+        None if error.is_timeout() => Class::Timeout(suite::Deadline::Exchange),
+        None if error.is_connect() || error.is_request() || error.is_body() => Class::Transport,
+        None => Class::Other(error.to_string()),
+    };
+    let response = uma_reqwest::uma_error(error)
+        .and_then(Error::response)
+        .map(kept);
+    Failure {
+        class,
+        response,
+        shown: format!("{error} {error:?}"),
+    }
+}
+
+impl Adapter for Reqwest {
+    fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime"),
+        );
+        let roots: Vec<Vec<u8>> = setup.ca_der.iter().cloned().collect();
+        let tls = uma_hyper::UmaClient::tls_config_trusting(roots).expect("test CA");
+        let options = Options::default()
+            .with_exchange_timeout(Some(setup.exchange_timeout))
+            .with_request_timeout(Some(setup.request_timeout));
+        let inner = uma_reqwest::http_client(tls.clone()).expect("inner client");
+        let uma = UmaMiddleware::with_http_client(glue::config(setup), inner).with_options(options);
+        // The application's client leaves redirects to the middleware (`Setup::max_redirects`).
+        let app = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none());
+        let client = ClientBuilder::new(app.build().expect("app client"))
+            .with(uma.clone())
+            .build();
+        Box::new(Chain {
+            runtime,
+            uma,
+            client,
+        })
+    }
+}
+
+struct Chain {
+    runtime: Arc<Runtime>,
+    uma: UmaMiddleware,
+    client: ClientWithMiddleware,
+}
+
+/// Sends `request` through the chain and reads the answer whole.
+async fn send(client: ClientWithMiddleware, request: http::Request<Vec<u8>>) -> Outcome {
+    let request = reqwest::Request::try_from(request).expect("a reqwest request");
+    let response = client.execute(request).await.map_err(|e| failure(&e))?;
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = response.bytes().await.map_err(|e| failure(&e.into()))?;
+    let mut answer = http::Response::new(body.to_vec());
+    *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
+    Ok(answer)
+}
+
+impl Subject for Chain {
+    fn send(&self, request: http::Request<Vec<u8>>) -> Outcome {
+        let task = self.runtime.spawn(send(self.client.clone(), request));
+        self.runtime
+            .block_on(task)
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    fn set_access_token(&self, token: &str) {
+        let identity = Identity::from_token(AccessToken::new(token), Instant::now());
+        self.uma
+            .with_core(|core| core.set_identity(Party::default(), identity));
+    }
+
+    fn send_concurrently(&self, requests: Vec<http::Request<Vec<u8>>>) -> Vec<Outcome> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|r| self.runtime.spawn(send(self.client.clone(), r)))
+            .collect();
+        let joined = self.runtime.block_on(async move {
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await);
+            }
+            outcomes
+        });
+        joined
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
+            .collect()
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.uma.stats().token_requests
+    }
+}
