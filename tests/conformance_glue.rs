@@ -41,6 +41,16 @@ pub fn config(setup: &Setup) -> Config {
         config.poll.min_interval = interval;
         config.poll.default_interval = interval;
     }
+    if let Some(interval) = setup.max_poll_interval {
+        config.poll.max_interval = interval;
+    }
+    if let Some(polls) = setup.max_polls {
+        config.poll.max_polls = polls;
+    }
+    for (origin, issuer) in &setup.issuer_for_origin {
+        let issuer = Issuer::parse(issuer).expect("an issuer");
+        config.issuer_for_origin.push((origin.clone(), issuer));
+    }
     config
 }
 
@@ -58,6 +68,7 @@ pub fn core_class(error: &uma_core::Error) -> Class {
         E::Discovery { error, .. } => discovery_class(error),
         E::Denied { .. } => Class::Denied,
         E::NeedInfo { .. } => Class::NeedInfo,
+        E::ApprovalPending { .. } => Class::ApprovalPending,
         E::ClientAuthentication { .. } => Class::ClientAuthentication,
         E::TokenEndpoint { .. } => Class::TokenEndpoint,
         E::MalformedTokenResponse { status, .. } => {

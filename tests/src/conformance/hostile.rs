@@ -198,33 +198,44 @@ pub fn slow_servers(adapter: &dyn Adapter, tls: bool) {
         );
         kit.set_fault(endpoint, None);
     }
-    // An AS that never answers is cut by the request timeout when the exchange timeout is long.
-    kit.set_fault(Endpoint::Token, Some(Fault::NeverAnswer));
-    let setup = Setup {
-        exchange_timeout: Duration::from_secs(30),
-        request_timeout: SHORT,
-        ..Setup::for_kit(&kit)
-    };
-    let client = adapter.subject(&setup);
-    let outcome = fetch(&*client, &kit.rs_url("/api/a"), SHORT_BOUND);
-    assert!(
-        matches!(class(&outcome), Class::Timeout(Deadline::Request)),
-        "{outcome:?}"
-    );
+    // The client stays usable once the servers recover.
+    let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+    assert_eq!(outcome.expect("recovered").status(), 200);
+    // An AS that never answers (discovery, token endpoint) is cut by the request timeout when the
+    // exchange timeout is long.
+    for endpoint in [Endpoint::Discovery, Endpoint::Token] {
+        kit.set_fault(endpoint, Some(Fault::NeverAnswer));
+        let setup = Setup {
+            exchange_timeout: Duration::from_secs(30),
+            request_timeout: SHORT,
+            ..Setup::for_kit(&kit)
+        };
+        let client = adapter.subject(&setup);
+        let outcome = fetch(&*client, &kit.rs_url("/api/a"), SHORT_BOUND);
+        assert!(
+            matches!(class(&outcome), Class::Timeout(Deadline::Request)),
+            "{endpoint:?}: {outcome:?}"
+        );
+        kit.set_fault(endpoint, None);
+    }
     assert_nothing_astray(&kit);
 }
 
-/// An AS that drops the connection (discovery, token endpoint): a transport error, then recovery.
+/// An AS that drops the connection (discovery, token endpoint): a transport error that shows no URL
+/// query, then recovery.
 pub fn as_drops_connection(adapter: &dyn Adapter, tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let client = subject(adapter, &kit);
     for endpoint in [Endpoint::Discovery, Endpoint::Token] {
         kit.set_fault(endpoint, Some(Fault::DropConnection));
-        let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+        let url = format!("{}?token=s3cret", kit.rs_url("/api/a"));
+        let outcome = fetch(&*client, &url, BOUND);
         assert!(
             matches!(class(&outcome), Class::Transport),
             "{endpoint:?}: {outcome:?}"
         );
+        // The error names no URL query (it may hold secrets).
+        assert!(!failure(&outcome).shown.contains("s3cret"), "{outcome:?}");
         kit.set_fault(endpoint, None);
     }
     let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
@@ -665,5 +676,31 @@ pub fn huge_challenge_headers(adapter: &dyn Adapter, tls: bool) {
         ),
     }
     assert_eq!(kit.log_of(Server::As).len(), 0);
+    assert_nothing_astray(&kit);
+}
+
+/// B12 and B4: AS answers with bad statuses or HTML give typed errors, and the client is not bricked:
+/// the next request works.
+pub fn bad_as_answers_do_not_brick(adapter: &dyn Adapter, tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let client = subject(adapter, &kit);
+    kit.set_fault_times(Endpoint::Discovery, Fault::Status(500), 1);
+    let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+    assert_eq!(class(&outcome), &Class::DiscoveryStatus(500), "{outcome:?}");
+    assert_eq!(failure(&outcome).status(), Some(401));
+
+    kit.set_fault_times(Endpoint::Token, Fault::Html, 1);
+    let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+    assert!(
+        matches!(class(&outcome), Class::MalformedTokenResponse { .. }),
+        "{outcome:?}"
+    );
+    kit.set_fault_times(Endpoint::Token, Fault::Garbage, 1);
+    assert!(fetch(&*client, &kit.rs_url("/api/a"), BOUND).is_err());
+
+    for _ in 0..2 {
+        let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+        assert_eq!(outcome.expect("GET").status(), 200);
+    }
     assert_nothing_astray(&kit);
 }

@@ -7,10 +7,11 @@ mod common;
 
 mod axum_pep;
 mod conformance;
+mod dialects;
 mod eoepca_walk;
 mod herd;
 mod keycloak_ticketless;
-mod matrix;
+
 mod pep_layer;
 mod protection;
 mod spans;

@@ -54,6 +54,12 @@ fn failure(error: &reqwest_middleware::Error) -> Failure {
 }
 
 impl Adapter for Reqwest {
+    fn divergence(&self, case: &str) -> Option<&'static str> {
+        // uma-ureq fails at once; the async engine sleeps out the interval (review, change 2).
+        (case == "request_submitted_past_deadline")
+            .then_some("a poll interval past the request deadline is slept until the deadline")
+    }
+
     fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()
@@ -136,5 +142,9 @@ impl Subject for Chain {
 
     fn token_requests(&self) -> u64 {
         self.uma.stats().token_requests
+    }
+
+    fn parked(&self) -> u64 {
+        self.uma.stats().parked
     }
 }

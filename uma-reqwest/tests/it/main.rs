@@ -5,8 +5,7 @@ mod common;
 
 mod compose;
 mod conformance;
-mod flows;
 mod herd;
-mod matrix;
+mod middleware;
 mod spans;
 mod streaming;

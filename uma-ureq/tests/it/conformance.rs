@@ -125,6 +125,10 @@ impl Subject for Agent {
     fn token_requests(&self) -> u64 {
         self.0.stats().token_requests
     }
+
+    fn parked(&self) -> u64 {
+        self.0.stats().parked
+    }
 }
 
 impl ProtectionAdapter for Ureq {
