@@ -34,8 +34,8 @@ pub fn a_refused_pat_is_renewed_once_then_reported(adapter: &dyn ProtectionAdapt
     }
 }
 
-/// A herd on a fresh handle: token-less `enforce` calls all at once share one PAT request (the core
-/// parks the others behind it); each gets its own ticket and answers with a challenge.
+/// A herd on a fresh handle: challenges and token-less `enforce` calls, all at once, share one PAT
+/// request (the core parks the others behind it); each gets its own ticket and answers with a challenge.
 pub fn a_herd_on_a_fresh_handle_costs_one_pat_request(adapter: &dyn ProtectionAdapter, tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let album = protector(adapter, &kit)
@@ -46,7 +46,9 @@ pub fn a_herd_on_a_fresh_handle_costs_one_pat_request(adapter: &dyn ProtectionAd
         kit.count_endpoint(Endpoint::Token),
         kit.count_endpoint(Endpoint::Permission),
     );
-    let verdicts = bounded(BOUND, || fresh.enforce_concurrently(HERD, &album, "view"));
+    // A slow token endpoint makes sure the herd overlaps the PAT request.
+    kit.set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_millis(200)), 1);
+    let verdicts = bounded(BOUND, || fresh.herd_without_token(HERD, &album, "view"));
     for verdict in verdicts {
         assert_eq!(verdict.expect("a challenge"), 401);
     }
@@ -55,8 +57,8 @@ pub fn a_herd_on_a_fresh_handle_costs_one_pat_request(adapter: &dyn ProtectionAd
     assert_eq!(kit.count_endpoint(Endpoint::Permission) - tickets, HERD);
 }
 
-/// A herd on a handle whose PAT has expired: the token-less `enforce` calls all at once cost exactly
-/// one PAT renewal, not one per call.
+/// A herd on a handle whose PAT has expired: challenges and token-less `enforce` calls, all at once,
+/// cost exactly one PAT renewal, not one per call.
 pub fn a_herd_with_an_expired_pat_costs_one_renewal(adapter: &dyn ProtectionAdapter, tls: bool) {
     let mut config = KitConfig::new(Dialect::Spec);
     // PATs live 3 s (renewed from 2 s on): the herd has 2 s with the renewed one.
@@ -71,7 +73,9 @@ pub fn a_herd_with_an_expired_pat_costs_one_renewal(adapter: &dyn ProtectionAdap
         kit.count_endpoint(Endpoint::Token),
         kit.count_endpoint(Endpoint::Permission),
     );
-    let verdicts = bounded(BOUND, || p.enforce_concurrently(HERD, &album, "view"));
+    // A slow token endpoint makes sure the herd overlaps the renewal.
+    kit.set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_millis(200)), 1);
+    let verdicts = bounded(BOUND, || p.herd_without_token(HERD, &album, "view"));
     for verdict in verdicts {
         assert_eq!(verdict.expect("a challenge"), 401);
     }

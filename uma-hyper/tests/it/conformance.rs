@@ -11,6 +11,7 @@ use uma_core::protection::ResourceQuery;
 use uma_core::secret::AccessToken;
 use uma_hyper::protection::Error as ProtectionError;
 use uma_hyper::{BodyKind, Deadline, Error, HttpsClientConnector, Options, Protection, UmaClient};
+use uma_testkit::conformance::tasks::{run, run_all, runtime};
 use uma_testkit::conformance::{
     self as suite, Adapter, Class, Failure, Outcome, ProtectionAdapter, ProtectionSetup, Protector,
     Setup, Subject, kept,
@@ -70,15 +71,6 @@ fn protection_failure(error: &ProtectionError) -> Failure {
     }
 }
 
-/// A multi-thread runtime of two workers, as in the adapter's own tests.
-fn runtime() -> Arc<Runtime> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    Arc::new(runtime.expect("a runtime"))
-}
-
 /// A client for `config`, trusting `ca` when given.
 fn client(config: uma_core::Config, ca: Option<&[u8]>) -> UmaClient<HttpsClientConnector> {
     match ca {
@@ -88,13 +80,6 @@ fn client(config: uma_core::Config, ca: Option<&[u8]>) -> UmaClient<HttpsClientC
         }
         None => UmaClient::new(config).expect("client"),
     }
-}
-
-/// Runs `task` on `runtime` and waits for it; a panic in it is a panic here.
-fn run<T: Send + 'static>(runtime: &Runtime, task: impl Future<Output = T> + Send + 'static) -> T {
-    runtime
-        .block_on(runtime.spawn(task))
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 impl Adapter for Hyper {
@@ -147,21 +132,8 @@ impl Subject for Client {
     }
 
     fn send_concurrently(&self, requests: Vec<http::Request<Vec<u8>>>) -> Vec<Outcome> {
-        let tasks: Vec<_> = requests
-            .into_iter()
-            .map(|r| self.runtime.spawn(send(self.client.clone(), r)))
-            .collect();
-        let joined = self.runtime.block_on(async move {
-            let mut outcomes = Vec::new();
-            for task in tasks {
-                outcomes.push(task.await);
-            }
-            outcomes
-        });
-        joined
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
-            .collect()
+        let sends = requests.into_iter().map(|r| send(self.client.clone(), r));
+        run_all(&self.runtime, sends)
     }
 
     fn token_requests(&self) -> u64 {
@@ -244,37 +216,32 @@ impl Protector for Guard {
             .map_err(|e| protection_failure(&e))
     }
 
-    fn enforce_concurrently(
+    fn herd_without_token(
         &self,
         n: usize,
         resource: &str,
         scope: &str,
     ) -> Vec<Result<u16, Failure>> {
-        let tasks: Vec<_> = (0..n)
-            .map(|_| {
-                let (protection, wanted) = (
-                    self.protection.clone(),
-                    glue::permission(resource, &[scope]),
-                );
-                self.runtime.spawn(async move {
-                    let decision = protection.enforce(&http::HeaderMap::new(), wanted).await;
-                    decision
-                        .map(|d| glue::decision_status(&d))
-                        .map_err(|e| protection_failure(&e))
-                })
-            })
-            .collect();
-        let joined = self.runtime.block_on(async move {
-            let mut verdicts = Vec::new();
-            for task in tasks {
-                verdicts.push(task.await);
+        let herd = (0..n).map(|i| {
+            let (protection, wanted) = (
+                self.protection.clone(),
+                glue::permission(resource, &[scope]),
+            );
+            async move {
+                let verdict = match i % 2 {
+                    0 => protection
+                        .try_challenge_for(wanted)
+                        .await
+                        .map(|r| r.status().as_u16()),
+                    _ => protection
+                        .enforce(&http::HeaderMap::new(), wanted)
+                        .await
+                        .map(|d| glue::decision_status(&d)),
+                };
+                verdict.map_err(|e| protection_failure(&e))
             }
-            verdicts
         });
-        joined
-            .into_iter()
-            .map(|v| v.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
-            .collect()
+        run_all(&self.runtime, herd)
     }
 
     fn pat_requests(&self) -> u64 {

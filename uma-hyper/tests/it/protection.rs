@@ -20,7 +20,7 @@ use uma_core::protection::{
 use uma_core::secret::AccessToken;
 use uma_hyper::Protection;
 use uma_hyper::protection::{Decision, Error};
-use uma_testkit::{Endpoint, Fault, Kit, KitConfig, UMA_GRANT};
+use uma_testkit::{Endpoint, Kit, KitConfig, UMA_GRANT};
 
 fn kit_of(dialect: Dialect) -> Kit {
     let dialect = match dialect {
@@ -153,48 +153,6 @@ async fn keycloak_every_operation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gluu_every_operation() {
     every_operation(Dialect::Gluu).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_pat_is_renewed_once_then_reported() {
-    let kit = kit_of(Dialect::Keycloak);
-    let p = protection(&kit, Dialect::Keycloak).await;
-    kit.set_fault_times(Endpoint::ResourceRegistration, Fault::Status(401), 1);
-    p.list_resources(&ResourceQuery::default()).await.unwrap();
-    assert_eq!(kit.count_endpoint(Endpoint::Token), 2);
-    kit.set_fault(Endpoint::ResourceRegistration, Some(Fault::Status(401)));
-    let error = p
-        .list_resources(&ResourceQuery::default())
-        .await
-        .unwrap_err();
-    assert!(error.is_unauthorized(), "{error}");
-    assert_eq!(kit.count_endpoint(Endpoint::Token), 3);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transport_limits_apply() {
-    let kit = kit_of(Dialect::Uma);
-    let p = protection(&kit, Dialect::Uma).await;
-    kit.set_fault(
-        Endpoint::Permission,
-        Some(Fault::Oversized(8 * 1024 * 1024)),
-    );
-    let error = p
-        .request_ticket(vec![PermissionRequest::new("res-a", ["read"])])
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::BodyTooLarge { .. }), "{error}");
-    kit.set_fault(
-        Endpoint::Permission,
-        Some(Fault::RedirectTo(kit.hostile_issuer())),
-    );
-    let error = p
-        .request_ticket(vec![PermissionRequest::new("res-a", ["read"])])
-        .await
-        .unwrap_err();
-    // A redirect is never followed: the hostile AS sees nothing.
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(307));
-    assert_eq!(kit.count_endpoint(Endpoint::HostileAs), 0);
 }
 
 /// A hyper resource server on 127.0.0.1 protecting `/photos` with `Protection::enforce`: `GET` needs
@@ -334,39 +292,4 @@ async fn spec_pep_lets_the_uma_client_through_and_fails_closed() {
     assert_eq!(response.status(), 403);
     assert!(log.lock().unwrap()[2].starts_with("print: "));
     assert!(log.lock().unwrap()[2].contains("invalid_scope"));
-}
-
-/// A herd on a fresh handle: 50 `challenge_for` and 50 `enforce` without a token, all at once, share
-/// one PAT request (the core parks the others behind it).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_herd_on_a_fresh_handle_costs_one_pat_request() {
-    let kit = kit_of(Dialect::Uma);
-    let created = protection(&kit, Dialect::Uma)
-        .await
-        .create_resource(&ResourceDescription::new("album", ["view"]))
-        .await
-        .unwrap();
-    let fresh = protection(&kit, Dialect::Uma).await;
-    let before = kit.count_endpoint(Endpoint::Token);
-    let wants = || vec![PermissionRequest::new(created.id.clone(), ["view"])];
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let (fresh, wants) = (fresh.clone(), wants());
-        tasks.push(tokio::spawn(async move {
-            if i % 2 == 0 {
-                fresh.challenge_for(wants).await
-            } else {
-                match fresh.enforce(&http::HeaderMap::new(), wants).await {
-                    Ok(Decision::Challenge(response)) => response,
-                    other => panic!("{other:?}"),
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        assert_eq!(task.await.unwrap().status(), 401);
-    }
-    assert_eq!(kit.count_endpoint(Endpoint::Token) - before, 1);
-    assert_eq!(fresh.stats().pat_requests, 1);
-    assert_eq!(kit.count_endpoint(Endpoint::Permission), 100);
 }

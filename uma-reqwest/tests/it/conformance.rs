@@ -11,6 +11,7 @@ use tokio::runtime::Runtime;
 use uma_core::secret::AccessToken;
 use uma_core::{Identity, Party};
 use uma_reqwest::{BodyKind, Deadline, Error, Options, UmaMiddleware};
+use uma_testkit::conformance::tasks::{run, run_all, runtime};
 use uma_testkit::conformance::{
     self as suite, Adapter, Class, Failure, Outcome, Setup, Subject, kept,
 };
@@ -61,13 +62,7 @@ impl Adapter for Reqwest {
     }
 
     fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
-        let runtime = Arc::new(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime"),
-        );
+        let runtime = runtime();
         let roots: Vec<Vec<u8>> = setup.ca_der.iter().cloned().collect();
         let tls = uma_hyper::UmaClient::tls_config_trusting(roots).expect("test CA");
         let options = Options::default()
@@ -110,10 +105,7 @@ async fn send(client: ClientWithMiddleware, request: http::Request<Vec<u8>>) -> 
 
 impl Subject for Chain {
     fn send(&self, request: http::Request<Vec<u8>>) -> Outcome {
-        let task = self.runtime.spawn(send(self.client.clone(), request));
-        self.runtime
-            .block_on(task)
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        run(&self.runtime, send(self.client.clone(), request))
     }
 
     fn set_access_token(&self, token: &str) {
@@ -123,21 +115,8 @@ impl Subject for Chain {
     }
 
     fn send_concurrently(&self, requests: Vec<http::Request<Vec<u8>>>) -> Vec<Outcome> {
-        let tasks: Vec<_> = requests
-            .into_iter()
-            .map(|r| self.runtime.spawn(send(self.client.clone(), r)))
-            .collect();
-        let joined = self.runtime.block_on(async move {
-            let mut outcomes = Vec::new();
-            for task in tasks {
-                outcomes.push(task.await);
-            }
-            outcomes
-        });
-        joined
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
-            .collect()
+        let sends = requests.into_iter().map(|r| send(self.client.clone(), r));
+        run_all(&self.runtime, sends)
     }
 
     fn token_requests(&self) -> u64 {

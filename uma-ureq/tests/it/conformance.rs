@@ -184,19 +184,32 @@ impl Protector for Guard {
             .map_err(|e| protection_failure(&e))
     }
 
-    fn enforce_concurrently(
+    fn herd_without_token(
         &self,
         n: usize,
         resource: &str,
         scope: &str,
     ) -> Vec<Result<u16, Failure>> {
-        std::thread::scope(|scope_| {
-            let threads: Vec<_> = (0..n)
-                .map(|_| scope_.spawn(|| self.enforce(None, resource, scope)))
-                .collect();
-            threads
+        let call = |i: usize| match i % 2 {
+            0 => self
+                .0
+                .try_challenge_for(glue::permission(resource, &[scope]))
+                .map(|r| r.status().as_u16()),
+            _ => self
+                .0
+                .enforce(
+                    &http::HeaderMap::new(),
+                    glue::permission(resource, &[scope]),
+                )
+                .map(|d| glue::decision_status(&d)),
+        };
+        std::thread::scope(|threads| {
+            let herd: Vec<_> = (0..n).map(|i| threads.spawn(move || call(i))).collect();
+            let joined = herd
                 .into_iter()
-                .map(|t| t.join().expect("the handle panicked"))
+                .map(|t| t.join().expect("the handle panicked"));
+            joined
+                .map(|verdict| verdict.map_err(|e| protection_failure(&e)))
                 .collect()
         })
     }

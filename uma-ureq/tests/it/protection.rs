@@ -262,26 +262,6 @@ fn gluu_permission_tickets() {
 }
 
 #[test]
-fn a_refused_pat_is_renewed_once() {
-    let kit = kit_of(Dialect::Uma);
-    let p = protection(&kit, Dialect::Uma);
-    p.pat().unwrap();
-    kit.set_fault_times(Endpoint::Permission, Fault::Status(401), 1);
-    p.request_ticket(vec![PermissionRequest::new("res-a", ["read"])])
-        .unwrap();
-    assert_eq!(kit.count_endpoint(Endpoint::Token), 2);
-    assert_eq!(kit.count_endpoint(Endpoint::Permission), 2);
-
-    // Refused again after the renewal: a typed 401, no third PAT.
-    kit.set_fault(Endpoint::Permission, Some(Fault::Status(401)));
-    let error = p
-        .request_ticket(vec![PermissionRequest::new("res-a", ["read"])])
-        .unwrap_err();
-    assert!(error.is_unauthorized(), "{error}");
-    assert_eq!(kit.count_endpoint(Endpoint::Token), 3);
-}
-
-#[test]
 fn a_token_without_uma_protection_is_refused_per_dialect() {
     // Spec/Keycloak: 403 invalid_scope, final. Gluu: 406 invalid_client_scope, which renews once.
     for (dialect, status, code, pats) in [
@@ -573,47 +553,6 @@ fn a_pep_answers_403_when_the_as_is_unreachable() {
         .try_challenge_for(vec![PermissionRequest::new("res-a", ["read"])])
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
-}
-
-/// A herd on a fresh handle: 16 `challenge_for` and 16 `enforce` without a token, on 32 threads
-/// released together, share one PAT request (the core parks the others behind it).
-#[test]
-fn a_herd_on_a_fresh_handle_costs_one_pat_request() {
-    let kit = kit_of(Dialect::Uma);
-    let created = protection(&kit, Dialect::Uma)
-        .create_resource(&ResourceDescription::new("album", ["view"]))
-        .unwrap();
-    let fresh = protection(&kit, Dialect::Uma);
-    let before = kit.count_endpoint(Endpoint::Token);
-    let tickets_before = kit.count_endpoint(Endpoint::Permission);
-    let start = Arc::new(std::sync::Barrier::new(32));
-    let threads: Vec<_> = (0..32)
-        .map(|i| {
-            let (fresh, start) = (fresh.clone(), Arc::clone(&start));
-            let wants = vec![PermissionRequest::new(created.id.clone(), ["view"])];
-            std::thread::spawn(move || {
-                start.wait();
-                if i % 2 == 0 {
-                    fresh.challenge_for(wants)
-                } else {
-                    match fresh.enforce(&http::HeaderMap::new(), wants) {
-                        Ok(uma_ureq::protection::Decision::Challenge(response)) => response,
-                        other => panic!("{other:?}"),
-                    }
-                }
-            })
-        })
-        .collect();
-    for thread in threads {
-        assert_eq!(thread.join().unwrap().status(), 401);
-    }
-    assert_eq!(kit.count_endpoint(Endpoint::Token) - before, 1);
-    assert_eq!(fresh.stats().pat_requests, 1);
-    assert_eq!(fresh.stats().discovery_requests, 0);
-    assert_eq!(
-        kit.count_endpoint(Endpoint::Permission) - tickets_before,
-        32
-    );
 }
 
 /// A PAT request that fails below HTTP frees its claim as it unwinds: the next call asks for a PAT
