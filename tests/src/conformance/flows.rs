@@ -195,7 +195,7 @@ pub fn request_submitted_past_deadline(adapter: &dyn Adapter, tls: bool) {
     kit.approve_after_polls(1);
     let client = adapter.subject(&Setup {
         max_poll_interval: Some(Duration::from_secs(60)),
-        request_timeout: Duration::from_secs(2),
+        request_timeout: Some(Duration::from_secs(2)),
         ..Setup::for_kit(&kit)
     });
     let started = Instant::now();
@@ -415,4 +415,21 @@ pub fn max_flows_zero_runs_no_flow(adapter: &dyn Adapter, tls: bool) {
     };
     assert_eq!(status, Some(401), "{outcome:?}");
     assert_eq!(kit.log_of(Server::As).len(), 0);
+}
+
+/// "No limit" spelled as `Duration::MAX`, for the request or for each exchange, is an ordinary input: it
+/// saturates instead of overflowing `now + timeout` (which panicked once), and the flow completes.
+pub fn unbounded_timeouts_do_not_panic(adapter: &dyn Adapter, tls: bool) {
+    for (exchange_timeout, request_timeout) in [
+        (Some(Duration::from_secs(5)), Some(Duration::MAX)),
+        (Some(Duration::MAX), None),
+    ] {
+        let kit = kit(Dialect::Spec, tls);
+        let client = adapter.subject(&Setup {
+            exchange_timeout,
+            request_timeout,
+            ..Setup::for_kit(&kit)
+        });
+        super::bounded(super::BOUND, || ok(&*client, &kit, "/api/a"));
+    }
 }

@@ -185,7 +185,7 @@ pub fn oversized_as_answers(adapter: &dyn Adapter, tls: bool) {
 pub fn slow_servers(adapter: &dyn Adapter, tls: bool) {
     let kit = kit(Dialect::Spec, tls);
     let setup = Setup {
-        exchange_timeout: SHORT,
+        exchange_timeout: Some(SHORT),
         ..Setup::for_kit(&kit)
     };
     let client = adapter.subject(&setup);
@@ -206,8 +206,8 @@ pub fn slow_servers(adapter: &dyn Adapter, tls: bool) {
     for endpoint in [Endpoint::Discovery, Endpoint::Token] {
         kit.set_fault(endpoint, Some(Fault::NeverAnswer));
         let setup = Setup {
-            exchange_timeout: Duration::from_secs(30),
-            request_timeout: SHORT,
+            exchange_timeout: Some(Duration::from_secs(30)),
+            request_timeout: Some(SHORT),
             ..Setup::for_kit(&kit)
         };
         let client = adapter.subject(&setup);

@@ -8,7 +8,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::runtime::Runtime;
 use uma_core::protection::ResourceQuery;
-use uma_core::secret::AccessToken;
 use uma_hyper::protection::Error as ProtectionError;
 use uma_hyper::{BodyKind, Deadline, Error, HttpsClientConnector, Options, Protection, UmaClient};
 use uma_testkit::conformance::tasks::{run, run_all, runtime};
@@ -91,8 +90,8 @@ impl Adapter for Hyper {
 
     fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
         let options = Options::default()
-            .with_exchange_timeout(Some(setup.exchange_timeout))
-            .with_request_timeout(Some(setup.request_timeout));
+            .with_exchange_timeout(setup.exchange_timeout)
+            .with_request_timeout(setup.request_timeout);
         let runtime = runtime();
         let _entered = runtime.enter();
         let client = client(glue::config(setup), setup.ca_der.as_deref()).with_options(options);
@@ -191,13 +190,6 @@ impl Protector for Guard {
         ticket
             .map(|t| t.secret().to_string())
             .map_err(|e| protection_failure(&e))
-    }
-
-    fn introspect(&self, token: &str) -> Result<bool, Failure> {
-        let seen = self
-            .runtime
-            .block_on(self.protection.introspect(&AccessToken::new(token)));
-        seen.map(|i| i.active).map_err(|e| protection_failure(&e))
     }
 
     fn enforce(

@@ -1,9 +1,7 @@
-//! Review 2: "no limit" spelled as `Duration::MAX` must not panic.
-//!
-//! `Options::exchange_timeout` is a plain `Duration` (there is no `None` for "no per-exchange limit"), so
-//! `Duration::MAX` is the natural way to ask for none; the engine computes `started + exchange_timeout`
-//! with `tokio::time::Instant`'s `Add`, which panics on overflow (`engine.rs`, `exchange`). The same holds
-//! for `overall_timeout: Some(Duration::MAX)` in `drive`.
+//! "No limit" spelled as `Duration::MAX` does not panic in the tower form (`UmaLayer`) either: the
+//! engine's `started + exchange_timeout` and `drive`'s request deadline saturate instead of overflowing
+//! `tokio::time::Instant`'s `Add` (they once panicked). The client form is the conformance suite's
+//! `unbounded_timeouts_do_not_panic`.
 
 use std::convert::Infallible;
 use std::time::Duration;

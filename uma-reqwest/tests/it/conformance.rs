@@ -66,8 +66,8 @@ impl Adapter for Reqwest {
         let roots: Vec<Vec<u8>> = setup.ca_der.iter().cloned().collect();
         let tls = uma_hyper::UmaClient::tls_config_trusting(roots).expect("test CA");
         let options = Options::default()
-            .with_exchange_timeout(Some(setup.exchange_timeout))
-            .with_request_timeout(Some(setup.request_timeout));
+            .with_exchange_timeout(setup.exchange_timeout)
+            .with_request_timeout(setup.request_timeout);
         let inner = uma_reqwest::http_client(tls.clone()).expect("inner client");
         let uma = UmaMiddleware::with_http_client(glue::config(setup), inner).with_options(options);
         // The application's client leaves redirects to the middleware (`Setup::max_redirects`).

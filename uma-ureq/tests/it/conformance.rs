@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use uma_core::protection::ResourceQuery;
-use uma_core::secret::AccessToken;
 use uma_testkit::conformance::{
     Adapter, Class, Deadline, Failure, Outcome, ProtectionAdapter, ProtectionSetup, Protector,
     Setup, Subject, kept,
@@ -80,8 +79,8 @@ fn ureq_agent(ca: Option<&[u8]>) -> ureq::Agent {
 impl Adapter for Ureq {
     fn subject(&self, setup: &Setup) -> Box<dyn Subject> {
         let options = Options::default()
-            .with_exchange_timeout(Some(setup.exchange_timeout))
-            .with_request_timeout(Some(setup.request_timeout));
+            .with_exchange_timeout(setup.exchange_timeout)
+            .with_request_timeout(setup.request_timeout);
         let ca = setup.ca_der.as_deref();
         Box::new(Agent(UmaAgent::with_options(
             ureq_agent(ca),
@@ -162,11 +161,6 @@ impl Protector for Guard {
         ticket
             .map(|t| t.secret().to_string())
             .map_err(|e| protection_failure(&e))
-    }
-
-    fn introspect(&self, token: &str) -> Result<bool, Failure> {
-        let seen = self.0.introspect(&AccessToken::new(token));
-        seen.map(|i| i.active).map_err(|e| protection_failure(&e))
     }
 
     fn enforce(

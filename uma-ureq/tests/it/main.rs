@@ -15,5 +15,4 @@ mod logins;
 mod protection;
 mod secrets;
 mod spans;
-mod timeouts;
 mod tls_pem;

@@ -1,6 +1,6 @@
-//! Review 2: `RequestBuilder` derives `Debug`, which prints the inner `http::request::Builder`: the full
-//! URI (userinfo and query) and every header value, so a caller's `{:?}` of a builder carrying
-//! `Authorization` or a `?access_token=` leaks it (BRIEF: secrets never appear in Debug).
+//! Secrets never appear in `Debug`: a `RequestBuilder` carrying `Authorization` or a `?access_token=`
+//! prints neither (it once derived `Debug` and printed the inner `http::request::Builder`: the full URI,
+//! userinfo and query, and every header value).
 
 use uma_core::Config;
 use uma_ureq::UmaAgent;
