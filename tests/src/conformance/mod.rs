@@ -2,9 +2,11 @@
 //! every adapter, plain and over TLS.
 //!
 //! An adapter's tests implement [`Adapter`] (build a [`Subject`] from a neutral [`Setup`]) and, when the
-//! adapter has a protection API, [`ProtectionAdapter`]; then they invoke [`conformance_suite!`] (and
-//! [`protection_suite!`]). Each case is a function `case(adapter, tls)` in [`hostile`], [`flows`]
-//! or [`protection`]; the macros make one `#[test]` per case and transport, so a failure names the case.
+//! adapter has a protection API, [`ProtectionAdapter`]; then they invoke
+//! [`conformance_suite!`](crate::conformance_suite!) (and
+//! [`protection_suite!`](crate::protection_suite!)). Each case is a function `case(adapter, tls)` in
+//! [`hostile`], [`flows`] or [`protection`]; the macros make one `#[test]` per case and transport, so a
+//! failure names the case.
 //!
 //! The kit depends on no `uma` crate, not even `uma-core`: it cannot agree with a client by accident.
 //! So the adapter maps its own error to the neutral [`Failure`] (one function per adapter), and every
@@ -457,7 +459,8 @@ macro_rules! protection_suite {
     };
 }
 
-/// The machinery of [`conformance_suite!`] and [`protection_suite!`]: for each area, a module with a
+/// The machinery of [`conformance_suite!`](crate::conformance_suite!) and
+/// [`protection_suite!`](crate::protection_suite!): for each area, a module with a
 /// `plain` and a `tls` module of tests, each calling `$crate::conformance::<area>::<case>`; `both`
 /// cases go in either.
 #[doc(hidden)]
