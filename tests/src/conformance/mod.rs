@@ -285,8 +285,15 @@ pub trait Protector: Send + Sync {
         resource: &str,
         scope: &str,
     ) -> Vec<Result<u16, Failure>>;
+    /// The PEP's answer when a request needs permissions: a `401` challenge with a fresh ticket, or
+    /// a `403` when the AS cannot be reached (`challenge_for`).
+    fn challenge(&self, resource: &str, scope: &str) -> http::Response<Vec<u8>>;
     /// PAT requests this handle sent (its own counter).
     fn pat_requests(&self) -> u64;
+    /// Times a call parked behind another call's discovery or PAT request (its own counter).
+    fn parked(&self) -> u64;
+    /// The handle's `Debug`, for the "no secret printed" checks.
+    fn shown(&self) -> String;
 }
 
 /// How a protection handle is set up: the AS, the resource server's credentials, the dialect.
@@ -451,6 +458,9 @@ macro_rules! protection_suite {
                     a_herd_on_a_fresh_handle_costs_one_pat_request,
                     a_herd_with_an_expired_pat_costs_one_renewal,
                     limits_apply_to_protection_calls,
+                    a_failed_pat_request_frees_its_claim,
+                    a_wrong_client_secret_fails_at_the_token_endpoint,
+                    a_pep_answers_403_when_the_as_is_unreachable,
                 ],
                 plain: [],
                 tls: [],

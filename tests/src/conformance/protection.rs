@@ -124,3 +124,50 @@ pub fn limits_apply_to_protection_calls(adapter: &dyn ProtectionAdapter, tls: bo
     assert_eq!(error.class, Class::Status(307), "{error:?}");
     assert_eq!(kit.log_of(Server::HostileAs).len(), 0);
 }
+
+/// A PAT request that fails below HTTP frees its claim as it unwinds: the next call asks for a PAT at
+/// once, instead of parking behind a claim nobody holds.
+pub fn a_failed_pat_request_frees_its_claim(adapter: &dyn ProtectionAdapter, tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let p = protector(adapter, &kit);
+    kit.set_fault_times(Endpoint::Token, Fault::DropConnection, 1);
+    let error = p.list_resources().expect_err("dropped");
+    assert_eq!(error.class, Class::Transport, "{error:?}");
+    bounded(Duration::from_secs(5), || p.list_resources()).expect("a PAT at once");
+    assert_eq!(p.pat_requests(), 2);
+    assert_eq!(p.parked(), 0);
+}
+
+/// A wrong client secret fails at the token endpoint (401 `invalid_client`), and the secret shows
+/// neither in the error nor in the handle's `Debug`.
+pub fn a_wrong_client_secret_fails_at_the_token_endpoint(
+    adapter: &dyn ProtectionAdapter,
+    tls: bool,
+) {
+    let kit = kit(Dialect::Spec, tls);
+    let p = adapter.protector(&ProtectionSetup {
+        client_secret: "wrong-secret".into(),
+        ..ProtectionSetup::for_kit(&kit)
+    });
+    let error = p.list_resources().expect_err("refused");
+    assert_eq!(error.class, Class::Status(401), "{error:?}");
+    assert!(error.shown.contains("invalid_client"), "{}", error.shown);
+    let shown = format!("{} {}", error.shown, p.shown());
+    assert!(!shown.contains("wrong-secret"), "{shown}");
+    assert_eq!(kit.count_endpoint(Endpoint::ResourceRegistration), 0);
+}
+
+/// A PEP whose AS fails (503 from the permission endpoint) answers 403 with a `Warning`, never a 401
+/// without a ticket; the call behind it reports the 503.
+pub fn a_pep_answers_403_when_the_as_is_unreachable(adapter: &dyn ProtectionAdapter, tls: bool) {
+    let kit = kit(Dialect::Spec, tls);
+    let p = protector(adapter, &kit);
+    kit.set_fault(Endpoint::Permission, Some(Fault::Status(503)));
+    let answer = p.challenge("res-a", "read");
+    assert_eq!(answer.status(), 403);
+    assert!(answer.headers().contains_key("warning"));
+    let error = p
+        .request_ticket("res-a", &["read"])
+        .expect_err("unreachable");
+    assert_eq!(error.class, Class::Status(503), "{error:?}");
+}

@@ -239,4 +239,19 @@ impl Protector for Guard {
     fn pat_requests(&self) -> u64 {
         self.protection.stats().pat_requests
     }
+
+    fn parked(&self) -> u64 {
+        self.protection.stats().parked
+    }
+
+    fn shown(&self) -> String {
+        format!("{:?}", self.protection)
+    }
+
+    fn challenge(&self, resource: &str, scope: &str) -> http::Response<Vec<u8>> {
+        let challenge = self
+            .protection
+            .challenge_for(glue::permission(resource, &[scope]));
+        self.runtime.block_on(challenge)
+    }
 }

@@ -211,4 +211,16 @@ impl Protector for Guard {
     fn pat_requests(&self) -> u64 {
         self.0.stats().pat_requests
     }
+
+    fn parked(&self) -> u64 {
+        self.0.stats().parked
+    }
+
+    fn shown(&self) -> String {
+        format!("{:?}", self.0)
+    }
+
+    fn challenge(&self, resource: &str, scope: &str) -> http::Response<Vec<u8>> {
+        self.0.challenge_for(glue::permission(resource, &[scope]))
+    }
 }

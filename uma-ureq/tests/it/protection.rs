@@ -16,7 +16,7 @@ use uma_core::protection::{
     ResourceDescription, ResourceQuery,
 };
 use uma_core::secret::AccessToken;
-use uma_testkit::{Endpoint, Fault, Kit, KitConfig, UMA_GRANT};
+use uma_testkit::{Endpoint, Kit, KitConfig, UMA_GRANT};
 use uma_ureq::protection::Error;
 use uma_ureq::{Protection, UmaAgent};
 
@@ -288,22 +288,6 @@ fn a_token_without_uma_protection_is_refused_per_dialect() {
     }
 }
 
-#[test]
-fn wrong_client_secret_fails_at_the_token_endpoint() {
-    let kit = kit_of(Dialect::Uma);
-    let p = agent(&kit)
-        .protection(
-            &issuer(&kit),
-            ClientCredentials::basic("rs", "wrong-secret"),
-            Dialect::Uma,
-        )
-        .unwrap();
-    let error = p.pat().unwrap_err();
-    assert!(error.is_unauthorized(), "{error}");
-    assert_eq!(core_error(&error).code(), Some(&ErrorCode::InvalidClient));
-    assert!(!format!("{error} {error:?} {p:?}").contains("wrong-secret"));
-}
-
 fn introspection(dialect: Dialect) {
     let kit = kit_of(dialect);
     let p = protection(&kit, dialect);
@@ -539,34 +523,4 @@ fn a_pep_built_with_the_helper_lets_the_uma_client_through() {
         grant[0].header("authorization").map(|a| &a[..6]),
         Some("Basic ")
     );
-}
-
-#[test]
-fn a_pep_answers_403_when_the_as_is_unreachable() {
-    let kit = kit_of(Dialect::Uma);
-    let p = protection(&kit, Dialect::Uma);
-    kit.set_fault(Endpoint::Permission, Some(Fault::Status(503)));
-    let answer = p.challenge_for(vec![PermissionRequest::new("res-a", ["read"])]);
-    assert_eq!(answer.status(), 403);
-    assert!(answer.headers().contains_key("warning"));
-    let error = p
-        .try_challenge_for(vec![PermissionRequest::new("res-a", ["read"])])
-        .unwrap_err();
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
-}
-
-/// A PAT request that fails below HTTP frees its claim as it unwinds: the next call asks for a PAT
-/// at once, instead of parking behind a claim nobody holds.
-#[test]
-fn a_failed_pat_request_frees_its_claim() {
-    let kit = kit_of(Dialect::Uma);
-    let p = protection(&kit, Dialect::Uma);
-    kit.set_fault_times(Endpoint::Token, Fault::DropConnection, 1);
-    let error = p.pat().unwrap_err();
-    assert!(matches!(error, Error::Transport { .. }), "{error}");
-    let started = Instant::now();
-    p.pat().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(p.stats().pat_requests, 2);
-    assert_eq!(p.stats().parked, 0);
 }
