@@ -76,7 +76,7 @@ pub fn core_class(error: &uma_core::Error) -> Class {
         }
         E::MaxFlowsReached { flows } => Class::MaxFlows { flows: *flows },
         E::TooManyRedirects { max } => Class::TooManyRedirects { max: *max },
-        other => Class::Other(format!("{other:?}")),
+        other => Class::Flow(other.kind_name().to_string()),
     }
 }
 

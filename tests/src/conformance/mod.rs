@@ -205,7 +205,9 @@ pub enum Class {
     },
     /// An authorization server answered a protection call with this status.
     Status(u16),
-    /// Anything else: the adapter's own name for it.
+    /// Another failure of the UMA flow: the core's short name for it (`dead_ticket`, …).
+    Flow(String),
+    /// Anything else: the adapter's own words for it.
     Other(String),
 }
 
