@@ -38,6 +38,9 @@
 //! (`res-a`), `/api/b` (`res-b`), `/api/echo` (`res-echo`), GET needing `read` and
 //! POST/PUT/PATCH/DELETE needing `write`.
 //!
+//! [`conformance`] is the suite every adapter runs (hostile servers, flows, the protection API, plain
+//! and over TLS), written once over small blocking traits that each adapter's tests implement.
+//!
 //! ## Example: the whole UMA flow against the spec dialect, with a plain HTTP client
 //!
 //! ```
@@ -88,6 +91,7 @@
 #[allow(clippy::result_large_err)]
 mod as_server;
 pub mod config;
+pub mod conformance;
 pub mod demo_client;
 mod eoepca;
 pub mod faults;

@@ -1,6 +1,7 @@
 //! A 1 GiB download and a 512 MiB upload through the client, in bounded memory: bodies stream, nothing
 //! is held whole. Alone in its binary, so the process's peak resident set is this test's.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::*;

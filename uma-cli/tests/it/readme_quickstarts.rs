@@ -207,7 +207,6 @@ fn readme_rust_blocks_build_in_a_new_project_and_run_as_printed() {
     }
     assert!(ok, "the README blocks do not build as pasted:\n{log}");
 
-
     // The `VAR=value … cargo run    # expected` lines, in README order: one per serve quickstart.
     let runs: Vec<(Vec<(String, String)>, String)> = sh_lines(&blocks)
         .iter()

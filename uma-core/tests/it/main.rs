@@ -21,6 +21,7 @@ mod grant_errors;
 mod grant_proptest;
 mod grant_requests;
 mod grant_responses;
+mod late_challenge_and_userinfo;
 mod panics;
 mod protection_dialect;
 mod protection_introspection;
