@@ -95,7 +95,8 @@ impl UmaClient {
     /// ([`Error::Tls`]), so a wrong file never silently trusts nothing.
     ///
     /// ```
-    ///     /// use uma_ureq::uma_core::{AuthorizationServer, ClientCredentials, Config, Issuer};
+    /// use uma_ureq::UmaClient;
+    /// use uma_ureq::uma_core::{AuthorizationServer, ClientCredentials, Config, Issuer};
     /// # use uma_testkit::{Dialect, Kit, KitConfig};
     /// # let kit = Kit::start(KitConfig::new(Dialect::Spec).with_tls()).unwrap();
     /// # let dir = std::env::temp_dir().join(format!("uma-ureq-pem-doc-{}", std::process::id()));
@@ -172,7 +173,7 @@ impl UmaClient {
     /// extension if it has one, else the default party.
     ///
     /// ```no_run
-    /// # fn run(agent: UmaClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn run(agent: uma_ureq::UmaClient) -> Result<(), Box<dyn std::error::Error>> {
     /// let head = http::Request::put("https://rs.example.org/upload")
     ///     .header("content-length", std::fs::metadata("big.tar")?.len())
     ///     .body(())?;
@@ -331,7 +332,7 @@ impl UmaClient {
 /// A request being put together; [`RequestBuilder::send`] runs it through the UMA flow.
 ///
 /// ```no_run
-/// # fn demo(agent: &UmaClient) -> Result<(), uma_ureq::Error> {
+/// # fn demo(agent: &uma_ureq::UmaClient) -> Result<(), uma_ureq::Error> {
 /// let response = agent
 ///     .post("https://api.example.org/photos", br#"{"title":"x"}"#.to_vec())
 ///     .header("content-type", "application/json")

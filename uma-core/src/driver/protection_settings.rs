@@ -25,7 +25,7 @@ use crate::{ClientCredentials, Issuer};
 ///     .with_realm("photos")?;
 /// assert_eq!(settings.realm(), Some("photos"));
 /// // A realm that cannot go in a challenge is refused at start-up, not per request.
-/// assert!(settings.with_realm("bad\"realm").is_err());
+/// assert!(settings.with_realm("line\nbreak").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
