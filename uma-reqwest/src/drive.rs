@@ -61,7 +61,7 @@ async fn run(
         next_step = match next_step {
             (Step::Send(out), _) if out.kind == RequestKind::Resource => {
                 kept = None;
-                if app.body_gone() {
+                if out.attach_body && app.body_gone() {
                     running.abort();
                     return Ok(not_replayed(last_read, extensions));
                 }
@@ -96,16 +96,18 @@ async fn run(
                         // A UMA 1.0 challenge: its ticket is in a small JSON body.
                         let url = response.url().clone();
                         let read = send::read_prefix(response, limit.saturating_add(1)).await?;
-                        if app.body_gone() && is_uma_challenge(engine, &read) {
-                            running.abort();
-                            return Ok(not_replayed(Some(copy(&read, url)), extensions));
-                        }
-                        last_read = Some(copy(&read, url));
+                        let read_copy = copy(&read, url);
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, read, now));
                         if let Some(shared) = &options.shared_store {
                             uma_hyper::store::drain_refused(engine, shared).await;
                         }
+                        if app.body_gone() && step.0.needs_application_body() {
+                            // As above: the stream is spent, so no authorization server is asked.
+                            running.abort();
+                            return Ok(not_replayed(Some(read_copy), extensions));
+                        }
+                        last_read = Some(read_copy);
                         step
                     }
                 }
@@ -154,18 +156,6 @@ async fn run(
             (Step::Failed(failure), _) => return Err(Error::from(failure).into()),
         };
     }
-}
-
-/// Whether the core would answer this with a UMA flow.
-fn is_uma_challenge(engine: &Engine, response: &http::Response<Vec<u8>>) -> bool {
-    let strictness = engine.with_core(|core| core.config().strictness);
-    uma_core::challenge::uma_candidates(
-        response.status(),
-        response.headers(),
-        response.body(),
-        strictness,
-    )
-    .is_ok_and(|candidates| !candidates.is_empty())
 }
 
 /// A copy of a read answer from `url` (the rest of its extensions stay with the original).

@@ -99,41 +99,33 @@ impl UmaMiddleware {
         self.engine.with_core(f)
     }
 
-    /// Splits the request into the flow's copy and the template for each resource send.
+    /// Splits the request into the flow's head and the template for each resource send. The body stays
+    /// with the adapter (`Flow::for_head`): a cloneable one in the template, cloned per send without a
+    /// copy of its bytes; a stream apart, sent once only.
     fn prepare(
         &self,
         mut request: reqwest::Request,
-    ) -> Result<(Application, http::Request<Vec<u8>>), Error> {
-        let had_body = request.body().is_some();
-        // Cloned before the first send: a body that cannot be cloned is a stream, sent once only.
-        let (bytes, stream) = match request.try_clone() {
-            Some(_) => {
-                let bytes = request
-                    .body()
-                    .and_then(|b| b.as_bytes())
-                    .unwrap_or_default();
-                (bytes.to_vec(), None)
-            }
-            None => (Vec::new(), request.body_mut().take()),
+    ) -> Result<(Application, http::request::Parts), Error> {
+        let stream = match request.try_clone() {
+            Some(_) => None,
+            None => request.body_mut().take(),
         };
-        let mut copy = http::Request::new(bytes);
-        *copy.method_mut() = request.method().clone();
-        *copy.uri_mut() = request
+        let (mut head, ()) = http::Request::new(()).into_parts();
+        head.method = request.method().clone();
+        head.uri = request
             .url()
             .as_str()
             .parse()
             .map_err(|e| Error::InvalidRequest(format!("request URL: {e}")))?;
-        *copy.version_mut() = request.version();
-        *copy.headers_mut() = request.headers().clone();
-        *request.body_mut() = None;
+        head.version = request.version();
+        head.headers = request.headers().clone();
         let streamed = stream.is_some();
         let app = Application {
             template: request,
-            had_body,
             stream,
             streamed,
         };
-        Ok((app, copy))
+        Ok((app, head))
     }
 }
 
@@ -157,8 +149,8 @@ impl Middleware for UmaMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let party = extensions.get::<Party>().cloned().unwrap_or_default();
-        let (app, copy) = self.prepare(request).map_err(into_middleware)?;
-        let flow = Flow::for_party(copy, party);
+        let (app, head) = self.prepare(request).map_err(into_middleware)?;
+        let flow = Flow::for_head(head, party);
         let call = Call {
             engine: &self.engine,
             options: &self.options,

@@ -37,11 +37,10 @@ impl From<Error> for Stop {
     }
 }
 
-/// The application's request: a body-less (so always cloneable) template for every resource send, and
-/// the body when it is a stream that can be sent once only.
+/// The application's request: a cloneable template for every resource send (with its body, unless that
+/// is a stream), and the stream apart, since it can be sent once only.
 pub(crate) struct Application {
     pub template: reqwest::Request,
-    pub had_body: bool,
     pub stream: Option<reqwest::Body>,
     /// The body was a stream: whether sent already or not, it cannot be replayed.
     pub streamed: bool,
@@ -73,17 +72,20 @@ pub(crate) async fn resource(
         .template
         .try_clone()
         .expect("the template has no streaming body");
-    let (parts, body) = out.request.into_parts();
+    let attach_body = out.attach_body;
+    let (parts, _) = out.request.into_parts();
     let uri = parts.uri.clone();
     *request.url_mut() = reqwest::Url::parse(&parts.uri.to_string())
         .map_err(|e| Error::InvalidRequest(format!("request URI: {e}")))?;
     *request.method_mut() = parts.method;
     *request.headers_mut() = parts.headers;
     *request.version_mut() = parts.version;
-    *request.body_mut() = match app.stream.take() {
-        Some(stream) => Some(stream),
-        None if body.is_empty() && !app.had_body => None,
-        None => Some(body.into()),
+    // The core says when the application's body goes (not after a redirect that made the request a GET).
+    let body = request.body_mut().take();
+    *request.body_mut() = if attach_body {
+        app.stream.take().or(body)
+    } else {
+        None
     };
     let attempt = async {
         next.clone()
