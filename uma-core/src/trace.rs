@@ -29,6 +29,27 @@ pub fn redacted_url(uri: &http::Uri) -> String {
     )
 }
 
+/// Writes an adapter's request builder for `Debug`: method, URL without userinfo or query, header names
+/// (never their values), the body's description and the party. Never a credential.
+pub fn debug_request_builder(
+    f: &mut std::fmt::Formatter<'_>,
+    builder: &http::request::Builder,
+    body: &dyn std::fmt::Debug,
+    party: &crate::Party,
+) -> std::fmt::Result {
+    let headers: Vec<&str> = builder
+        .headers_ref()
+        .map(|h| h.keys().map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    f.debug_struct("RequestBuilder")
+        .field("method", &builder.method_ref())
+        .field("url", &builder.uri_ref().map(redacted_url))
+        .field("headers", &headers)
+        .field("body", body)
+        .field("party", party)
+        .finish()
+}
+
 /// The port `uri` connects to: its explicit port, else the scheme's default (80 for `http`, 443 for
 /// `https`).
 pub fn server_port(uri: &http::Uri) -> Option<u16> {

@@ -55,21 +55,7 @@ impl std::fmt::Debug for BuilderBody {
 impl<C> std::fmt::Debug for RequestBuilder<'_, C> {
     // Method, URL without userinfo or query, header names and body length: never a credential.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let headers: Vec<&str> = self
-            .builder
-            .headers_ref()
-            .map(|h| h.keys().map(|k| k.as_str()).collect())
-            .unwrap_or_default();
-        f.debug_struct("RequestBuilder")
-            .field("method", &self.builder.method_ref())
-            .field(
-                "url",
-                &self.builder.uri_ref().map(uma_core::trace::redacted_url),
-            )
-            .field("headers", &headers)
-            .field("body", &self.body)
-            .field("party", &self.party)
-            .finish()
+        uma_core::trace::debug_request_builder(f, &self.builder, &self.body, &self.party)
     }
 }
 

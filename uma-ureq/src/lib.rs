@@ -110,7 +110,7 @@
 //! One [`Error`]: [`Error::Uma`] when the flow failed (untrusted server, denial, `need_info` without a
 //! claim to push, approval still pending, max flows reached…), with the last resource response in
 //! [`Error::response`]; [`Error::Transport`], [`Error::Timeout`], [`Error::BodyTooLarge`],
-//! [`Error::Request`]. Nothing printed by an error contains a secret.
+//! [`Error::InvalidRequest`] (the same type as `uma_hyper::Error`). Nothing printed by an error contains a secret.
 //!
 //! ```no_run
 //! # fn demo(agent: &uma_ureq::UmaClient) {

@@ -4,7 +4,7 @@
 //! resource API, where users register their own resources with their ID token ([`PepResources`]).
 //!
 //! Every protocol decision is [`uma_core::protection`]'s: each method drives one of its machines
-//! ([`ProtectionCall`], [`Challenge`], [`Enforce`]) over the handle's shared [`ProtectionClient`],
+//! ([`ProtectionCall`], [`Challenge`](uma_core::protection::Challenge), [`Enforce`](uma_core::protection::Enforce)) over the handle's shared [`ProtectionClient`],
 //! which keeps the metadata and the PAT and lets one of N concurrent calls fetch a missing PAT while
 //! the others wait for it (the waiting threads block on a `Condvar`). This module moves bytes with the
 //! same transport rules as [`UmaClient`]: the agent's TLS settings, [`Options::exchange_timeout`], no
