@@ -27,6 +27,9 @@ pub enum Fault {
     /// Answer `307 Temporary Redirect` to this absolute URL (307 keeps the method and body, so a
     /// client that follows it re-sends its credentials there).
     RedirectTo(String),
+    /// Answer `303 See Other` to this absolute URL, without reading the request body (303 turns the
+    /// request into a `GET` without a body).
+    SeeOther(String),
     /// Never answer (the connection stays open until the client gives up or the kit stops).
     NeverAnswer,
 }

@@ -353,6 +353,14 @@ fn html_page(title: &str) -> KitBody {
 }
 
 /// Renders a fault. `Ok(None)` means "carry on normally" (after a delay).
+fn redirect(status: u16, url: &str) -> Response<KitBody> {
+    let mut resp = empty(status);
+    if let Ok(v) = HeaderValue::from_str(url) {
+        resp.headers_mut().insert(LOCATION, v);
+    }
+    resp
+}
+
 pub async fn render_fault(fault: Fault) -> Result<Option<Response<KitBody>>, Dropped> {
     let resp = match fault {
         Fault::Delay(d) => {
@@ -383,13 +391,8 @@ pub async fn render_fault(fault: Fault) -> Result<Option<Response<KitBody>>, Dro
             },
         ),
         Fault::DropConnection => return Err(Dropped),
-        Fault::RedirectTo(url) => {
-            let mut resp = empty(307);
-            if let Ok(v) = HeaderValue::from_str(&url) {
-                resp.headers_mut().insert(LOCATION, v);
-            }
-            resp
-        }
+        Fault::RedirectTo(url) => redirect(307, &url),
+        Fault::SeeOther(url) => redirect(303, &url),
         Fault::NeverAnswer => {
             std::future::pending::<()>().await;
             return Err(Dropped);

@@ -62,7 +62,8 @@ impl std::fmt::Debug for Outgoing {
             .field("id", &self.id)
             .field("kind", &self.kind)
             .field("method", self.request.method())
-            .field("uri", self.request.uri())
+            // Without userinfo, query or fragment: a query may carry a credential.
+            .field("uri", &crate::trace::redacted_url(self.request.uri()))
             .field("headers", &headers)
             .field(
                 "body",
@@ -101,9 +102,10 @@ pub enum Step<T> {
 
 impl<T> Step<T> {
     /// Whether going on from this step sends the application's request again, body included: a resend,
-    /// or an exchange, a wait or a park that ends in one. `false` for the end, and for a redirect that
-    /// turned the request into a `GET`. A driver whose request body could be sent only once, and was,
-    /// stops here instead of asking an authorization server for anything.
+    /// or an exchange, a wait or a park that ends in one (which may be a `GET` a redirect made of it,
+    /// without the body: ask this only of the answer to a send that carried the body). `false` for the
+    /// end. A driver whose request body could be sent only once, and was, stops here instead of asking
+    /// an authorization server for anything.
     pub fn needs_application_body(&self) -> bool {
         match self {
             Step::Done(_) | Step::Failed(_) => false,

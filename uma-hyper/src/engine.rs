@@ -170,10 +170,15 @@ where
                 } else {
                     None
                 };
+                // Only an answer to the send that spent the body can call for it again (not one to a
+                // redirect turned GET).
+                let attached = application.is_some();
                 let span = trace.exchange(&out);
                 let answer = exchange(options, service, out, application, deadline);
                 match span.run_with(answer, Answer::status).await {
                     Ok(Answer::Read(response)) => {
+                        let copy = (attached && app.body.spent())
+                            .then(|| uma_core::response_head(&response));
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, response, now));
                         if let (Some(shared), false) =
@@ -181,10 +186,16 @@ where
                         {
                             crate::store::drain_refused(engine, shared).await;
                         }
+                        if let Some(head) = copy.filter(|_| step.0.needs_application_body()) {
+                            // A UMA 1.0 challenge to a spent stream: as below.
+                            running.abort();
+                            return Err(not_replayable(Some(head)));
+                        }
                         step
                     }
                     Ok(Answer::Head(head, unread)) => {
-                        let copy = app.body.spent().then(|| uma_core::response_head(&head));
+                        let copy =
+                            (attached && app.body.spent()).then(|| uma_core::response_head(&head));
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
                         kept = Some(unread);

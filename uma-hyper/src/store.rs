@@ -25,7 +25,7 @@ use uma_core::{Machine, Outgoing, Step};
 use crate::error::Error;
 use crate::herd::{Engine, Running, now};
 use uma_core::RequestKind;
-use uma_core::driver::RequestDeadline;
+use uma_core::driver::{RequestDeadline, claim_until};
 
 pub use uma_core::driver::StoreObserver;
 
@@ -91,7 +91,8 @@ where
                 engine.with_core(|c| flight.on_lock(c, taken, now()))
             }
             StoreStep::Sleep { until } => {
-                running.with_machine(|m, c| m.hold_exchange(c, until + exchange_timeout));
+                running
+                    .with_machine(|m, c| m.hold_exchange(c, claim_until(until, exchange_timeout)));
                 if !deadline.allows_wait_until(until) {
                     // Fail now rather than sleep into a timeout already known.
                     report(engine, shared);
@@ -115,7 +116,7 @@ where
             }
             StoreStep::Exchange => {
                 report(engine, shared);
-                let until = now() + exchange_timeout;
+                let until = claim_until(now(), exchange_timeout);
                 running.with_machine(|m, c| m.hold_exchange(c, until));
                 let sent_at = now();
                 let next = deliver(running, id, send(out).await);

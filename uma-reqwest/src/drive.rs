@@ -66,6 +66,9 @@ async fn run(
                     return Ok(not_replayed(last_read, extensions));
                 }
                 let id = out.id;
+                // Only an answer to the send that spent the stream can call for it again (not one to
+                // a redirect turned GET).
+                let attached = out.attach_body;
                 let span = trace.exchange(&out);
                 let sent = send::resource(&next, extensions, &mut app, out, options, deadline);
                 let response = span.run_with(sent, |r| r.status().as_u16()).await?;
@@ -73,7 +76,7 @@ async fn run(
                     None => {
                         let head = send::head_of(&response);
                         let url = response.url().clone();
-                        let copy = app.body_gone().then(|| copy(&head, url));
+                        let copy = (attached && app.body_gone()).then(|| copy(&head, url));
                         kept = Some(response);
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, head, now));
@@ -95,14 +98,26 @@ async fn run(
                     Some(limit) => {
                         // A UMA 1.0 challenge: its ticket is in a small JSON body.
                         let url = response.url().clone();
-                        let read = send::read_prefix(response, limit.saturating_add(1)).await?;
+                        // The body's few KiB under an exchange budget of their own, like a head.
+                        let uri: http::Uri = url.as_str().parse().unwrap_or_default();
+                        let prefix = send::read_prefix(response, limit.saturating_add(1));
+                        let read = timing::within(
+                            options,
+                            deadline,
+                            RequestKind::Resource,
+                            &uri,
+                            false,
+                            uma_hyper::herd::now(),
+                            prefix,
+                        )
+                        .await?;
                         let read_copy = copy(&read, url);
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, read, now));
                         if let Some(shared) = &options.shared_store {
                             uma_hyper::store::drain_refused(engine, shared).await;
                         }
-                        if app.body_gone() && step.0.needs_application_body() {
+                        if attached && app.body_gone() && step.0.needs_application_body() {
                             // As above: the stream is spent, so no authorization server is asked.
                             running.abort();
                             return Ok(not_replayed(Some(read_copy), extensions));

@@ -36,7 +36,8 @@
 //! retries the whole UMA dance); middleware *after* it sees every resource-server attempt: the
 //! challenge and the replay (a tracing middleware there makes one span per attempt). Both orders work.
 //! [`Options::exchange_timeout`] bounds each call of the rest of the chain, retries made inside it
-//! included; [`Options::request_timeout`] bounds the whole dance up to the final response's head.
+//! included (except a send that carries a streaming upload, which may take longer than any exchange);
+//! [`Options::request_timeout`] bounds the whole dance up to the final response's head.
 //!
 //! # Bodies
 //!

@@ -93,7 +93,9 @@ pub(crate) async fn resource(
             .await
             .map_err(Stop::Chain)
     };
-    let streamed = app.streamed;
+    // A streamed upload may take longer than any exchange; a send without the body (a redirect turned
+    // GET) is an exchange like any other.
+    let streamed = app.streamed && attach_body;
     let result = within(
         options,
         deadline,
@@ -133,7 +135,7 @@ pub(crate) async fn authorization_server(
         let response = http.execute(request).await.map_err(|e| Error::Transport {
             kind,
             url: Some(redacted_url(&uri)),
-            source: e.into(),
+            source: e.without_url().into(),
         })?;
         let limit = options.max_authorization_server_body;
         Ok(read_whole(response, limit, BodyKind::AuthorizationServer, kind).await?)
@@ -162,7 +164,7 @@ fn report<T>(
             event.finished(status, bytes, elapsed)
         }
         Err(Stop::Uma(e)) => event.failed(e.to_string(), elapsed),
-        Err(Stop::Chain(e)) => event.failed(e.to_string(), elapsed),
+        Err(Stop::Chain(e)) => event.failed(chain_message(e), elapsed),
     };
     observer(&event);
 }
@@ -220,7 +222,7 @@ pub(crate) async fn read_prefix(
         let chunk = response.chunk().await.map_err(|e| Error::Transport {
             kind: RequestKind::Resource,
             url: Some(redacted_url(&response_uri(&response))),
-            source: e.into(),
+            source: e.without_url().into(),
         })?;
         let Some(chunk) = chunk else { break };
         let room = limit - body.len();
@@ -242,4 +244,20 @@ pub(crate) fn head_of(response: &reqwest::Response) -> http::Response<Vec<u8>> {
 /// The URL an answer came from, as an `http::Uri` for [`redacted_url`] (an unparsable one reads `/`).
 fn response_uri(response: &reqwest::Response) -> http::Uri {
     response.url().as_str().parse().unwrap_or_default()
+}
+
+/// An error of the rest of the chain, for the observer: reqwest names the URL, query included, and a
+/// query may carry a credential; it is shown without one.
+fn chain_message(error: &reqwest_middleware::Error) -> String {
+    let text = error.to_string();
+    match error {
+        reqwest_middleware::Error::Reqwest(e) => match e.url() {
+            Some(url) => text.replace(
+                url.as_str(),
+                &redacted_url(&url.as_str().parse().unwrap_or_default()),
+            ),
+            None => text,
+        },
+        _ => text,
+    }
 }

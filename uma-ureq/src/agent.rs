@@ -72,8 +72,7 @@ impl UmaClient {
     }
 
     /// A TLS configuration that trusts exactly these DER certificates (e.g. a test CA) instead of the
-    /// built-in roots. An empty list is an error ([`Error::Tls`]), so a wrong input never silently
-    /// trusts nothing.
+    /// built-in roots; none at all makes a client for plain http only (as `uma_hyper`'s).
     pub fn tls_config_trusting(
         certificates: impl IntoIterator<Item = Vec<u8>>,
     ) -> Result<ureq::tls::TlsConfig, Error> {
@@ -81,9 +80,6 @@ impl UmaClient {
             .into_iter()
             .map(|der| ureq::tls::Certificate::from_der(&der).to_owned())
             .collect();
-        if certificates.is_empty() {
-            return Err(Error::Tls("CA certificates: none given".into()));
-        }
         Ok(ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
             .build())
@@ -141,9 +137,10 @@ impl UmaClient {
         Self::tls_config_trusting(certificates)
     }
 
-    /// Sends `request` on behalf of the default requesting party and runs the UMA flow when the resource
-    /// server asks for it. The body (bytes) is replayed byte for byte on every retry. The URI must be
-    /// absolute.
+    /// Sends `request` on behalf of the party in its extensions
+    /// (`request.extensions_mut().insert(Party::new("alice"))`), else the default party, and runs the UMA
+    /// flow when the resource server asks for it. The body (bytes) is replayed byte for byte on every
+    /// retry. The URI must be absolute.
     ///
     /// The answer comes back with its body unread, whatever its status and size: read it with
     /// `response.body_mut().as_reader()` (or `read_to_string`, `read_to_vec`, which ureq bounds at
@@ -154,7 +151,12 @@ impl UmaClient {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<ureq::Body>, Error> {
-        self.send_for_party(Party::default(), request)
+        let party = request
+            .extensions()
+            .get::<Party>()
+            .cloned()
+            .unwrap_or_default();
+        self.send_for_party(party, request)
     }
 
     /// [`UmaClient::send`] on behalf of `party`: its RPTs, PCTs and access token never mix with another

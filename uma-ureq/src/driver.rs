@@ -203,6 +203,8 @@ impl Shared {
                         return Err(Error::BodyNotReplayable { response: None });
                     }
                     let id = out.id;
+                    // Whether this send carries the application's body (not a redirect turned GET).
+                    let attached = out.attach_body;
                     let agent_global = self.agent.config().timeouts().global;
                     if let (1.., Some(store)) = (store_flights, &self.options.shared_store) {
                         if let Some(ask) = guard.machine.shared_exchange(id) {
@@ -213,7 +215,7 @@ impl Shared {
                                 &mut *guard.machine,
                                 ask,
                                 out,
-                                deadline.at(),
+                                &deadline,
                                 |out| {
                                     let budget = Budget::new(
                                         &self.options,
@@ -261,21 +263,22 @@ impl Shared {
                             head
                         }
                     };
-                    let copy = body.spent().then(|| uma_core::response_head(&head));
+                    // Only an answer to the send that spent the body can call for it again.
+                    let copy = (attached && body.spent()).then(|| uma_core::response_head(&head));
                     let next = self.with_client(|c| {
                         guard.machine.handle_response(c, id, head, Instant::now())
                     });
+                    if let (Some(store), false) =
+                        (&self.options.shared_store, matches!(next.0, Step::Done(_)))
+                    {
+                        crate::store::drain_refused(self, store);
+                    }
                     if let Some(head) = copy.filter(|_| next.0.needs_application_body()) {
                         // The body went with this request and cannot go again: stop before asking an
                         // authorization server for anything.
                         return Err(Error::BodyNotReplayable {
                             response: Some(Box::new(head)),
                         });
-                    }
-                    if let (Some(store), false) =
-                        (&self.options.shared_store, matches!(next.0, Step::Done(_)))
-                    {
-                        crate::store::drain_refused(self, store);
                     }
                     next
                 }

@@ -15,9 +15,10 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use uma_core::driver::{RequestDeadline, claim_until};
 use uma_core::record::RptRecord;
 use uma_core::store::{RptStore, SharedAsk, SharedFlight, StoreOp, StoreStep};
-use uma_core::{Machine, Outgoing, Step};
+use uma_core::{Machine, Outgoing, RequestKind, Step};
 
 use crate::driver::Shared;
 use crate::error::Error;
@@ -48,7 +49,7 @@ pub(crate) fn shared_exchange<M: Machine>(
     machine: &mut M,
     ask: SharedAsk,
     out: Outgoing,
-    deadline: Option<Instant>,
+    deadline: &RequestDeadline,
     send: impl FnOnce(Outgoing) -> Result<http::Response<Vec<u8>>, Error>,
 ) -> Result<(Step<M::Output>, u64), Error> {
     let id = out.id;
@@ -76,15 +77,16 @@ pub(crate) fn shared_exchange<M: Machine>(
                     .0
             }
             StoreStep::Sleep { until } => {
-                shared.with_client(|c| machine.hold_exchange(c, until + exchange_timeout));
-                // Never sleep past the request's deadline: exchange alone from there.
-                let until = deadline.map_or(until, |d| d.min(until));
-                std::thread::sleep(until.saturating_duration_since(Instant::now()));
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    StoreStep::Exchange
-                } else {
-                    shared.with_client(|c| flight.on_wake(c, Instant::now())).0
+                let hold = claim_until(until, exchange_timeout);
+                shared.with_client(|c| machine.hold_exchange(c, hold));
+                if !deadline.allows_wait_until(until) {
+                    // Fail now rather than sleep into a timeout already known (as every adapter).
+                    report(shared, store);
+                    finish(shared, store, flight, None);
+                    return Err(deadline.timeout(RequestKind::Token, None));
                 }
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                shared.with_client(|c| flight.on_wake(c, Instant::now())).0
             }
             StoreStep::Adopt(record) => {
                 report(shared, store);
@@ -99,7 +101,7 @@ pub(crate) fn shared_exchange<M: Machine>(
             }
             StoreStep::Exchange => {
                 report(shared, store);
-                let until = Instant::now() + exchange_timeout;
+                let until = claim_until(Instant::now(), exchange_timeout);
                 shared.with_client(|c| machine.hold_exchange(c, until));
                 let sent_at = Instant::now();
                 let next = deliver(shared, machine, id, send(out));

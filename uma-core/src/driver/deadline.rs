@@ -106,9 +106,31 @@ impl RequestDeadline {
     }
 }
 
+/// Until when an exchange started at `start` holds its claim on the herd: `exchange_timeout` later,
+/// at most a day (an "unlimited" `Duration::MAX` must not overflow the clock).
+pub fn claim_until(start: Instant, exchange_timeout: Duration) -> Instant {
+    const A_DAY: Duration = Duration::from_secs(24 * 3600);
+    start
+        .checked_add(exchange_timeout.min(A_DAY))
+        .unwrap_or(start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_never_overflows_the_clock() {
+        let now = Instant::now();
+        assert_eq!(
+            claim_until(now, Duration::from_secs(30)),
+            now + Duration::from_secs(30)
+        );
+        assert_eq!(
+            claim_until(now, Duration::MAX),
+            now + Duration::from_secs(24 * 3600)
+        );
+    }
 
     #[test]
     fn no_timeout_is_no_deadline() {

@@ -88,7 +88,7 @@ fn from_url(url: &Option<String>) -> String {
 }
 
 /// Why a request (or a login) through an adapter gave no response.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The UMA flow failed (untrusted or failing authorization server, denial, `need_info` without a
@@ -159,6 +159,49 @@ pub enum Error {
     /// ([`OnStoreFailure::FailClosed`](crate::store::OnStoreFailure::FailClosed)).
     #[error("{0}")]
     Store(#[source] StoreError),
+}
+
+// By hand: a derived `Debug` would print the kept challenge's headers, its ticket among them.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Uma(failure) => f.debug_tuple("Uma").field(failure).finish(),
+            Error::Transport { kind, url, source } => f
+                .debug_struct("Transport")
+                .field("kind", kind)
+                .field("url", url)
+                .field("source", source)
+                .finish(),
+            Error::Timeout {
+                deadline,
+                after,
+                during,
+                url,
+            } => f
+                .debug_struct("Timeout")
+                .field("deadline", deadline)
+                .field("after", after)
+                .field("during", during)
+                .field("url", url)
+                .finish(),
+            Error::BodyTooLarge { body, url, limit } => f
+                .debug_struct("BodyTooLarge")
+                .field("body", body)
+                .field("url", url)
+                .field("limit", limit)
+                .finish(),
+            Error::BodyNotReplayable { response } => f
+                .debug_struct("BodyNotReplayable")
+                .field("status", &response.as_ref().map(|r| r.status()))
+                .finish_non_exhaustive(),
+            Error::RequestBody(source) => f.debug_tuple("RequestBody").field(source).finish(),
+            Error::InvalidRequest(message) => {
+                f.debug_tuple("InvalidRequest").field(message).finish()
+            }
+            Error::Tls(source) => f.debug_tuple("Tls").field(source).finish(),
+            Error::Store(error) => f.debug_tuple("Store").field(error).finish(),
+        }
+    }
 }
 
 impl Error {
@@ -274,6 +317,24 @@ mod tests {
             "request timeout after 2s during the token step"
         );
         assert_eq!(error.kind_name(), "timeout");
+    }
+
+    #[test]
+    fn debug_never_shows_the_kept_challenge() {
+        let challenge = http::Response::builder()
+            .status(401)
+            .header(
+                "www-authenticate",
+                r#"UMA as_uri="https://as", ticket="secret-ticket""#,
+            )
+            .body(Vec::new())
+            .unwrap();
+        let error = Error::BodyNotReplayable {
+            response: Some(Box::new(challenge)),
+        };
+        let shown = format!("{error:?} {error}");
+        assert!(!shown.contains("secret-ticket"), "{shown}");
+        assert!(shown.contains("401"), "{shown}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod protection_error;
 mod protection_settings;
 mod shared_store;
 
-pub use deadline::RequestDeadline;
+pub use deadline::{RequestDeadline, claim_until};
 pub use error::{BodyKind, BoxError, Deadline, Error};
 pub use options::{
     DEFAULT_EXCHANGE_TIMEOUT, DEFAULT_MAX_AUTHORIZATION_SERVER_BODY, DEFAULT_MAX_REPLAY_BODY,

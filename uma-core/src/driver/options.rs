@@ -32,8 +32,10 @@ pub const DEFAULT_MAX_REPLAY_BODY: usize = 4 * 1024 * 1024;
 #[non_exhaustive]
 pub struct Options<Store: ?Sized> {
     /// Bound on one HTTP exchange: connect, send, and the answer's head (an authorization server's
-    /// whole body). A streamed request body is bounded by [`Options::request_timeout`] only (a large
-    /// upload may take longer than any exchange). Default 30 s; `None` for none.
+    /// whole body). Not a send that streams the application's body (a file, a reader, a factory, a
+    /// stream): a large upload may take longer than any exchange, so uma-hyper and uma-reqwest bound it
+    /// by [`Options::request_timeout`], uma-ureq by its agent's `timeout_send_body`. Default 30 s;
+    /// `None` for none.
     pub exchange_timeout: Option<Duration>,
     /// Bound on one request up to its final answer's head, UMA dance, `request_submitted` waits and
     /// herd waits included (reading the final answer's body is the caller's). A wait the authorization

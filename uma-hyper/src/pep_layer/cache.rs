@@ -118,7 +118,12 @@ impl RptCache {
             return;
         }
         match outcome.as_deref().map(|i| self.ttl(i, unix_now)) {
-            Some(ttl) if !ttl.is_zero() => entry.expires = Some(Instant::now() + ttl),
+            Some(ttl) if !ttl.is_zero() => {
+                // A configured TTL of `Duration::MAX` ("keep") must not overflow the clock.
+                let now = Instant::now();
+                let a_year = Duration::from_secs(365 * 24 * 3600);
+                entry.expires = Some(now.checked_add(ttl).unwrap_or(now + a_year));
+            }
             _ => {
                 entries.remove(&key);
             }

@@ -45,7 +45,7 @@ pub(super) async fn send<C>(
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let url = display_url(request.uri());
+    let url = uma_core::trace::redacted_url(request.uri());
     // The core's parsers refuse more than MAX_BODY_BYTES anyway: stop reading there.
     let limit = options
         .max_authorization_server_body
@@ -95,34 +95,9 @@ where
     }
 }
 
-/// `scheme://host[:port]/path`: the query may carry credentials on a badly built server, the
-/// authority a `user:password@`.
-fn display_url(uri: &http::Uri) -> String {
-    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        uri.scheme_str().unwrap_or("http"),
-        uri.host().unwrap_or(""),
-        uri.path()
-    )
-}
-
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_lose_userinfo_and_query() {
-        let uri = "https://u:pw@as.example:8443/token?ticket=t"
-            .parse()
-            .unwrap();
-        assert_eq!(display_url(&uri), "https://as.example:8443/token");
-    }
 }

@@ -325,3 +325,28 @@ async fn overall_timeout_bounds_a_request() {
     ));
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn a_challenge_after_a_see_other_is_answered_though_the_stream_went_once() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let mut config = config_for(&kit);
+    config.max_redirects = 1;
+    let client = client_with(&kit, config).with_options(options().with_max_replay_body(1000));
+    kit.set_fault_times(
+        Endpoint::RsResource,
+        Fault::SeeOther(kit.rs_url("/api/a")),
+        1,
+    );
+    let request = http::Request::post(kit.rs_url("/api/echo"))
+        .body(Chunks::of(4, 1000))
+        .unwrap();
+    // The 303 makes the request a GET without a body: its challenge needs no replay of the stream.
+    let response = client.send(request).await.expect("the GET needs no body");
+    assert_eq!(response.status(), 200);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 1);
+    let rs = rs_requests(&kit);
+    assert_eq!(
+        rs.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
+        ["POST", "GET", "GET"]
+    );
+}

@@ -61,3 +61,37 @@ async fn streaming_body_without_challenge_passes() {
     assert!(response.extensions().get::<NotReplayed>().is_none());
     assert_eq!(rs_requests(&kit)[0].body_len, 4);
 }
+
+/// A 303 turns the streamed POST into a GET without a body: that GET's challenge is answered as usual
+/// (the core follows the redirect; the application's client here follows none itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_after_a_see_other_is_answered_though_the_stream_went_once() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let mut config = config_for(&kit);
+    config.max_redirects = 1;
+    let uma = uma_with(&kit, config);
+    let app = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_for(&kit))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(app)
+        .with(uma)
+        .build();
+    kit.set_fault_times(
+        Endpoint::RsResource,
+        uma_testkit::Fault::SeeOther(kit.rs_url("/api/a")),
+        1,
+    );
+    let response = client
+        .post(kit.rs_url("/api/echo"))
+        .body(reqwest::Body::wrap(String::from("a streamed body")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.extensions().get::<NotReplayed>().is_none());
+    assert_eq!(count(&kit, Endpoint::Token), 1);
+    let methods: Vec<String> = rs_requests(&kit).iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET", "GET"]);
+}
