@@ -26,8 +26,7 @@ use uma_core::driver::ProtectionSettings;
 use uma_core::protection::{
     CallError, ClientRegistration, CreatedResource, Dialect, Introspection, Pep, PermissionRequest,
     PermissionRequestQuery, PermissionRequestRecord, ProtectionCall, ProtectionClient,
-    ProtectionStats, RegisteredClient, ResourceDescription, ResourceList, ResourceQuery,
-    UpdatedResource,
+    RegisteredClient, ResourceDescription, ResourceList, ResourceQuery, UpdatedResource,
 };
 use uma_core::secret::{AccessToken, Ticket};
 
@@ -172,40 +171,9 @@ where
         })
     }
 
-    /// The scope asked for with the PAT: `""` asks for none. Default: `uma_protection`, except for
-    /// Keycloak (none: the role comes with the client). EOEPCA wants `"openid uma_protection permission"`.
-    /// Clones share the PAT, so they share its scope too.
-    pub fn with_pat_scope(self, scope: impl Into<String>) -> Self {
-        self.shared.lock().set_pat_scope(Some(scope.into()));
-        self
-    }
-
-    /// Puts `realm="…"` in the challenges (checked now).
-    pub fn with_realm(mut self, realm: impl Into<String>) -> Result<Self, Error> {
-        self.settings = self.settings.with_realm(realm)?;
-        Ok(self)
-    }
-
-    /// The authorization server's issuer (the `as_uri` of the challenges).
-    pub fn issuer(&self) -> &Issuer {
-        self.settings.issuer()
-    }
-
-    /// The wire conventions followed.
-    pub fn dialect(&self) -> Dialect {
-        self.settings.dialect()
-    }
-
-    /// The metadata in use.
-    pub fn metadata(&self) -> AsMetadata {
-        self.shared.lock().metadata().clone()
-    }
-
-    /// How many discovery and PAT requests this handle and its clones sent, and how often a call waited
-    /// for another's.
-    pub fn stats(&self) -> ProtectionStats {
-        self.shared.lock().stats()
-    }
+    // `with_pat_scope`, `with_realm`, `issuer`, `dialect`, `metadata`, `stats`: the same in every
+    // adapter, written once in the core.
+    uma_core::protection_accessors!();
 
     /// The PAT: the one held if it is not due for renewal, else a new one (client credentials at the
     /// token endpoint, `docs/protocol.md` §9.1). Concurrent callers share one PAT request.

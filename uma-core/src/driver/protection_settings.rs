@@ -131,3 +131,50 @@ impl ProtectionSettings {
         )
     }
 }
+
+/// The accessors every adapter's `Protection` has, written once: expanded inside `impl Protection` of a
+/// type with the fields `settings: ProtectionSettings` and `shared`, whose `lock()` yields the
+/// [`ProtectionClient`](crate::protection::ProtectionClient).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! protection_accessors {
+    () => {
+        /// The scope asked for with the PAT: `""` asks for none. Default: `uma_protection`, except for
+        /// Keycloak (none: the role comes with the client). EOEPCA wants
+        /// `"openid uma_protection permission"`. Clones share the PAT, so they share its scope too.
+        pub fn with_pat_scope(self, scope: impl Into<String>) -> Self {
+            self.shared.lock().set_pat_scope(Some(scope.into()));
+            self
+        }
+
+        /// Puts `realm="…"` in the challenges (checked now).
+        pub fn with_realm(
+            mut self,
+            realm: impl Into<String>,
+        ) -> Result<Self, $crate::driver::ProtectionCallError> {
+            self.settings = self.settings.with_realm(realm)?;
+            Ok(self)
+        }
+
+        /// The authorization server's issuer (the `as_uri` of the challenges).
+        pub fn issuer(&self) -> &$crate::Issuer {
+            self.settings.issuer()
+        }
+
+        /// The wire conventions followed.
+        pub fn dialect(&self) -> $crate::protection::Dialect {
+            self.settings.dialect()
+        }
+
+        /// The metadata in use.
+        pub fn metadata(&self) -> $crate::discovery::AsMetadata {
+            self.shared.lock().metadata().clone()
+        }
+
+        /// How many discovery and PAT requests this handle and its clones sent, and how often a call
+        /// waited for another's.
+        pub fn stats(&self) -> $crate::protection::ProtectionStats {
+            self.shared.lock().stats()
+        }
+    };
+}
