@@ -9,7 +9,7 @@ use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use uma_core::discovery::Issuer;
 use uma_core::secret::{AccessToken, Password};
-use uma_core::{Config, Flow, Identity, Login, LoginGrant, Party, Stats};
+use uma_core::{Config, Flow, Identity, Login, Party, Stats};
 
 use crate::body::{AppBody, Application, RequestBody};
 use crate::engine::{Engine, drive, drive_flow};
@@ -298,12 +298,8 @@ where
         password: impl Into<Password>,
         scope: Option<&str>,
     ) -> Result<(), Error> {
-        let grant = LoginGrant::Password {
-            username: username.to_owned(),
-            password: password.into(),
-            scope: scope.map(str::to_owned),
-        };
-        self.login(Login::new(issuer.clone(), grant)).await
+        self.login(Login::password(issuer, username, password, scope))
+            .await
     }
 
     /// Obtains a token for the client itself (`client_credentials`) as the default requesting party.
@@ -312,10 +308,7 @@ where
         issuer: &Issuer,
         scope: Option<&str>,
     ) -> Result<(), Error> {
-        let grant = LoginGrant::ClientCredentials {
-            scope: scope.map(str::to_owned),
-        };
-        self.login(Login::new(issuer.clone(), grant)).await
+        self.login(Login::client_credentials(issuer, scope)).await
     }
 
     /// Keycloak's ticketless request (`docs/protocol.md` §2.9): an RPT for a resource server ahead of any

@@ -6,7 +6,7 @@ use std::time::Instant;
 use http::Method;
 use uma_core::discovery::Issuer;
 use uma_core::secret::{AccessToken, Password};
-use uma_core::{Client, Config, Flow, Identity, Login, LoginGrant, Party, Stats};
+use uma_core::{Client, Config, Flow, Identity, Login, Party, Stats};
 
 use crate::body::{AppBody, Opener};
 use crate::driver::{Shared, Tracer};
@@ -261,14 +261,7 @@ impl UmaClient {
         password: impl Into<Password>,
         scope: Option<&str>,
     ) -> Result<(), Error> {
-        self.login(Login::new(
-            issuer.clone(),
-            LoginGrant::Password {
-                username: username.to_owned(),
-                password: password.into(),
-                scope: scope.map(str::to_owned),
-            },
-        ))
+        self.login(Login::password(issuer, username, password, scope))
     }
 
     /// Obtains an access token for the client itself (the `client_credentials` grant) at `issuer`, which
@@ -278,12 +271,7 @@ impl UmaClient {
         issuer: &Issuer,
         scope: Option<&str>,
     ) -> Result<(), Error> {
-        self.login(Login::new(
-            issuer.clone(),
-            LoginGrant::ClientCredentials {
-                scope: scope.map(str::to_owned),
-            },
-        ))
+        self.login(Login::client_credentials(issuer, scope))
     }
 
     /// Runs any initial-authentication machine (e.g. [`Login::for_party`]).

@@ -49,6 +49,30 @@ impl Login {
         Self::for_party(issuer, grant, Party::default())
     }
 
+    /// The default party's resource-owner password login at `issuer`, asking for `scope` (`openid` also
+    /// returns an ID token).
+    pub fn password(
+        issuer: &Issuer,
+        username: &str,
+        password: impl Into<Password>,
+        scope: Option<&str>,
+    ) -> Self {
+        let grant = LoginGrant::Password {
+            username: username.to_owned(),
+            password: password.into(),
+            scope: scope.map(str::to_owned),
+        };
+        Self::new(issuer.clone(), grant)
+    }
+
+    /// A token for the client itself (`client_credentials`) as the default party, asking for `scope`.
+    pub fn client_credentials(issuer: &Issuer, scope: Option<&str>) -> Self {
+        let grant = LoginGrant::ClientCredentials {
+            scope: scope.map(str::to_owned),
+        };
+        Self::new(issuer.clone(), grant)
+    }
+
     /// A login of `party` at `issuer`.
     pub fn for_party(issuer: Issuer, grant: LoginGrant, party: Party) -> Self {
         Self {
