@@ -350,3 +350,50 @@ async fn a_challenge_after_a_see_other_is_answered_though_the_stream_went_once()
         ["POST", "GET", "GET"]
     );
 }
+
+#[tokio::test]
+async fn the_request_builder_sends_files_and_readers_through_a_challenge() {
+    let kit = start(KitConfig::new(Dialect::Spec), false);
+    let client = client_for(&kit);
+    let dir = std::env::temp_dir().join(format!("uma-hyper-builder-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("upload.bin");
+    std::fs::write(&file, vec![7u8; 200_000]).unwrap();
+
+    // A file is opened again for the retry after the challenge: both sends carry all of it.
+    let response = client
+        .request(http::Method::POST, &kit.rs_url("/api/echo"))
+        .header("content-type", "application/octet-stream")
+        .body_file(&file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&body_of(response).await)["len"], 200_000);
+    let sent: Vec<usize> = rs_requests(&kit).iter().map(|r| r.body_len).collect();
+    assert_eq!(sent, [200_000, 200_000]);
+
+    // A short reader is held and replayed (a fresh client, so there is a challenge again).
+    kit.clear_log();
+    let response = client_for(&kit)
+        .post(&kit.rs_url("/api/echo"), Bytes::new())
+        .body_reader(std::io::Cursor::new(vec![1u8; 5000]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(&body_of(response).await)["len"], 5000);
+    let sent: Vec<usize> = rs_requests(&kit).iter().map(|r| r.body_len).collect();
+    assert_eq!(sent, [5000, 5000]);
+
+    // A file that is not there is the request body's error, before anything is sent.
+    kit.clear_log();
+    let error = client
+        .post(&kit.rs_url("/api/echo"), Bytes::new())
+        .body_file(dir.join("missing.bin"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::RequestBody(_)), "{error:?}");
+    assert!(rs_requests(&kit).is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
