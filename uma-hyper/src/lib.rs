@@ -138,4 +138,9 @@ pub use pep_layer::PepLayer;
 pub use protection::Protection;
 pub use request::RequestBuilder;
 pub use store::SharedStore;
+// The transport crates whose types the public API takes (`from_hyper`, `with_tls_config`), re-exported as
+// uma-ureq re-exports `ureq`, so that the versions always match.
+pub use hyper;
+pub use hyper_util;
+pub use rustls;
 pub use uma_core;
