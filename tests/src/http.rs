@@ -120,6 +120,8 @@ pub enum KitBody {
         /// A pause after the last byte so hyper flushes what it buffered before the error
         /// aborts the connection (started on the first poll after the last byte).
         linger: Option<Pin<Box<tokio::time::Sleep>>>,
+        /// How long that pause lasts: a moment, or a stall that outlasts the client's patience.
+        linger_for: Duration,
     },
 }
 
@@ -136,11 +138,18 @@ impl KitBody {
 
     /// `len` bytes of `fill`, then the connection is closed (see [`KitBody::Cut`]).
     pub fn cut(fill: Fill, len: u64) -> Self {
+        Self::stalled(fill, len, Duration::from_millis(CUT_LINGER_MS))
+    }
+
+    /// `len` bytes of `fill`, then nothing for `stall`, then the connection is closed: a body that
+    /// stops half-way (announce a longer `Content-Length`).
+    pub fn stalled(fill: Fill, len: u64, stall: Duration) -> Self {
         KitBody::Cut {
             remaining: len,
             fill,
             pos: 0,
             linger: None,
+            linger_for: stall,
         }
     }
 
@@ -200,12 +209,12 @@ impl Body for KitBody {
                 fill,
                 pos,
                 linger,
+                linger_for,
             } => {
                 if *remaining == 0 {
                     // hyper flushes its buffer while the body is pending; it drops it on error.
-                    let pause = linger.get_or_insert_with(|| {
-                        Box::pin(tokio::time::sleep(Duration::from_millis(CUT_LINGER_MS)))
-                    });
+                    let pause =
+                        linger.get_or_insert_with(|| Box::pin(tokio::time::sleep(*linger_for)));
                     return match pause.as_mut().poll(cx) {
                         Poll::Ready(()) => Poll::Ready(Some(Err(Dropped))),
                         Poll::Pending => Poll::Pending,

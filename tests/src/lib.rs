@@ -424,6 +424,14 @@ impl Kit {
         self.shared.update_knobs(|k| k.challenge_body = len);
     }
 
+    /// Makes every RS challenge's body stop after 8 of its announced 64 bytes for `stall`, then the
+    /// connection close (UMA 1.0's `403` included, whose JSON ticket a client must read); `None`
+    /// restores whole bodies. A client must give up on it by its own exchange timeout.
+    pub fn set_stalled_challenge_body(&self, stall: Option<std::time::Duration>) {
+        self.shared
+            .update_knobs(|k| k.stalled_challenge_body = stall);
+    }
+
     /// One entry per challenge sent with a [`Kit::set_challenge_body`] body since the last
     /// [`Kit::clear_log`] (the newest 10,000), oldest first: its length and how many bytes were
     /// handed to the HTTP server (see [`StreamedBody::sent`] for the precision). Wait for

@@ -71,7 +71,19 @@ pub fn handle(shared: &Shared, req: &Req) -> Response<KitBody> {
         return eoepca::handle(shared, req);
     }
     let resp = decide(shared, req);
-    match shared.knobs().challenge_body {
+    let knobs = shared.knobs();
+    if let Some(stall) = knobs.stalled_challenge_body {
+        if resp.headers().contains_key("www-authenticate")
+            && matches!(resp.status().as_u16(), 401 | 403)
+        {
+            let (mut parts, _) = resp.into_parts();
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, http::HeaderValue::from(64u64));
+            return Response::from_parts(parts, KitBody::stalled(Fill::Pattern, 8, stall));
+        }
+    }
+    match knobs.challenge_body {
         Some(len) if is_challenge(&resp) => with_challenge_body(shared, resp, len),
         _ => resp,
     }

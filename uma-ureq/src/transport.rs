@@ -221,6 +221,11 @@ fn run(
         }
         if phases == Phases::Whole {
             config = config.timeout_recv_body(timeout);
+        } else {
+            // A resource answer's body streams to the caller for as long as it takes, but never stalls
+            // longer than the budget between bytes: a UMA 1.0 challenge whose JSON ticket stops
+            // half-way, or a download that stops, fails instead of hanging.
+            config = config.timeout_per_read(timeout);
         }
     }
     config.build().run()
@@ -362,10 +367,24 @@ fn send(
             body.as_reader()
                 .take(cap)
                 .read_to_end(&mut prefix)
-                .map_err(ureq::Error::Io)?;
+                .map_err(unwrap_io)?;
             Ok(Answer::Read(http::Response::from_parts(parts, prefix)))
         }
     }
+}
+
+/// ureq's own error (a timeout) back out of the `io::Error` its body reader wraps it in.
+fn unwrap_io(error: std::io::Error) -> ureq::Error {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ureq::Error>())
+    {
+        if let Some(Ok(inner)) = error.into_inner().map(|e| e.downcast::<ureq::Error>()) {
+            return *inner;
+        }
+        return ureq::Error::Io(std::io::ErrorKind::Other.into());
+    }
+    ureq::Error::Io(error)
 }
 
 /// Bytes of an unread answer read to the end before dropping it, so that its connection is reused; a

@@ -8,9 +8,9 @@ use super::checks::{assert_clean, assert_nothing_astray, downgraded, sixty_kib};
 use super::raw::{RawServer, challenge_answer, fake_as, json_answer};
 use super::{
     Adapter, BOUND, Class, Deadline, Outcome, SHORT, SHORT_BOUND, Setup, Subject, bounded, class,
-    failure, get, kit,
+    failure, get, kit, start,
 };
-use crate::{Dialect, Endpoint, Fault, Kit, Server};
+use crate::{ChallengeStyle, Dialect, Endpoint, Fault, Kit, KitConfig, Server};
 
 fn subject(adapter: &dyn Adapter, kit: &Kit) -> Box<dyn Subject> {
     adapter.subject(&Setup::for_kit(kit))
@@ -219,6 +219,31 @@ pub fn slow_servers(adapter: &dyn Adapter, tls: bool) {
         kit.set_fault(endpoint, None);
     }
     assert_nothing_astray(&kit);
+}
+
+/// A UMA 1.0 challenge (`403`, the ticket in a JSON body) whose body stops after 8 of its 64 bytes: the
+/// exchange timeout cuts the read, and no authorization server is asked anything.
+pub fn stalled_challenge_body(adapter: &dyn Adapter, tls: bool) {
+    let mut kit_config =
+        KitConfig::new(Dialect::Spec).with_challenge_style(ChallengeStyle::Uma1Body403);
+    kit_config.ticket_only_with_bearer = false;
+    let kit = start(kit_config, tls);
+    kit.set_stalled_challenge_body(Some(Duration::from_secs(10)));
+    let client = adapter.subject(&Setup {
+        exchange_timeout: Some(SHORT),
+        ..Setup::for_kit(&kit)
+    });
+    let outcome = fetch(&*client, &kit.rs_url("/api/a"), SHORT_BOUND);
+    assert!(
+        matches!(class(&outcome), Class::Timeout(Deadline::Exchange)),
+        "{outcome:?}"
+    );
+    assert_eq!(kit.count_endpoint(Endpoint::Discovery), 0);
+    assert_eq!(kit.count_endpoint(Endpoint::Token), 0);
+    // Whole again, the same client gets through.
+    kit.set_stalled_challenge_body(None);
+    let outcome = fetch(&*client, &kit.rs_url("/api/a"), BOUND);
+    assert_eq!(outcome.expect("recovered").status(), 200);
 }
 
 /// An AS that drops the connection (discovery, token endpoint): a transport error that shows no URL

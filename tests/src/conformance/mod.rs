@@ -388,6 +388,7 @@ macro_rules! conformance_suite {
                     token_endpoint_on_hostile_origin,
                     oversized_as_answers,
                     slow_servers,
+                    stalled_challenge_body,
                     as_drops_connection,
                     rs_redirect_to_other_origin,
                     bad_as_answers_do_not_brick,

@@ -34,8 +34,10 @@ pub struct Options<Store: ?Sized> {
     /// Bound on one HTTP exchange: connect, send, and the answer's head (an authorization server's
     /// whole body). Not a send that streams the application's body (a file, a reader, a factory, a
     /// stream): a large upload may take longer than any exchange, so uma-hyper and uma-reqwest bound it
-    /// by [`Options::request_timeout`], uma-ureq by its agent's `timeout_send_body`. Default 30 s;
-    /// `None` for none.
+    /// by [`Options::request_timeout`], uma-ureq by its agent's `timeout_send_body`. uma-ureq also
+    /// waits at most this long for each read of a resource answer's body (an idle timeout: a body
+    /// that stops fails instead of hanging; a slow but moving one is never cut). Default 30 s; `None`
+    /// for none.
     pub exchange_timeout: Option<Duration>,
     /// Bound on one request up to its final answer's head, UMA dance, `request_submitted` waits and
     /// herd waits included (reading the final answer's body is the caller's). A wait the authorization
