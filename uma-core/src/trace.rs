@@ -29,6 +29,37 @@ pub fn redacted_url(uri: &http::Uri) -> String {
     )
 }
 
+/// A short secret-free name of an error: the `error.type` of an exchange span, the `uma.outcome` of a
+/// request span. One trait for every adapter's tracing (`uma_hyper::spans` re-exports it).
+pub trait ErrorKind {
+    /// `denied`, `need_info`, `timeout`, `transport`…
+    fn kind_name(&self) -> &'static str;
+}
+
+impl ErrorKind for crate::driver::Error {
+    fn kind_name(&self) -> &'static str {
+        crate::driver::Error::kind_name(self)
+    }
+}
+
+impl ErrorKind for crate::driver::ProtectionCallError {
+    fn kind_name(&self) -> &'static str {
+        crate::driver::ProtectionCallError::kind_name(self)
+    }
+}
+
+/// An answer whose status an exchange span records (`uma_hyper::spans` re-exports it).
+pub trait Answer {
+    /// The response status.
+    fn status_code(&self) -> u16;
+}
+
+impl<B> Answer for http::Response<B> {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
 /// Writes an adapter's request builder for `Debug`: method, URL without userinfo or query, header names
 /// (never their values), the body's description and the party. Never a credential.
 pub fn debug_request_builder(

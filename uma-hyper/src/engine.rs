@@ -176,41 +176,27 @@ where
                 let span = trace.exchange(&out);
                 let answer = exchange(options, service, out, application, deadline);
                 match span.run_with(answer, Answer::status).await {
-                    Ok(Answer::Read(response)) => {
+                    Ok(answer) => {
+                        // The core gets a read answer whole, or a head whose body stays unread (kept).
+                        let (response, unread) = match answer {
+                            Answer::Read(response) => (response, None),
+                            Answer::Head(head, unread) => (head, Some(unread)),
+                        };
                         let copy = (attached && app.body.spent())
                             .then(|| uma_core::response_head(&response));
                         let step =
                             running.step(|m, core, now| m.handle_response(core, id, response, now));
+                        kept = unread;
                         if let (Some(shared), false) =
                             (&options.shared_store, matches!(step.0, Step::Done(_)))
                         {
                             crate::store::drain_refused(engine, shared).await;
                         }
                         if let Some(head) = copy.filter(|_| step.0.needs_application_body()) {
-                            // A UMA 1.0 challenge to a spent stream: as below.
+                            // The body went with this request and cannot go again: stop before asking
+                            // an authorization server for anything.
                             running.abort();
                             return Err(not_replayable(Some(head)));
-                        }
-                        step
-                    }
-                    Ok(Answer::Head(head, unread)) => {
-                        let copy =
-                            (attached && app.body.spent()).then(|| uma_core::response_head(&head));
-                        let step =
-                            running.step(|m, core, now| m.handle_response(core, id, head, now));
-                        kept = Some(unread);
-                        if let (Some(shared), false) =
-                            (&options.shared_store, matches!(step.0, Step::Done(_)))
-                        {
-                            crate::store::drain_refused(engine, shared).await;
-                        }
-                        if let Some(head) = copy {
-                            if step.0.needs_application_body() {
-                                // The body went with this request and cannot go again: stop before asking
-                                // an authorization server for anything.
-                                running.abort();
-                                return Err(not_replayable(Some(head)));
-                            }
                         }
                         step
                     }

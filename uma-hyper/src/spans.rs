@@ -28,36 +28,7 @@
 //! # }
 //! ```
 
-/// A short secret-free name of an error: the `error.type` of an exchange span, the `uma.outcome` of a
-/// request span.
-pub trait ErrorKind {
-    /// `denied`, `need_info`, `timeout`, `transport`…
-    fn kind_name(&self) -> &'static str;
-}
-
-/// An answer whose status an exchange span records.
-pub trait Answer {
-    /// The response status.
-    fn status_code(&self) -> u16;
-}
-
-impl<B> Answer for http::Response<B> {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
-impl ErrorKind for crate::Error {
-    fn kind_name(&self) -> &'static str {
-        crate::Error::kind_name(self)
-    }
-}
-
-impl ErrorKind for crate::protection::Error {
-    fn kind_name(&self) -> &'static str {
-        crate::protection::Error::kind_name(self)
-    }
-}
+pub use uma_core::trace::{Answer, ErrorKind};
 
 #[cfg(feature = "tracing")]
 mod imp {

@@ -33,6 +33,8 @@ pub use uma_core::driver::StoreObserver;
 /// [`AsyncRptStore`]); set with [`Options::with_shared_store`](crate::Options::with_shared_store).
 pub type SharedStore = uma_core::driver::SharedStore<dyn AsyncRptStore>;
 
+/// Seconds since the epoch (a clock before 1970 reads as 0): the adapter's one wall-clock read, for
+/// shared-store records and, as `i64`, introspection's `exp`.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -10,7 +10,9 @@ use uma_core::{Client, ExchangeKey, Machine, Step};
 use crate::body::AppBody;
 use uma_core::driver::RequestDeadline;
 
-use crate::error::{Error, display_url};
+use uma_core::trace::{ErrorKind, redacted_url};
+
+use crate::error::Error;
 use crate::options::Options;
 use crate::transport::{self, Answer, Budget};
 
@@ -196,7 +198,7 @@ impl Shared {
                     let now = Instant::now();
                     if deadline.is_past(now) {
                         return Err(
-                            deadline.timeout(out.kind, Some(display_url(out.request.uri())))
+                            deadline.timeout(out.kind, Some(redacted_url(out.request.uri())))
                         );
                     }
                     if out.attach_body && body.spent() {
@@ -348,7 +350,7 @@ impl Tracer {
 
     /// Runs one exchange inside its span and records its status or failure.
     #[cfg(feature = "tracing")]
-    pub fn exchange<R: Status, E: KindName>(
+    pub fn exchange<R: uma_core::trace::Answer, E: ErrorKind>(
         &mut self,
         out: uma_core::Outgoing,
         send: impl FnOnce(uma_core::Outgoing) -> Result<R, E>,
@@ -359,7 +361,7 @@ impl Tracer {
 
     /// Runs an exchange no machine built (a protection handle's discovery at start-up) in its span.
     #[cfg(feature = "tracing")]
-    pub fn standalone<E: KindName>(
+    pub fn standalone<E: ErrorKind>(
         &mut self,
         step: uma_core::trace::UmaStep,
         request: http::Request<Vec<u8>>,
@@ -370,7 +372,7 @@ impl Tracer {
     }
 
     #[cfg(not(feature = "tracing"))]
-    pub fn standalone<E: KindName>(
+    pub fn standalone<E: ErrorKind>(
         &mut self,
         _: uma_core::trace::UmaStep,
         request: http::Request<Vec<u8>>,
@@ -380,7 +382,7 @@ impl Tracer {
     }
 
     #[cfg(not(feature = "tracing"))]
-    pub fn exchange<R: Status, E: KindName>(
+    pub fn exchange<R: uma_core::trace::Answer, E: ErrorKind>(
         &mut self,
         out: uma_core::Outgoing,
         send: impl FnOnce(uma_core::Outgoing) -> Result<R, E>,
@@ -397,7 +399,7 @@ impl Tracer {
 
     /// Records `uma.outcome`: `ok`, or the kind of `error`.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub fn finish<E: KindName>(&self, error: Option<&E>) {
+    pub fn finish<E: ErrorKind>(&self, error: Option<&E>) {
         #[cfg(feature = "tracing")]
         uma_core::trace::spans::record_outcome(&self.span, error.map_or("ok", E::kind_name));
     }
@@ -405,7 +407,10 @@ impl Tracer {
 
 /// Records an exchange's status, or why it failed, on its span.
 #[cfg(feature = "tracing")]
-fn record<R: Status, E: KindName>(span: &tracing::Span, result: Result<R, E>) -> Result<R, E> {
+fn record<R: uma_core::trace::Answer, E: ErrorKind>(
+    span: &tracing::Span,
+    result: Result<R, E>,
+) -> Result<R, E> {
     use uma_core::trace::spans;
     match &result {
         Ok(response) => spans::record_status(span, response.status_code()),
@@ -414,33 +419,9 @@ fn record<R: Status, E: KindName>(span: &tracing::Span, result: Result<R, E>) ->
     result
 }
 
-/// An answer whose status an exchange span records.
-pub(crate) trait Status {
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    fn status_code(&self) -> u16;
-}
-
-impl Status for http::Response<Vec<u8>> {
+impl uma_core::trace::Answer for Answer {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
-    }
-}
-
-impl Status for Answer {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
-/// A short secret-free name of an error: the `error.type` and `uma.outcome` of the spans.
-pub(crate) trait KindName {
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    fn kind_name(&self) -> &'static str;
-}
-
-impl KindName for Error {
-    fn kind_name(&self) -> &'static str {
-        Error::kind_name(self)
     }
 }
 

@@ -12,7 +12,7 @@ use ureq::RequestExt;
 use crate::body::{AppBody, Counted};
 use uma_core::driver::{BodyKind, Deadline, RequestDeadline};
 
-use crate::error::{Error, display_url};
+use crate::error::Error;
 use crate::options::Options;
 
 /// The time budget of one exchange: the per-exchange timeout, clipped to what is left of the request's
@@ -90,7 +90,7 @@ pub(crate) fn exchange(
         .map(|_| ExchangeEvent::for_request(&out));
     let started = Instant::now();
     let kind = out.kind;
-    let url = display_url(out.request.uri());
+    let url = uma_core::trace::redacted_url(out.request.uri());
     let limit = options.max_authorization_server_body;
     let read_limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let result = send(agent, out, body, budget, read_limit).map_err(|failure| match failure {

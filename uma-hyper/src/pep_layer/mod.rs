@@ -244,8 +244,8 @@ fn status(status: StatusCode) -> http::Response<Vec<u8>> {
     response
 }
 
+/// Seconds since the epoch as introspection's `exp` counts them (the adapter's one wall-clock read is
+/// `crate::store::unix_now`).
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(crate::store::unix_now()).unwrap_or(i64::MAX)
 }

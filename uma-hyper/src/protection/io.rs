@@ -1,7 +1,6 @@
 //! Discovery and single exchanges over the hyper client, and small request helpers.
 
 use crate::RequestBody;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
@@ -97,7 +96,5 @@ where
 
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(crate::store::unix_now()).unwrap_or(i64::MAX)
 }

@@ -2,9 +2,3 @@
 //! `uma-hyper`. A transport failure's source is a boxed [`ureq::Error`].
 
 pub use uma_core::driver::ProtectionCallError as Error;
-
-impl crate::driver::KindName for Error {
-    fn kind_name(&self) -> &'static str {
-        Error::kind_name(self)
-    }
-}

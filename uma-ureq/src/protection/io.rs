@@ -1,6 +1,6 @@
 //! Discovery and single exchanges over the adapter's transport, and small request helpers.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use uma_core::discovery::{self, AsMetadata, EndpointPolicy, Issuer};
 use uma_core::protection as core;
@@ -10,7 +10,6 @@ use super::{DISCOVERY, Error};
 use crate::driver::Tracer;
 use uma_core::driver::{Deadline, RequestDeadline};
 
-use crate::error::display_url;
 use crate::options::Options;
 use crate::transport::{self, Budget, Failed};
 
@@ -40,7 +39,7 @@ pub(super) fn send(
     operation: &'static str,
     request: http::Request<Vec<u8>>,
 ) -> Result<http::Response<Vec<u8>>, Error> {
-    let url = display_url(request.uri());
+    let url = uma_core::trace::redacted_url(request.uri());
     let agent_global = agent.config().timeouts().global;
     let budget = Budget::new(
         options,
@@ -98,7 +97,5 @@ fn timeout(operation: &'static str, url: String, budget: Option<Budget>) -> Erro
 
 /// Seconds since the epoch, for [`Introspection::allows`]; a clock before 1970 reads as 0.
 pub(super) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(crate::store::unix_now()).unwrap_or(i64::MAX)
 }
