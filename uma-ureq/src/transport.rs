@@ -90,24 +90,26 @@ pub(crate) fn exchange(
         .map(|_| ExchangeEvent::for_request(&out));
     let started = Instant::now();
     let kind = out.kind;
-    let url = uma_core::trace::redacted_url(out.request.uri());
+    // Formatted only for an error: the warm path sends without an allocation for it.
+    let uri = out.request.uri().clone();
+    let url = || uma_core::trace::redacted_url(&uri);
     let limit = options.max_authorization_server_body;
     let read_limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let result = send(agent, out, body, budget, read_limit).map_err(|failure| match failure {
-        Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, deadline, kind, &url),
+        Failed::Transport(ureq::Error::Timeout(_)) => timeout(budget, deadline, kind, &url()),
         Failed::Transport(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            timeout(budget, deadline, kind, &url)
+            timeout(budget, deadline, kind, &url())
         }
         Failed::Transport(ureq::Error::BodyExceedsLimit(_)) | Failed::TooLarge => {
             Error::BodyTooLarge {
                 body: BodyKind::AuthorizationServer,
-                url: Some(url.clone()),
+                url: Some(url()),
                 limit,
             }
         }
         Failed::Transport(source) => Error::Transport {
             kind,
-            url: Some(url.clone()),
+            url: Some(url()),
             source: Box::new(source),
         },
         Failed::Open(source) => Error::RequestBody(Box::new(source)),
